@@ -1,0 +1,1 @@
+//! Shared command-line behaviour of the IVRE tools.

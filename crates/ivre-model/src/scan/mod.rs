@@ -1,0 +1,6 @@
+//! The "nmap" purpose: one host record per scanned host per scan result.
+
+pub mod script;
+pub mod scripts;
+
+pub use script::Script;
