@@ -268,6 +268,12 @@ impl GeoIpDb {
     }
 }
 
+// GeoIpDb is shared between threads.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<GeoIpDb>();
+};
+
 fn get<'a, T: serde::Deserialize<'a>>(
     file: &'a Option<MmdbFile>,
     addr: IpAddr,
