@@ -26,7 +26,7 @@ pub use output::{python_json, to_json_line, write_json, write_text, PyFormatter}
 pub use tags::{addr_type, address_tags, Tag};
 
 use mmdb::MmdbFile;
-use records::{AsnRecord, CityRecord, CountryRecord, Lang};
+use records::{text, Lang, Record};
 
 /// Environment variable naming the directory of the `.mmdb` files.
 pub const ENV_GEOIP_DIR: &str = "IVRE_GEOIP_DIR";
@@ -200,9 +200,12 @@ impl GeoIpDb {
 
     /// AS keys only (IVRE's `as_byip`).
     pub fn lookup_as<'a>(&'a self, addr: IpAddr, info: &mut IpInfo<'a>) -> Result<(), GeoIpError> {
-        if let Some(rec) = get::<AsnRecord>(&self.asn, addr)? {
-            info.as_num = rec.autonomous_system_number;
-            info.as_name = rec.autonomous_system_organization.filter(|s| !s.is_empty());
+        if let Some(r) = record(&self.asn, addr)? {
+            info.as_num = r
+                .path(r.root, &["autonomous_system_number"])
+                .and_then(|o| r.uint(o))
+                .and_then(|n| u32::try_from(n).ok());
+            info.as_name = text(&r, r.root, &["autonomous_system_organization"]);
         }
         Ok(())
     }
@@ -213,9 +216,11 @@ impl GeoIpDb {
         addr: IpAddr,
         info: &mut IpInfo<'a>,
     ) -> Result<(), GeoIpError> {
-        if let Some(rec) = get::<CountryRecord>(&self.country, addr)? {
-            if let Some(c) = rec.country {
-                let (code, name) = (c.iso_code(), c.name(self.lang));
+        if let Some(r) = record(&self.country, addr)? {
+            if let Some(c) = r.get(r.root, "country") {
+                let [code, names] = r.fields(c, ["iso_code", "names"]);
+                let code = code.and_then(|o| r.str(o)).filter(|s| !s.is_empty());
+                let name = names.and_then(|o| text(&r, o, &[self.lang.0]));
                 if code.is_some() || name.is_some() {
                     info.country_code = code;
                     info.country_name = name;
@@ -232,37 +237,64 @@ impl GeoIpDb {
         addr: IpAddr,
         info: &mut IpInfo<'a>,
     ) -> Result<(), GeoIpError> {
-        let Some(rec) = get::<CityRecord>(&self.city, addr)? else {
+        let Some(r) = record(&self.city, addr)? else {
             return Ok(());
         };
-        let lang = self.lang;
-        if let Some(subs) = rec.subdivisions.filter(|s| !s.is_empty()) {
-            info.region_code = Some(subs.iter().map(|s| s.iso_code()).collect());
-            info.region_name = Some(subs.iter().map(|s| s.name(lang)).collect());
+        let lang = self.lang.0;
+        let [city, continent, country, location, postal, registered, subdivisions] = r.fields(
+            r.root,
+            [
+                "city",
+                "continent",
+                "country",
+                "location",
+                "postal",
+                "registered_country",
+                "subdivisions",
+            ],
+        );
+        // (code, name) of a place.
+        let place = |off: usize, code_key: &str| {
+            let [code, names] = r.fields(off, [code_key, "names"]);
+            (
+                code.and_then(|o| r.str(o)).filter(|s| !s.is_empty()),
+                names.and_then(|o| text(&r, o, &[lang])),
+            )
+        };
+        if let Some(subs) = subdivisions {
+            let subs: Vec<_> = r.array(subs).map(|s| place(s, "iso_code")).collect();
+            if !subs.is_empty() {
+                info.region_code = Some(subs.iter().map(|s| s.0).collect());
+                info.region_name = Some(subs.iter().map(|s| s.1).collect());
+            }
         }
-        if let Some(c) = rec.continent {
-            info.continent_code = c.code.filter(|s| !s.is_empty());
-            info.continent_name = c.name(lang);
+        if let Some(c) = continent {
+            (info.continent_code, info.continent_name) = place(c, "code");
         }
-        if let Some(c) = rec.country {
-            let (code, name) = (c.iso_code(), c.name(lang));
+        if let Some(c) = country {
+            let (code, name) = place(c, "iso_code");
             if code.is_some() || name.is_some() {
                 info.country_from_city_db = true;
             }
             info.country_code = code.or(info.country_code);
             info.country_name = name.or(info.country_name);
         }
-        if let Some(c) = rec.registered_country {
-            info.registered_country_code = c.iso_code();
-            info.registered_country_name = c.name(lang);
+        if let Some(c) = registered {
+            (info.registered_country_code, info.registered_country_name) = place(c, "iso_code");
         }
-        info.city = rec.city.and_then(|c| c.name(lang));
-        info.postal_code = rec.postal.and_then(|p| p.code).filter(|s| !s.is_empty());
-        if let Some(loc) = rec.location.filter(|l| !l.is_empty()) {
-            if let (Some(lat), Some(lon)) = (loc.latitude, loc.longitude) {
+        info.city = city.and_then(|c| text(&r, c, &["names", lang]));
+        info.postal_code = postal.and_then(|p| text(&r, p, &["code"]));
+        if let Some(loc) = location.filter(|&l| r.is_nonempty_map(l)) {
+            let [lat, lon, radius] = r.fields(loc, ["latitude", "longitude", "accuracy_radius"]);
+            if let (Some(lat), Some(lon)) = (lat.and_then(|o| r.f64(o)), lon.and_then(|o| r.f64(o)))
+            {
                 info.coordinates = Some([lat, lon]);
             }
-            info.coordinates_accuracy_radius = Some(loc.accuracy_radius);
+            info.coordinates_accuracy_radius = Some(
+                radius
+                    .and_then(|o| r.uint(o))
+                    .and_then(|n| u16::try_from(n).ok()),
+            );
         }
         Ok(())
     }
@@ -274,12 +306,9 @@ const _: fn() = || {
     send_sync::<GeoIpDb>();
 };
 
-fn get<'a, T: serde::Deserialize<'a>>(
-    file: &'a Option<MmdbFile>,
-    addr: IpAddr,
-) -> Result<Option<T>, GeoIpError> {
+fn record(file: &Option<MmdbFile>, addr: IpAddr) -> Result<Option<Record<'_>>, GeoIpError> {
     match file {
-        Some(f) => f.get(addr),
+        Some(f) => f.record(addr),
         None => Ok(None),
     }
 }
@@ -374,5 +403,122 @@ mod tests {
             parse_addr("999999999999999999999999999999999999999999"),
             None
         );
+    }
+
+    /// Addresses of every network of the test source files (first, last).
+    fn source_addresses() -> Vec<IpAddr> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/geoip");
+        let mut out = Vec::new();
+        for f in [
+            "GeoLite2-ASN-Test",
+            "GeoLite2-Country-Test",
+            "GeoLite2-City-Test",
+        ] {
+            let text = std::fs::read_to_string(dir.join(format!("{f}.source.json"))).unwrap();
+            let list: Vec<serde_json::Map<String, serde_json::Value>> =
+                serde_json::from_str(&text).unwrap();
+            for net in list.iter().flat_map(|m| m.keys()) {
+                let net: ipnetwork::IpNetwork = net.parse().unwrap();
+                out.push(net.network());
+                out.push(match net {
+                    ipnetwork::IpNetwork::V4(n) => IpAddr::V4(n.broadcast()),
+                    ipnetwork::IpNetwork::V6(n) => IpAddr::V6(n.broadcast()),
+                });
+            }
+        }
+        out
+    }
+
+    /// The fast path gives what maxminddb's own decoding gives.
+    #[test]
+    fn same_as_maxminddb() {
+        use maxminddb::geoip2;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/geoip");
+        let db = GeoIpDb::open_files(
+            Some(&dir.join("GeoLite2-ASN-Test.mmdb")),
+            Some(&dir.join("GeoLite2-Country-Test.mmdb")),
+            Some(&dir.join("GeoIP2-City-Test.mmdb")),
+        )
+        .unwrap();
+        fn nonempty(s: Option<&str>) -> Option<&str> {
+            s.filter(|s| !s.is_empty())
+        }
+        let mut hits = 0;
+        for addr in source_addresses() {
+            let info = db.lookup(addr).unwrap();
+            let asn: Option<geoip2::Asn> = db.asn.as_ref().unwrap().decode(addr).unwrap();
+            assert_eq!(
+                info.as_num,
+                asn.as_ref().and_then(|a| a.autonomous_system_number)
+            );
+            assert_eq!(
+                info.as_name,
+                asn.and_then(|a| nonempty(a.autonomous_system_organization))
+            );
+            let city: Option<geoip2::City> = db.city.as_ref().unwrap().decode(addr).unwrap();
+            let Some(city) = city else {
+                assert_eq!(info.city, None);
+                continue;
+            };
+            hits += 1;
+            fn en<'a>(n: &Option<std::collections::BTreeMap<&'a str, &'a str>>) -> Option<&'a str> {
+                nonempty(n.as_ref().and_then(|n| n.get("en").copied()))
+            }
+            assert_eq!(
+                info.city,
+                city.city.as_ref().and_then(|c| en(&c.names)),
+                "{addr}"
+            );
+            assert_eq!(
+                info.region_code,
+                city.subdivisions
+                    .as_ref()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.iter().map(|s| nonempty(s.iso_code)).collect::<Vec<_>>())
+            );
+            assert_eq!(
+                info.region_name,
+                city.subdivisions
+                    .as_ref()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.iter().map(|s| en(&s.names)).collect::<Vec<_>>())
+            );
+            assert_eq!(
+                info.continent_code,
+                city.continent.as_ref().and_then(|c| c.code)
+            );
+            assert_eq!(
+                info.continent_name,
+                city.continent.as_ref().and_then(|c| en(&c.names))
+            );
+            if let Some(c) = city.country.as_ref() {
+                assert_eq!(info.country_code, nonempty(c.iso_code), "{addr}");
+                assert_eq!(info.country_name, en(&c.names), "{addr}");
+            }
+            let rc = city.registered_country.as_ref();
+            assert_eq!(
+                info.registered_country_code,
+                rc.and_then(|c| nonempty(c.iso_code))
+            );
+            assert_eq!(info.registered_country_name, rc.and_then(|c| en(&c.names)));
+            assert_eq!(
+                info.postal_code,
+                city.postal.as_ref().and_then(|p| nonempty(p.code))
+            );
+            let loc = city.location.as_ref();
+            assert_eq!(
+                info.coordinates,
+                loc.and_then(|l| Some([l.latitude?, l.longitude?])),
+                "{addr}"
+            );
+            if let Some(l) = loc {
+                assert_eq!(
+                    info.coordinates_accuracy_radius,
+                    Some(l.accuracy_radius),
+                    "{addr}"
+                );
+            }
+        }
+        assert!(hits > 100, "{hits}");
     }
 }

@@ -12,7 +12,8 @@
 //!   record (bounds, types, pointers, nesting depth). Checked records are
 //!   remembered in a lock-free bitmap, so later lookups pay one atomic load.
 //!
-//! Only then is the record decoded by `maxminddb`.
+//! `maxminddb` opens the file (metadata) and, in the tests, decodes the
+//! records the fast path of [`crate::records`] is compared with.
 
 use std::fmt;
 use std::fs::File;
@@ -22,8 +23,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use maxminddb::{MaxMindDBError, Mmap, Reader};
+#[cfg(test)]
 use serde::Deserialize;
 
+use crate::records::Record;
 use crate::GeoIpError;
 
 const METADATA_MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
@@ -197,11 +200,48 @@ impl MmdbFile {
             IpAddr::V4(a) => (u128::from(u32::from(a)) << 96, 32, self.ipv4_start),
             IpAddr::V6(a) => (u128::from(a), 128, 0),
         };
-        for i in 0..nbits {
-            if node >= self.node_count {
-                break;
+        let buf = self.map.as_ref();
+        let count = self.node_count;
+        let bit = |i: u32| ((bits >> (127 - i)) & 1) as usize;
+        // One loop per record size, so that the reads are specialised.
+        match self.record_size {
+            24 => {
+                for i in 0..nbits {
+                    if node >= count {
+                        break;
+                    }
+                    let r = &buf[node * 6 + bit(i) * 3..][..3];
+                    node = (r[0] as usize) << 16 | (r[1] as usize) << 8 | r[2] as usize;
+                }
             }
-            node = self.read_record(node, ((bits >> (127 - i)) & 1) as usize);
+            28 => {
+                for i in 0..nbits {
+                    if node >= count {
+                        break;
+                    }
+                    let r = &buf[node * 7..][..7];
+                    node = if bit(i) == 0 {
+                        (r[3] as usize & 0xf0) << 20
+                            | (r[0] as usize) << 16
+                            | (r[1] as usize) << 8
+                            | r[2] as usize
+                    } else {
+                        (r[3] as usize & 0x0f) << 24
+                            | (r[4] as usize) << 16
+                            | (r[5] as usize) << 8
+                            | r[6] as usize
+                    };
+                }
+            }
+            _ => {
+                for i in 0..nbits {
+                    if node >= count {
+                        break;
+                    }
+                    let r = &buf[node * 8 + bit(i) * 4..][..4];
+                    node = u32::from_be_bytes([r[0], r[1], r[2], r[3]]) as usize;
+                }
+            }
         }
         if node == self.node_count {
             return Ok(None);
@@ -231,31 +271,54 @@ impl MmdbFile {
         Ok(())
     }
 
-    /// Looks `ip` up and decodes the record found, if any.
-    pub(crate) fn get<'a, T: Deserialize<'a>>(
-        &'a self,
-        ip: IpAddr,
-    ) -> Result<Option<T>, GeoIpError> {
-        let ip = match ip {
-            IpAddr::V6(a) if !self.ipv6_tree => match a.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => return Ok(None),
-            },
-            other => other,
-        };
-        let lookup_err = |reason: String| GeoIpError::Lookup {
+    /// The address as this tree holds it (an IPv4 tree only has IPv4
+    /// addresses, also reachable as IPv4-mapped IPv6 ones).
+    fn tree_addr(&self, ip: IpAddr) -> Option<IpAddr> {
+        match ip {
+            IpAddr::V6(a) if !self.ipv6_tree => a.to_ipv4_mapped().map(IpAddr::V4),
+            other => Some(other),
+        }
+    }
+
+    fn lookup_err(&self, ip: IpAddr) -> impl Fn(String) -> GeoIpError + '_ {
+        move |reason| GeoIpError::Lookup {
             path: self.path.clone(),
             addr: ip,
             reason,
-        };
-        let Some(offset) = self.find(ip).map_err(lookup_err)? else {
+        }
+    }
+
+    /// The (checked) data record of `ip`, if any.
+    pub(crate) fn record(&self, ip: IpAddr) -> Result<Option<Record<'_>>, GeoIpError> {
+        let Some(ip) = self.tree_addr(ip) else {
             return Ok(None);
         };
-        self.check_record(offset).map_err(lookup_err)?;
+        let Some(offset) = self.find(ip).map_err(self.lookup_err(ip))? else {
+            return Ok(None);
+        };
+        self.check_record(offset).map_err(self.lookup_err(ip))?;
+        let data = &self.map.as_ref()[self.data_start..self.data_end];
+        Ok(Some(Record::new(data, offset)))
+    }
+
+    /// Looks `ip` up and decodes its record with `maxminddb` (after the same
+    /// checks as [`MmdbFile::record`]): the reference the fast path is
+    /// tested against.
+    #[cfg(test)]
+    pub(crate) fn decode<'a, T: Deserialize<'a>>(
+        &'a self,
+        ip: IpAddr,
+    ) -> Result<Option<T>, GeoIpError> {
+        let Some(ip) = self.tree_addr(ip) else {
+            return Ok(None);
+        };
+        if self.record(ip)?.is_none() {
+            return Ok(None);
+        }
         match self.reader.lookup::<T>(ip) {
             Ok(v) => Ok(Some(v)),
             Err(MaxMindDBError::AddressNotFoundError(_)) => Ok(None),
-            Err(e) => Err(lookup_err(mm_err(&e))),
+            Err(e) => Err(self.lookup_err(ip)(mm_err(&e))),
         }
     }
 

@@ -116,6 +116,28 @@ static RANGES: &[(u128, u128, &str)] = &[
     (v6(0xff00_0000_0000_0000, 0), u128::MAX, "Multicast"),
 ];
 
+/// The tag information of each type (no allocation per tag).
+static INFOS: &[&str] = &[
+    "Address type Unspecified",
+    "Address type Loopback",
+    "Address type Reserved",
+    "Address type Current-Net",
+    "Address type Private",
+    "Address type CGN",
+    "Address type Link-Local",
+    "Address type Documentation",
+    "Address type IPv6-to-IPv4",
+    "Address type Benchmark",
+    "Address type Multicast",
+    "Address type Broadcast",
+    "Address type Well-known prefix",
+    "Address type Discard (RTBH)",
+    "Address type Protocol assignments",
+    "Address type 6to4",
+    "Address type Unique Local Unicast",
+    "Address type Link Local Unicast",
+];
+
 /// The special-purpose type of an address (`Private`, `Loopback`,
 /// `Multicast`, …), or `None` for an ordinary address.
 pub fn addr_type(addr: IpAddr) -> Option<&'static str> {
@@ -137,7 +159,13 @@ pub fn address_tags(addr: IpAddr) -> Vec<Tag> {
         Some(kind) => vec![Tag {
             value: Cow::Borrowed("Reserved address"),
             kind: Cow::Borrowed("info"),
-            info: vec![Cow::Owned(format!("Address type {kind}"))],
+            info: vec![INFOS
+                .iter()
+                .find(|i| i.strip_prefix("Address type ") == Some(kind))
+                .map_or_else(
+                    || Cow::Owned(format!("Address type {kind}")),
+                    |i| Cow::Borrowed(*i),
+                )],
         }],
         None => Vec::new(),
     }
@@ -155,6 +183,16 @@ mod tests {
     fn ranges_are_sorted_and_disjoint() {
         for w in RANGES.windows(2) {
             assert!(w[0].0 <= w[0].1 && w[0].1 < w[1].0, "{:?}", w);
+        }
+    }
+
+    #[test]
+    fn every_type_has_a_static_info() {
+        for (_, _, name) in RANGES {
+            assert!(
+                INFOS.contains(&format!("Address type {name}").as_str()),
+                "{name}"
+            );
         }
     }
 
