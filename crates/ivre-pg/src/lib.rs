@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod config;
 pub mod copy;
 pub mod migrate;
+pub mod passive;
 pub mod scan;
 
 pub use config::{DbOrigin, DbTarget};

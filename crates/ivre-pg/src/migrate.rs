@@ -24,7 +24,7 @@ macro_rules! migration {
 }
 
 /// Every migration this build knows, in order.
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_scan")];
+pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_scan"), migration!(3, "0003_passive")];
 
 /// Arbitrary, fixed key of the advisory lock taken while migrating ("IVRE" in ASCII).
 const MIGRATION_LOCK: i64 = 0x4956_5245;
@@ -37,7 +37,7 @@ pub fn latest_version() -> i32 {
 /// Brings the database to the latest schema; refuses a database that is
 /// newer than this build. Cheap when nothing is pending (one query).
 pub fn migrate(client: &mut Client) -> Result<()> {
-    if current_version(client)? == Some(latest_version()) {
+    if current_state(client)? == Some((latest_version(), MIGRATIONS.len() as i64)) {
         return Ok(());
     }
     let mut tx = client.transaction()?;
@@ -53,14 +53,14 @@ pub fn migrate(client: &mut Client) -> Result<()> {
          COMMENT ON COLUMN ivre_schema_migrations.name IS 'Migration file name without .sql';
          COMMENT ON COLUMN ivre_schema_migrations.applied_at IS 'When it was applied'",
     )?;
-    let applied: i32 = tx
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM ivre_schema_migrations",
-            &[],
-        )?
-        .get(0);
-    check_not_newer(applied)?;
-    for m in MIGRATIONS.iter().filter(|m| m.version > applied) {
+    let applied: Vec<i32> = tx
+        .query("SELECT version FROM ivre_schema_migrations", &[])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    check_not_newer(applied.iter().copied().max().unwrap_or(0))?;
+    // By set, not by maximum: branches may land migrations out of order.
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         tx.batch_execute(m.sql)
             .with_context(|| format!("migration {} failed", m.name))?;
         tx.execute(
@@ -73,7 +73,8 @@ pub fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-fn current_version(client: &mut Client) -> Result<Option<i32>> {
+/// `(highest version, number of migrations)` applied, if any.
+fn current_state(client: &mut Client) -> Result<Option<(i32, i64)>> {
     let row = client.query_one(
         "SELECT to_regclass('ivre_schema_migrations') IS NOT NULL",
         &[],
@@ -81,14 +82,13 @@ fn current_version(client: &mut Client) -> Result<Option<i32>> {
     if !row.get::<_, bool>(0) {
         return Ok(None);
     }
-    let v: i32 = client
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM ivre_schema_migrations",
-            &[],
-        )?
-        .get(0);
-    check_not_newer(v)?;
-    Ok(Some(v))
+    let row = client.query_one(
+        "SELECT coalesce(max(version), 0), count(*) FROM ivre_schema_migrations",
+        &[],
+    )?;
+    let (version, count): (i32, i64) = (row.get(0), row.get(1));
+    check_not_newer(version)?;
+    Ok(Some((version, count)))
 }
 
 fn check_not_newer(version: i32) -> Result<()> {
