@@ -1,0 +1,9 @@
+//! The "passive" purpose: host intelligence seen on the wire (Zeek
+//! `passive_recon` logs, p0f logs, airodump-ng CSV), one record per distinct
+//! observation with count, first and last seen.
+pub mod escape;
+pub mod record;
+pub mod zeek;
+
+pub use record::{IdentityKey, PassiveRecord, ValueKey, SCHEMA_VERSION};
+pub use zeek::{LineError, ZeekReader};
