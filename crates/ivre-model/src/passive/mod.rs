@@ -1,0 +1,12 @@
+//! The "passive" purpose: host intelligence seen on the wire (Zeek
+//! `passive_recon` logs, p0f logs, airodump-ng CSV), one record per distinct
+//! observation with count, first and last seen.
+pub mod airodump;
+pub mod escape;
+pub mod ignore;
+pub mod p0f;
+pub mod record;
+pub mod zeek;
+
+pub use record::{IdentityKey, PassiveRecord, ValueKey, SCHEMA_VERSION};
+pub use zeek::{LineError, ZeekReader};
