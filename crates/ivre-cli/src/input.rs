@@ -53,6 +53,36 @@ pub fn open(path: &str) -> Result<Input> {
     })
 }
 
+/// Opens `path` for `--follow`: a regular file is read like `tail -f` (at its
+/// end, wait for more); stdin and pipes are read until they close.
+pub fn open_follow(path: &str) -> Result<Input> {
+    if path == "-" {
+        return open(path);
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
+    if !file.metadata()?.is_file() {
+        return open(path);
+    }
+    Ok(Input {
+        name: path.into(),
+        reader: Box::new(BufReader::with_capacity(256 * 1024, Tail(file))),
+    })
+}
+
+/// A file that never ends: at EOF, poll for appended data.
+struct Tail(File);
+
+impl Read for Tail {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.0.read(buf)? {
+                0 => std::thread::sleep(std::time::Duration::from_millis(250)),
+                n => return Ok(n),
+            }
+        }
+    }
+}
+
 /// Wraps `raw` in the decompressor its first bytes call for.
 pub fn decompress(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + Send>> {
     let mut buffered = BufReader::with_capacity(256 * 1024, raw);

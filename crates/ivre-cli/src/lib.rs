@@ -4,6 +4,7 @@
 //! exit status convention ([`run`]): 0 success, 1 error, 2 usage (clap).
 
 pub mod input;
+pub mod passive;
 pub mod progress;
 pub mod tools;
 
@@ -40,10 +41,24 @@ impl CommonArgs {
         let mut builder = env_logger::Builder::new();
         builder
             .filter_level(level)
-            .format_timestamp(None)
-            .format_target(false)
+            .format(|out, record| {
+                use std::io::Write;
+                writeln!(
+                    out,
+                    "{}: {}",
+                    record.level().as_str().to_lowercase(),
+                    record.args()
+                )
+            })
             .parse_default_env();
         let _ = builder.try_init();
+    }
+
+    /// The closing summary line of an import, on stderr unless `--quiet`.
+    pub fn summary(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
     }
 
     /// Connects to the chosen database and applies pending migrations.

@@ -7,15 +7,15 @@
 //! refuses to update one row twice in one statement).
 
 use crate::copy::CopyBuffer;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use ivre_model::passive::PassiveRecord;
 use postgres::Client;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::net::IpAddr;
 
 /// SHA-256 of the identity of an observation. Each field is written with a
 /// presence byte and a length, so that no two identities collide by
-/// concatenation and NULL differs from "".
+/// concatenation and NULL differs from "". `addr` must be canonical text.
 pub fn identity_hash(
     addr: Option<&str>,
     sensor: Option<&str>,
@@ -26,12 +26,9 @@ pub fn identity_hash(
     targetval: Option<&str>,
 ) -> [u8; 32] {
     let mut h = Sha256::new();
-    let canonical_addr = addr
-        .and_then(|a| a.parse::<IpAddr>().ok())
-        .map(|a| a.to_string());
     let port_text = port.map(|p| p.to_string());
     for field in [
-        canonical_addr.as_deref(),
+        addr,
         sensor,
         Some(recontype),
         port_text.as_deref(),
@@ -51,7 +48,7 @@ pub fn identity_hash(
     h.finalize().into()
 }
 
-/// Loads batches of aggregated passive records (IVRE JSON objects).
+/// Loads batches of aggregated passive records.
 pub struct PassiveLoader<'a> {
     client: &'a mut Client,
     staging: CopyBuffer,
@@ -87,53 +84,36 @@ impl<'a> PassiveLoader<'a> {
     }
 
     /// Queues one aggregated record.
-    pub fn add(&mut self, rec: &Value) -> Result<()> {
-        let r = rec
-            .as_object()
-            .ok_or_else(|| anyhow!("a passive record must be a JSON object"))?;
-        let s = |k: &str| r.get(k).and_then(Value::as_str);
-        let addr = s("addr");
-        if let Some(a) = addr {
-            a.parse::<IpAddr>()
-                .map_err(|_| anyhow!("invalid address {a:?}"))?;
-        }
-        let recontype = s("recontype").ok_or_else(|| anyhow!("record without recontype"))?;
-        let value = s("value").ok_or_else(|| anyhow!("record without value"))?;
-        let port = r.get("port").and_then(Value::as_i64);
+    pub fn add(&mut self, r: &PassiveRecord) {
+        let addr = r.addr.map(|a| a.to_string());
+        let port = r.port.map(i64::from);
         let key = identity_hash(
-            addr,
-            s("sensor"),
-            recontype,
+            addr.as_deref(),
+            r.sensor.as_deref(),
+            &r.recontype,
             port,
-            s("source"),
-            value,
-            s("targetval"),
+            r.source.as_deref(),
+            &r.value,
+            r.targetval.as_deref(),
         );
-        let first = utc(r.get("firstseen")).ok_or_else(|| anyhow!("record without firstseen"))?;
-        let last = utc(r.get("lastseen")).unwrap_or_else(|| first.clone());
         let b = &mut self.staging;
         b.text(&format!("\\x{}", hex::encode(key)))
-            .opt_text(addr)
-            .opt_text(s("sensor"))
-            .text(recontype)
-            .opt_text(s("source"))
+            .opt_text(addr.as_deref())
+            .opt_text(r.sensor.as_deref())
+            .text(&r.recontype)
+            .opt_text(r.source.as_deref())
             .opt_int(port)
-            .text(value)
-            .opt_text(s("targetval"))
-            .int(r.get("count").and_then(Value::as_i64).unwrap_or(1))
-            .text(&first)
-            .text(&last);
-        match r
-            .get("infos")
-            .and_then(Value::as_object)
-            .filter(|m| !m.is_empty())
-        {
+            .text(&r.value)
+            .opt_text(r.targetval.as_deref())
+            .int(i64::try_from(r.count).unwrap_or(i64::MAX))
+            .text(&utc(&r.firstseen))
+            .text(&utc(&r.lastseen));
+        match r.infos.as_ref().filter(|m| !m.is_empty()) {
             Some(infos) => b.json(infos),
             None => b.null(),
         };
-        b.int(r.get("schema_version").and_then(Value::as_i64).unwrap_or(3));
+        b.int(i64::from(r.schema_version));
         b.end_row();
-        Ok(())
     }
 
     /// Records queued since the last commit.
@@ -167,15 +147,6 @@ impl<'a> PassiveLoader<'a> {
     }
 }
 
-/// IVRE's naive UTC time string (or epoch seconds) as a timestamptz literal.
-fn utc(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(format!("{s}+00")),
-        Value::Number(n) => {
-            let secs = n.as_f64()?;
-            let t = chrono::DateTime::from_timestamp_micros((secs * 1e6).round() as i64)?;
-            Some(t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
-        }
-        _ => None,
-    }
+fn utc(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
 }
