@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::passive::ignore::IgnoreSpec;
 use ivre_model::passive::{LineError, PassiveRecord};
-use ivre_pg::passive::{ingest, IngestOptions, IngestStats};
+use crate::pipeline::{ingest, IngestOptions, IngestStats};
+use ivre_pg::passive::PassiveLoader;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -31,7 +32,11 @@ pub struct PassiveImportArgs {
     #[arg(short, long = "ignore-spec", value_name = "FILE")]
     pub ignore_spec: Option<String>,
 
-    /// Dry run: print the observations as JSON lines, touch no database.
+    /// Read directories given as FILE recursively.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Dry run: print the aggregated observations as JSON lines, touch no database.
     #[arg(short, long)]
     pub test: bool,
 
@@ -75,7 +80,7 @@ pub fn run_import(
         }
         None => IgnoreSpec::default(),
     };
-    let files = input::expand(&args.files, false)?;
+    let files = input::expand(&args.files, args.recursive)?;
     let mut client = if args.test {
         None
     } else {
@@ -107,23 +112,33 @@ pub fn run_import(
         let name = input.name.clone();
         let records = reader(input, args.sensor.clone());
         let report = |e: &LineError| log::error!("{name}: {e}");
+        let bar = progress::counter("observations");
+        let progress = |n| bar.set_position(n);
+        let keep = |r: &PassiveRecord| !ignore.ignores(r);
         let stats = match client.as_mut() {
-            None => print_records(records, &ignore, report)?,
-            Some(client) => {
-                let bar = progress::counter("observations");
-                let stats = ingest(
-                    client,
-                    records,
-                    &opts,
-                    |r| !ignore.ignores(r),
-                    report,
-                    |n| bar.set_position(n),
-                )
-                .with_context(|| format!("importing {name}"))?;
-                bar.finish_and_clear();
+            None => {
+                let mut out = BufWriter::new(std::io::stdout().lock());
+                let stats = ingest(records, |batch| print_batch(&mut out, batch), &opts, keep, report, progress)?;
+                out.flush()?;
                 stats
             }
+            Some(client) => {
+                let mut loader = PassiveLoader::new(client)?;
+                ingest(
+                    records,
+                    |batch| {
+                        batch.iter().for_each(|r| loader.add(r));
+                        loader.commit().map(drop)
+                    },
+                    &opts,
+                    keep,
+                    report,
+                    progress,
+                )
+                .with_context(|| format!("importing {name}"))?
+            }
         };
+        bar.finish_and_clear();
         failed |= stats.errors > 0;
         total.observations += stats.observations;
         total.ignored += stats.ignored;
@@ -143,29 +158,14 @@ pub fn run_import(
     Ok(crate::exit_status(failed))
 }
 
-fn print_records(
-    records: Records,
-    ignore: &IgnoreSpec,
-    mut report: impl FnMut(&LineError),
-) -> Result<IngestStats> {
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    let mut stats = IngestStats::default();
-    for item in records {
-        match item {
-            Err(e) => {
-                stats.errors += 1;
-                report(&e);
-            }
-            Ok(r) if ignore.ignores(&r) => stats.ignored += 1,
-            Ok(r) => {
-                stats.observations += 1;
-                serde_json::to_writer(&mut out, &r)?;
-                out.write_all(b"\n")?;
-            }
-        }
+/// `--test` output: one aggregated record per line, in a stable order.
+fn print_batch(out: &mut impl Write, mut batch: Vec<PassiveRecord>) -> Result<()> {
+    batch.sort_by_key(|r| r.identity());
+    for r in batch {
+        serde_json::to_writer(&mut *out, &r)?;
+        out.write_all(b"\n")?;
     }
-    out.flush()?;
-    Ok(stats)
+    Ok(())
 }
 
 /// Readers that yield the records of one row at a time (airodump-ng rows

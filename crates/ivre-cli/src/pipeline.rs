@@ -1,15 +1,14 @@
 //! The passive import pipeline shared by passiverecon2db, p0f2db and
 //! airodump2db: a reader thread parses observations while this thread
-//! aggregates them by identity and merges each batch into the database.
+//! aggregates them by identity and hands each batch to a sink (the database
+//! upsert, or the `--test` printer).
 //!
 //! A batch is committed when it holds `batch_size` distinct observations, when
 //! `flush_every` has passed (for `--follow` on a live log or pipe), and at the
 //! end of the input, so that at most one batch is lost if the process dies.
 
-use super::PassiveLoader;
 use anyhow::Result;
 use ivre_model::passive::{IdentityKey, LineError, PassiveRecord};
-use postgres::Client;
 use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -48,12 +47,13 @@ pub struct IngestStats {
 /// Items travel between the threads in chunks, to keep the channel cheap.
 const CHUNK: usize = 1024;
 
-/// Reads `records` on a thread of its own and merges them into `passive`.
-/// `keep` decides which observations to store (the ignore rules); `on_error`
-/// reports each unreadable line and the import goes on.
+/// Reads `records` on a thread of its own, aggregates them and gives each
+/// batch of distinct observations to `sink`. `keep` decides which
+/// observations to store (the ignore rules); `on_error` reports each
+/// unreadable line and the import goes on.
 pub fn ingest<I>(
-    client: &mut Client,
     records: I,
+    mut sink: impl FnMut(Vec<PassiveRecord>) -> Result<()>,
     opts: &IngestOptions,
     keep: impl Fn(&PassiveRecord) -> bool,
     mut on_error: impl FnMut(&LineError),
@@ -77,20 +77,16 @@ where
         let _ = tx.send(chunk);
     });
 
-    let mut loader = PassiveLoader::new(client)?;
     let mut stats = IngestStats::default();
     let mut batch: HashMap<IdentityKey, PassiveRecord> = HashMap::new();
     let mut last_commit = Instant::now();
-    let flush = |batch: &mut HashMap<IdentityKey, PassiveRecord>,
-                 loader: &mut PassiveLoader,
-                 stats: &mut IngestStats|
+    let mut flush = |batch: &mut HashMap<IdentityKey, PassiveRecord>,
+                     stats: &mut IngestStats|
      -> Result<()> {
-        for rec in batch.values() {
-            loader.add(rec);
-        }
         stats.merged += batch.len() as u64;
-        batch.clear();
-        loader.commit()?;
+        if !batch.is_empty() {
+            sink(batch.drain().map(|(_, rec)| rec).collect())?;
+        }
         Ok(())
     };
     loop {
@@ -98,7 +94,7 @@ where
             Some(every) => match rx.recv_timeout(every.saturating_sub(last_commit.elapsed())) {
                 Ok(chunk) => Some(chunk),
                 Err(RecvTimeoutError::Timeout) => {
-                    flush(&mut batch, &mut loader, &mut stats)?;
+                    flush(&mut batch, &mut stats)?;
                     last_commit = Instant::now();
                     continue;
                 }
@@ -132,11 +128,11 @@ where
             .flush_every
             .is_some_and(|every| last_commit.elapsed() >= every);
         if batch.len() >= opts.batch_size || due {
-            flush(&mut batch, &mut loader, &mut stats)?;
+            flush(&mut batch, &mut stats)?;
             last_commit = Instant::now();
         }
     }
-    flush(&mut batch, &mut loader, &mut stats)?;
+    flush(&mut batch, &mut stats)?;
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
