@@ -1220,6 +1220,16 @@ fn translate_pcre(pat: &[u8]) -> Result<Translated, String> {
     })
 }
 
+/// The first line of a banner, its `\n` included when there is one: what
+/// IVRE matches for Masscan `ftp`/`imap`/`pop3`/`smtp`/`ssh` banners (this
+/// matters for patterns ending in `\n$`, e.g. Cisco SSH).
+pub fn banner_first_line(banner: &[u8]) -> &[u8] {
+    match banner.iter().position(|&b| b == b'\n') {
+        Some(pos) => &banner[..=pos],
+        None => banner,
+    }
+}
+
 /// Encodes bytes as Nmap does in version info (`\r`, `\n`, `\t`, `\\`,
 /// printable ASCII as is, `\xHH` otherwise).
 pub fn nmap_encode(data: &[u8]) -> String {
@@ -1670,6 +1680,64 @@ fallback GetRequest\n";
             assert_eq!(m.extrainfo.as_deref(), Some(extrainfo));
             assert_eq!(m.ostype.as_deref(), ostype);
         }
+    }
+
+    /// Masscan keeps what follows the SSH banner line (binary KEXINIT);
+    /// IVRE matches the first line, newline included (184.75.120.122 and
+    /// 85.169.59.149 in test-T22.xml).
+    #[test]
+    fn masscan_first_line() {
+        let banner = b"SSH-1.99-Cisco-1.25\n\0\0\x01\x14\x04\x14~\t\xb5Q";
+        let line = banner_first_line(banner);
+        assert_eq!(line, b"SSH-1.99-Cisco-1.25\n");
+        let m = null(line).unwrap();
+        assert_eq!(m.product.as_deref(), Some("Cisco SSH"));
+        assert_eq!(m.version.as_deref(), Some("1.25"));
+        assert_eq!(m.ostype.as_deref(), Some("IOS"));
+        assert_eq!(m.cpes, ["cpe:/a:cisco:ssh:1.25", "cpe:/o:cisco:ios"]);
+        // the whole banner (and a banner without its newline) only softmatch
+        for banner in [&banner[..], b"SSH-1.99-Cisco-1.25"] {
+            let m = null(banner).unwrap();
+            assert!(m.soft);
+            assert_eq!(m.service_name, "ssh");
+            assert_eq!(m.extrainfo.as_deref(), Some("protocol 1.99"));
+            assert_eq!(m.product, None);
+        }
+        assert_eq!(banner_first_line(b"no newline"), b"no newline");
+    }
+
+    /// Passive records (golden ivre-passive-records.jsonl): TCP server
+    /// banners against NULL, HTTP `Server:` headers against GetRequest.
+    #[test]
+    fn passive_golden() {
+        let m = null(
+            b"J\x00\x00\x00\n5.7.21\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+\xff\xff\x08\x02\x00\xff\xc1\x15\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+\x00\x00\x00\x00\x00\x00\x00\x00mysql_native_password\x00",
+        )
+        .unwrap();
+        assert_eq!(m.service_name, "mysql");
+        assert_eq!(m.product.as_deref(), Some("MySQL"));
+        assert_eq!(m.version.as_deref(), Some("5.7.21"));
+        let m = null(
+            b"* OK Microsoft Exchange IMAP4rev1 server version 5.5.2650.23 (umr-mail02) ready\r\n",
+        )
+        .unwrap();
+        assert_eq!(m.service_name, "imap");
+        assert_eq!(m.product.as_deref(), Some("Microsoft Exchange imapd"));
+        assert_eq!(m.version.as_deref(), Some("5.5.2650.23"));
+        assert_eq!(m.ostype.as_deref(), Some("Windows"));
+        let m = probes()
+            .match_banner(
+                &["GetRequest"],
+                "tcp",
+                8080,
+                b"HTTP/1.1 200 OK\r\nServer: nginx/1.6.2\r\n\r\n",
+            )
+            .unwrap();
+        assert_eq!(m.service_name, "http");
+        assert_eq!(m.product.as_deref(), Some("nginx"));
+        assert_eq!(m.version.as_deref(), Some("1.6.2"));
     }
 
     /// `cargo test -p ivre-model --release -- --ignored --nocapture probes_timing`
