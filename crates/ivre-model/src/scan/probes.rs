@@ -375,6 +375,17 @@ impl ServiceProbes {
             .map(|&idx| &self.probes[idx])
     }
 
+    /// The probe whose (non-empty) payload is exactly `payload`: IVRE uses it
+    /// to recognise Nmap's probes in passive client banners / honeypot hits.
+    pub fn probe_by_payload(&self, protocol: Protocol, payload: &[u8]) -> Option<&Probe> {
+        if payload.is_empty() {
+            return None;
+        }
+        self.probes
+            .iter()
+            .find(|probe| probe.protocol == protocol && probe.payload == payload)
+    }
+
     /// Compiles every pattern now (normally done lazily) and counts failures.
     pub fn compile_all(&self) -> CompileStats {
         let mut stats = CompileStats::default();
@@ -1403,6 +1414,20 @@ mod tests {
         let get = probes().probe(Protocol::Tcp, "GetRequest").unwrap();
         assert_eq!(get.payload, b"GET / HTTP/1.0\r\n\r\n");
         assert!(get.has_port(80));
+    }
+
+    #[test]
+    fn shareable_and_payload_lookup() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ServiceProbes>();
+        let probe = probes()
+            .probe_by_payload(Protocol::Tcp, b"GET / HTTP/1.0\r\n\r\n")
+            .unwrap();
+        assert_eq!(probe.name, "GetRequest");
+        assert!(probes().probe_by_payload(Protocol::Tcp, b"").is_none());
+        assert!(probes()
+            .probe_by_payload(Protocol::Udp, b"GET / HTTP/1.0\r\n\r\n")
+            .is_none());
     }
 
     #[test]
