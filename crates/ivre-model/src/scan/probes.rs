@@ -18,7 +18,16 @@
 //!   vast majority of them); a pattern that the `regex` crate refuses or that
 //!   exceeds the size limit is skipped, never a panic;
 //! * as IVRE does, a pattern ending in `\r\n` (resp. `\n`) also matches at
-//!   the end of the data (banners often keep only their first line).
+//!   the end of the data (banners often keep only their first line);
+//! * Nmap's HTTP header-skipping idiom `(?:[^\r\n]*\r\n(?!\r\n))*?` (about
+//!   640 patterns) is rewritten to an equivalent lookahead-free form when a
+//!   header name follows; PCRE's `$` (end, or before a final `\n`) becomes
+//!   `(?:\n?\z)`; `\0`, octal and `\xH`/`\xHH` escapes become bytes.
+//!
+//! Probe order: the first hard `match` wins, whatever the probe; otherwise the
+//! first `softmatch` met is returned (Nmap's choice; IVRE's Python code lets
+//! later softmatches of the same probe overwrite it, which only matters when
+//! several softmatches of one probe match the same banner).
 //!
 //! Version-info templates support `$1`..`$9`, `$P(n)`, `$SUBST(n,"a","b")`
 //! and `$I(n,"<"|">")`; captured values are encoded the Nmap way (`\r`, `\n`,
