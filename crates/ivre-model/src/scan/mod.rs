@@ -1,5 +1,6 @@
 //! The "nmap" purpose: one host record per scanned host per scan result.
 
+pub mod probes;
 pub mod script;
 pub mod scripts;
 
