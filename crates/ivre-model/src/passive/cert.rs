@@ -96,6 +96,41 @@ fn name_infos(name: &X509Name) -> (Map<String, Value>, String) {
     (obj, text.join("/"))
 }
 
+/// OpenSSL's short name of an RDN attribute type, when it has one.
+fn short_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "street",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.42" => "GN",
+        "2.5.4.4" => "SN",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        _ => return None,
+    })
+}
+
+/// A name in OpenSSL's one-line form (`CN = x, O = y`), as used in the
+/// `DirName:` entries of `san`.
+fn oneline(name: &X509Name) -> String {
+    name.iter_attributes()
+        .map(|attr| {
+            let oid = attr.attr_type().to_id_string();
+            let key = short_name(&oid).map_or_else(|| attr_name(&oid), str::to_owned);
+            let val = match attr.as_str() {
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(attr.as_slice()).into_owned(),
+            };
+            format!("{key} = {val}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn bits(data: &[u8]) -> u64 {
     let data = match data.iter().position(|&b| b != 0) {
         Some(p) => &data[p..],
@@ -162,7 +197,7 @@ pub fn cert_infos(der: &[u8]) -> Option<Infos> {
                     GeneralName::RFC822Name(d) => format!("email:{d}"),
                     GeneralName::URI(d) => format!("URI:{d}"),
                     GeneralName::IPAddress(b) => format!("IP Address:{}", ip_text(b)),
-                    GeneralName::DirectoryName(n) => format!("DirName:/{}", name_infos(n).1),
+                    GeneralName::DirectoryName(n) => format!("DirName:{}", oneline(n)),
                     GeneralName::RegisteredID(o) => format!("Registered ID:{}", o.to_id_string()),
                     _ => "othername:<unsupported>".to_owned(),
                 });

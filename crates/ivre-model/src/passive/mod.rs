@@ -12,5 +12,6 @@ pub mod p0f;
 pub mod record;
 pub mod zeek;
 
-pub use record::{IdentityKey, PassiveRecord, ValueKey, SCHEMA_VERSION};
+pub use normalize::{normalize, process, NormalizeConfig};
+pub use record::{Aggregator, IdentityKey, PassiveRecord, ValueKey, SCHEMA_VERSION};
 pub use zeek::{LineError, ZeekReader};

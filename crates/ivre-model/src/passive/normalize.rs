@@ -334,17 +334,8 @@ fn dnsbl(rec: &mut PassiveRecord, cfg: &NormalizeConfig) {
         return;
     }
     let labels: Vec<&str> = name.split('.').collect();
-    let (ip, nlabels): (std::net::IpAddr, usize) = if labels.len() > 4
-        && labels[..4]
-            .iter()
-            .all(|l| l.parse::<u8>().is_ok() && !l.is_empty())
-    {
-        let ip = format!("{}.{}.{}.{}", labels[3], labels[2], labels[1], labels[0]);
-        match ip.parse() {
-            Ok(ip) => (ip, 4),
-            Err(_) => return,
-        }
-    } else if labels.len() > 32
+    // IPv6 first: its 32 nibbles would also start like 4 IPv4 octets.
+    let (ip, nlabels): (std::net::IpAddr, usize) = if labels.len() > 32
         && labels[..32]
             .iter()
             .all(|l| l.len() == 1 && l.as_bytes()[0].is_ascii_hexdigit())
@@ -359,6 +350,16 @@ fn dnsbl(rec: &mut PassiveRecord, cfg: &NormalizeConfig) {
         }
         match text.parse() {
             Ok(ip) => (ip, 32),
+            Err(_) => return,
+        }
+    } else if labels.len() > 4
+        && labels[..4]
+            .iter()
+            .all(|l| !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let ip = format!("{}.{}.{}.{}", labels[3], labels[2], labels[1], labels[0]);
+        match ip.parse() {
+            Ok(ip) => (ip, 4),
             Err(_) => return,
         }
     } else {

@@ -1,6 +1,8 @@
 //! The passive record (one row of the passive store), its identity key and
 //! its merge arithmetic (spec 1.1, 1.3, 1.6, 1.8).
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -170,6 +172,56 @@ impl PassiveRecord {
     /// Mutable access to `infos`, creating an empty map when absent.
     pub fn infos_mut(&mut self) -> &mut Infos {
         self.infos.get_or_insert_with(Map::new)
+    }
+}
+
+/// In-memory pre-aggregation of records by identity (IVRE's "local bulk"):
+/// records with the same [`IdentityKey`] are folded with
+/// [`PassiveRecord::merge`].
+#[derive(Debug, Default, Clone)]
+pub struct Aggregator {
+    map: HashMap<IdentityKey, PassiveRecord>,
+}
+
+impl Aggregator {
+    /// An empty aggregator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one record (or observation).
+    pub fn add(&mut self, rec: PassiveRecord) {
+        match self.map.entry(rec.identity()) {
+            Entry::Occupied(mut e) => e.get_mut().merge(rec),
+            Entry::Vacant(e) => {
+                e.insert(rec);
+            }
+        }
+    }
+
+    /// Number of distinct records.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no record was added.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The aggregated record of an identity.
+    pub fn get(&self, key: &IdentityKey) -> Option<&PassiveRecord> {
+        self.map.get(key)
+    }
+
+    /// Takes every aggregated record out (e.g. to flush a batch).
+    pub fn drain(&mut self) -> impl Iterator<Item = PassiveRecord> + '_ {
+        self.map.drain().map(|(_, r)| r)
+    }
+
+    /// The aggregated records, in no particular order.
+    pub fn into_records(self) -> Vec<PassiveRecord> {
+        self.map.into_values().collect()
     }
 }
 
