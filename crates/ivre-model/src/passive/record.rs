@@ -169,6 +169,23 @@ impl PassiveRecord {
         }
     }
 
+    /// The record as `ivre ... --test` prints it: a JSON object with sorted
+    /// keys (recursively) and dates as `YYYY-MM-DD HH:MM:SS.ffffff` strings.
+    pub fn to_sorted_json(&self) -> Value {
+        fn sort(v: Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
+                    Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+                }
+                Value::Array(a) => Value::Array(a.into_iter().map(sort).collect()),
+                other => other,
+            }
+        }
+        sort(serde_json::to_value(self).unwrap_or(Value::Null))
+    }
+
     /// Mutable access to `infos`, creating an empty map when absent.
     pub fn infos_mut(&mut self) -> &mut Infos {
         self.infos.get_or_insert_with(Map::new)
@@ -327,5 +344,7 @@ mod tests {
         let back: PassiveRecord = serde_json::from_str(&out).unwrap();
         assert_eq!(r, back);
         assert!(out.contains("\"firstseen\":\"2021-01-06 17:44:23.570000\""));
+        let sorted = serde_json::to_string(&r.to_sorted_json()).unwrap();
+        assert!(sorted.starts_with("{\"addr\":\"10.1.4.4\",\"count\":1,\"firstseen\""));
     }
 }
