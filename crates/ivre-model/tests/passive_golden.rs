@@ -162,6 +162,15 @@ fn zeek_fixture_reproduces_golden_records() {
 }
 
 #[test]
+fn golden_records_deserialise() {
+    for g in golden() {
+        let r: PassiveRecord = serde_json::from_value(Value::Object(g.clone())).unwrap();
+        assert_eq!(r.recontype, g["recontype"].as_str().unwrap());
+        assert_eq!(Some(r.count), g["count"].as_u64());
+    }
+}
+
+#[test]
 fn zeek_json_variant_gives_the_same_records() {
     let text = std::fs::read_to_string(format!("{DATA}/passive/zeek/passive_recon.log")).unwrap();
     let names = [
