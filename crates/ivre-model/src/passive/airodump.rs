@@ -5,7 +5,8 @@
 //! The file has two sections, each introduced by a header row (and usually
 //! preceded by a blank line): access points (`BSSID, First time seen, ...`)
 //! then stations (`Station MAC, First time seen, ...`). Cells are read with
-//! the `csv` crate (flexible, trimmed). Differences from IVRE:
+//! the `csv` crate (flexible, trimmed, no quoting), one line at a time so
+//! that errors carry exact line numbers. Differences from IVRE:
 //! * every probed ESSID of a station row is kept (IVRE keeps the first);
 //! * an AP ESSID containing commas is rebuilt from its cells (checked
 //!   against the `ID-length` column);
@@ -21,7 +22,7 @@
 //! turned into `_`); per station (value = station MAC) `WLAN_ASSOCIATED`
 //! (targetval = BSSID) and one `WLAN_PROBED_ESSID` per probed ESSID.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -141,39 +142,47 @@ fn station_row(cells: &[String], sensor: Option<&str>) -> Result<Vec<PassiveReco
     Ok(out)
 }
 
-/// Reads a whole airodump-ng CSV file. Each item is the records of one
-/// row, or the error of that row (1-based line number).
-pub fn read<R: Read>(input: R, sensor: Option<&str>) -> Vec<Result<Vec<PassiveRecord>, LineError>> {
+/// Splits one line into trimmed cells with the `csv` crate (flexible, no
+/// quoting: airodump-ng never quotes).
+fn cells(line: &[u8]) -> Vec<String> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(input);
-    let mut section = Section::None;
-    let mut out = Vec::new();
+        .quoting(false)
+        .from_reader(line);
     let mut record = csv::ByteRecord::new();
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                out.push(Err(LineError {
-                    line,
-                    message: e.to_string(),
-                }));
-                // The csv reader cannot resume after an I/O error.
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line());
-        let cells: Vec<String> = record
+    match rdr.read_byte_record(&mut record) {
+        Ok(true) => record
             .iter()
             .map(|c| super::escape::lossless_utf8(c).trim().to_owned())
-            .collect();
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Reads a whole airodump-ng CSV file, line by line. Each item is the
+/// records of one row, or the error of that row (1-based line number).
+pub fn read<R: Read>(input: R, sensor: Option<&str>) -> Vec<Result<Vec<PassiveRecord>, LineError>> {
+    let mut input = BufReader::new(input);
+    let mut section = Section::None;
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => line += 1,
+            Err(e) => {
+                out.push(Err(LineError {
+                    line: line + 1,
+                    message: format!("read error: {e}"),
+                }));
+                break;
+            }
+        }
+        let cells = cells(&buf);
         if cells.iter().all(|c| c.is_empty()) {
             continue;
         }

@@ -1,6 +1,8 @@
 //! The passive record (one row of the passive store), its identity key and
 //! its merge arithmetic (spec 1.1, 1.3, 1.6, 1.8).
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -167,9 +169,76 @@ impl PassiveRecord {
         }
     }
 
+    /// The record as `ivre ... --test` prints it: a JSON object with sorted
+    /// keys (recursively) and dates as `YYYY-MM-DD HH:MM:SS.ffffff` strings.
+    pub fn to_sorted_json(&self) -> Value {
+        fn sort(v: Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
+                    Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+                }
+                Value::Array(a) => Value::Array(a.into_iter().map(sort).collect()),
+                other => other,
+            }
+        }
+        sort(serde_json::to_value(self).unwrap_or(Value::Null))
+    }
+
     /// Mutable access to `infos`, creating an empty map when absent.
     pub fn infos_mut(&mut self) -> &mut Infos {
         self.infos.get_or_insert_with(Map::new)
+    }
+}
+
+/// In-memory pre-aggregation of records by identity (IVRE's "local bulk"):
+/// records with the same [`IdentityKey`] are folded with
+/// [`PassiveRecord::merge`].
+#[derive(Debug, Default, Clone)]
+pub struct Aggregator {
+    map: HashMap<IdentityKey, PassiveRecord>,
+}
+
+impl Aggregator {
+    /// An empty aggregator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one record (or observation).
+    pub fn add(&mut self, rec: PassiveRecord) {
+        match self.map.entry(rec.identity()) {
+            Entry::Occupied(mut e) => e.get_mut().merge(rec),
+            Entry::Vacant(e) => {
+                e.insert(rec);
+            }
+        }
+    }
+
+    /// Number of distinct records.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no record was added.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The aggregated record of an identity.
+    pub fn get(&self, key: &IdentityKey) -> Option<&PassiveRecord> {
+        self.map.get(key)
+    }
+
+    /// Takes every aggregated record out (e.g. to flush a batch).
+    pub fn drain(&mut self) -> impl Iterator<Item = PassiveRecord> + '_ {
+        self.map.drain().map(|(_, r)| r)
+    }
+
+    /// The aggregated records, in no particular order.
+    pub fn into_records(self) -> Vec<PassiveRecord> {
+        self.map.into_values().collect()
     }
 }
 
@@ -275,5 +344,7 @@ mod tests {
         let back: PassiveRecord = serde_json::from_str(&out).unwrap();
         assert_eq!(r, back);
         assert!(out.contains("\"firstseen\":\"2021-01-06 17:44:23.570000\""));
+        let sorted = serde_json::to_string(&r.to_sorted_json()).unwrap();
+        assert!(sorted.starts_with("{\"addr\":\"10.1.4.4\",\"count\":1,\"firstseen\""));
     }
 }
