@@ -25,8 +25,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.init_logging();
     ivre_cli::run("ivre-airodump2db", || {
-        run_import(&cli.common, &cli.import, |input, sensor| {
-            flatten_rows(airodump::read(input.reader, sensor.as_deref()))
+        run_import(&cli.common, &cli.import, |input, args, _| {
+            flatten_rows(airodump::read(input.reader, args.sensor.as_deref()))
         })
     })
 }

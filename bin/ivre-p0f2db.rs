@@ -24,8 +24,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.init_logging();
     ivre_cli::run("ivre-p0f2db", || {
-        run_import(&cli.common, &cli.import, |input, sensor| {
-            Box::new(P0fReader::new(input.reader).with_sensor(sensor))
+        run_import(&cli.common, &cli.import, |input, args, _| {
+            Box::new(P0fReader::new(input.reader).with_sensor(args.sensor.clone()))
         })
     })
 }

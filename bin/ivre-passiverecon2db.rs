@@ -1,9 +1,8 @@
 //! `ivre-passiverecon2db`: import Zeek passive_recon logs (TSV or JSON) into the passive purpose.
 
 use clap::Parser;
-use ivre_cli::passive::{run_import, PassiveImportArgs};
+use ivre_cli::passive::{run_import, zeek_records, PassiveImportArgs};
 use ivre_cli::CommonArgs;
-use ivre_model::passive::ZeekReader;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -24,8 +23,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.init_logging();
     ivre_cli::run("ivre-passiverecon2db", || {
-        run_import(&cli.common, &cli.import, |input, sensor| {
-            Box::new(ZeekReader::new(input.reader).with_sensor(sensor))
-        })
+        run_import(&cli.common, &cli.import, zeek_records)
     })
 }

@@ -2,15 +2,17 @@
 //! their options and their run loop. Each tool only supplies its reader.
 
 use crate::input::{self, Input};
+use crate::pipeline::{ingest, IngestOptions, IngestStats};
 use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::passive::ignore::IgnoreSpec;
-use ivre_model::passive::{LineError, PassiveRecord};
-use crate::pipeline::{ingest, IngestOptions, IngestStats};
+use ivre_model::passive::normalize::{self, NormalizeConfig};
+use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
 use ivre_pg::passive::PassiveLoader;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A boxed stream of observations, as the readers produce them.
@@ -53,6 +55,12 @@ pub struct PassiveImportArgs {
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub batch_size: usize,
 
+    /// Extra DNS blacklist zone (IVRE's DNS_BLACKLIST_DOMAINS): answers for
+    /// `<reversed IP>.<zone>` are stored as DNS_BLACKLIST. Repeatable; the
+    /// defaults are zen.spamhaus.org and blacklist.woody.ch.
+    #[arg(long, value_name = "ZONE")]
+    pub dnsbl_zone: Vec<String>,
+
     /// Accepted for compatibility with IVRE; loading is always in bulk.
     #[arg(long, hide = true)]
     pub bulk: bool,
@@ -66,11 +74,14 @@ pub struct PassiveImportArgs {
 
 /// Runs a passive import tool: every file is read (IVRE reads only the first),
 /// bad lines are reported with file and line and skipped, and the exit
-/// status is 1 if any line or file failed.
+/// status is 1 if any line or file failed. `reader` gets the input, the
+/// options and the ignore rules (for readers that must apply them
+/// before rewriting observations); the rules are applied again to what it
+/// yields.
 pub fn run_import(
     common: &CommonArgs,
     args: &PassiveImportArgs,
-    reader: impl Fn(Input, Option<String>) -> Records,
+    reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> Records,
 ) -> Result<ExitCode> {
     let ignore = match &args.ignore_spec {
         Some(path) => {
@@ -80,6 +91,7 @@ pub fn run_import(
         }
         None => IgnoreSpec::default(),
     };
+    let ignore = Arc::new(ignore);
     let files = input::expand(&args.files, args.recursive)?;
     let mut client = if args.test {
         None
@@ -110,7 +122,7 @@ pub fn run_import(
             }
         };
         let name = input.name.clone();
-        let records = reader(input, args.sensor.clone());
+        let records = reader(input, args, ignore.clone());
         let report = |e: &LineError| log::error!("{name}: {e}");
         let bar = progress::counter("observations");
         let progress = |n| bar.set_position(n);
@@ -118,7 +130,14 @@ pub fn run_import(
         let stats = match client.as_mut() {
             None => {
                 let mut out = BufWriter::new(std::io::stdout().lock());
-                let stats = ingest(records, |batch| print_batch(&mut out, batch), &opts, keep, report, progress)?;
+                let stats = ingest(
+                    records,
+                    |batch| print_batch(&mut out, batch),
+                    &opts,
+                    keep,
+                    report,
+                    progress,
+                )?;
                 out.flush()?;
                 stats
             }
@@ -175,4 +194,22 @@ pub fn flatten_rows(rows: Vec<Result<Vec<PassiveRecord>, LineError>>) -> Records
         Ok(records) => records.into_iter().map(Ok).collect::<Vec<_>>(),
         Err(e) => vec![Err(e)],
     }))
+}
+
+/// Zeek `passive_recon` observations, normalised as IVRE stores them (one
+/// line can give zero, one or two records).
+pub fn zeek_records(input: Input, args: &PassiveImportArgs, ignore: Arc<IgnoreSpec>) -> Records {
+    let mut config = NormalizeConfig::default();
+    config.dnsbl_zones.extend(args.dnsbl_zone.iter().cloned());
+    Box::new(
+        ZeekReader::new(input.reader)
+            .with_sensor(args.sensor.clone())
+            .flat_map(move |item| match item {
+                Ok(rec) => normalize::process(rec, &config, Some(&ignore))
+                    .into_iter()
+                    .map(Ok)
+                    .collect(),
+                Err(e) => vec![Err(e)],
+            }),
+    )
 }

@@ -80,15 +80,14 @@ where
     let mut stats = IngestStats::default();
     let mut batch: HashMap<IdentityKey, PassiveRecord> = HashMap::new();
     let mut last_commit = Instant::now();
-    let mut flush = |batch: &mut HashMap<IdentityKey, PassiveRecord>,
-                     stats: &mut IngestStats|
-     -> Result<()> {
-        stats.merged += batch.len() as u64;
-        if !batch.is_empty() {
-            sink(batch.drain().map(|(_, rec)| rec).collect())?;
-        }
-        Ok(())
-    };
+    let mut flush =
+        |batch: &mut HashMap<IdentityKey, PassiveRecord>, stats: &mut IngestStats| -> Result<()> {
+            stats.merged += batch.len() as u64;
+            if !batch.is_empty() {
+                sink(batch.drain().map(|(_, rec)| rec).collect())?;
+            }
+            Ok(())
+        };
     loop {
         let received = match opts.flush_every {
             Some(every) => match rx.recv_timeout(every.saturating_sub(last_commit.elapsed())) {
