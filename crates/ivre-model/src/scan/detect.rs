@@ -1,0 +1,288 @@
+//! Format detection and the single entry point of the scan readers (spec
+//! scans.md §2.2): the first non-whitespace byte decides.
+//!
+//! * `<`: XML (Nmap or Masscan, decided by `<nmaprun scanner>`);
+//! * `[`: a JSON array: Masscan `-oJ`;
+//! * `{`: the keys of the first line: `addr` → IVRE JSON; `ip` with `ports`
+//!   → Masscan `-oJ` NDJSON; other known keys → an "unsupported format X"
+//!   error naming the format;
+//! * empty input: zero records.
+//!
+//! Decompression (gzip, bzip2) is the caller's job.
+
+use super::error::{ParseError, ParseErrorKind};
+use super::ivre_json::IvreJsonReader;
+use super::masscan::MasscanJsonReader;
+use super::nmap_xml::NmapXmlReader;
+use super::record::{Host, Source, Tag};
+use serde_json::Value;
+use std::io::BufRead;
+
+/// The input formats the readers know about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFormat {
+    /// Nmap or Masscan XML (the `<nmaprun scanner>` attribute tells which).
+    Xml,
+    /// IVRE JSON lines.
+    IvreJson,
+    /// Masscan `-oJ`: a JSON array, or NDJSON.
+    MasscanJson,
+    Empty,
+}
+
+/// What `scan2db` applies to every record (spec §2.1, §2.5).
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Replace the record categories (sorted, unique) when not empty.
+    pub categories: Vec<String>,
+    /// Replace the record source when set.
+    pub source: Option<String>,
+    /// Merged into the record tags.
+    pub tags: Vec<Tag>,
+    /// `--port`: keep only hosts that have a `ports` element.
+    pub port_only: bool,
+    /// `--open-ports`: keep only hosts with at least one open port.
+    pub open_ports_only: bool,
+}
+
+impl ReadOptions {
+    /// Whether a host passes `--port` / `--open-ports`.
+    pub fn keep(&self, h: &Host) -> bool {
+        (!self.port_only || h.ports.is_some()) && (!self.open_ports_only || h.has_open_ports())
+    }
+
+    /// Applies categories, source and tags.
+    pub fn apply(&self, h: &mut Host) {
+        if !self.categories.is_empty() {
+            h.set_categories(&self.categories);
+        }
+        if let Some(s) = &self.source {
+            h.source = Some(Source::One(s.clone()));
+        }
+        if !self.tags.is_empty() {
+            h.add_tags(self.tags.iter().cloned());
+        }
+    }
+}
+
+/// The records of a scan file.
+pub type HostIter<'a> = Box<dyn Iterator<Item = Result<Host, ParseError>> + 'a>;
+
+/// Looks at the start of `input` (without consuming it) to tell its format.
+pub fn detect_format<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError> {
+    // skip leading whitespace (and a UTF-8 BOM)
+    let first = loop {
+        let buf = input
+            .fill_buf()
+            .map_err(|e| ParseError::nowhere(ParseErrorKind::Io, e.to_string()))?;
+        if buf.is_empty() {
+            return Ok(ScanFormat::Empty);
+        }
+        let skip = if buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            buf.iter().take_while(|b| b.is_ascii_whitespace()).count()
+        };
+        if skip == 0 {
+            break buf[0];
+        }
+        input.consume(skip);
+    };
+    match first {
+        b'<' => Ok(ScanFormat::Xml),
+        b'[' => Ok(ScanFormat::MasscanJson),
+        b'{' => detect_json_line(input),
+        c => Err(ParseError::new(
+            ParseErrorKind::Format,
+            1,
+            1,
+            format!(
+                "unknown file type: expected XML or JSON, found {}",
+                if c.is_ascii_graphic() {
+                    format!("{:?}", c as char)
+                } else {
+                    format!("byte 0x{c:02x}")
+                }
+            ),
+        )),
+    }
+}
+
+/// Peeks at the first line (up to 1 MiB; `fill_buf` of a `BufReader` may
+/// show less, in which case it falls back to the prefix) and tests its keys.
+fn detect_json_line<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError> {
+    let buf = input
+        .fill_buf()
+        .map_err(|e| ParseError::nowhere(ParseErrorKind::Io, e.to_string()))?;
+    let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    let line = &buf[..end];
+    let keys: Vec<String> = match serde_json::from_slice::<Value>(line) {
+        Ok(Value::Object(o)) => o.keys().cloned().collect(),
+        // a line longer than the buffer: look for the key names as text
+        _ => {
+            let text = String::from_utf8_lossy(line);
+            [
+                "addr",
+                "ip",
+                "ports",
+                "_shodan",
+                "matched",
+                "matched-at",
+                "template",
+                "templateID",
+                "template-id",
+                "tls_connection",
+                "input",
+                "domain",
+                "name",
+                "altered_name",
+                "resolver",
+                "host",
+                "rdx_en_stamp",
+            ]
+            .iter()
+            .filter(|k| text.contains(&format!("\"{k}\"")))
+            .map(|k| k.to_string())
+            .collect()
+        }
+    };
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    if has("_shodan") {
+        return Err(unsupported("Shodan export"));
+    }
+    if has("addr") {
+        return Ok(ScanFormat::IvreJson);
+    }
+    if (has("matched") || has("matched-at"))
+        && (has("template") || has("templateID") || has("template-id"))
+    {
+        return Err(unsupported("Nuclei"));
+    }
+    if has("tls_connection") {
+        return Err(unsupported("tlsx"));
+    }
+    if has("input") {
+        return Err(unsupported("httpx"));
+    }
+    if has("ip") && has("ports") {
+        return Ok(ScanFormat::MasscanJson);
+    }
+    if has("ip") || has("domain") {
+        return Err(unsupported("Zgrab2"));
+    }
+    if has("name") || has("altered_name") {
+        return Err(unsupported("ZDNS"));
+    }
+    if has("resolver") {
+        return Err(unsupported("dnsx"));
+    }
+    if has("host") {
+        return Err(unsupported("Dismap"));
+    }
+    if has("rdx_en_stamp") {
+        return Err(unsupported("citrix-netscaler-triage"));
+    }
+    Err(ParseError::new(
+        ParseErrorKind::Format,
+        1,
+        1,
+        "unknown file type: a JSON object with no known keys",
+    ))
+}
+
+fn unsupported(what: &str) -> ParseError {
+    ParseError::new(
+        ParseErrorKind::Unsupported,
+        1,
+        1,
+        format!("unsupported format {what}"),
+    )
+}
+
+/// The single entry point of `ivre-scan2db`: detects the format and returns
+/// the records, with `opts` applied exactly as IVRE (filters on the parsed
+/// record, then categories replaced, source replaced, tags merged).
+pub fn read_scan<'a, R: BufRead + 'a>(
+    mut input: R,
+    opts: &ReadOptions,
+) -> Result<HostIter<'a>, ParseError> {
+    let format = detect_format(&mut input)?;
+    let inner: HostIter<'a> = match format {
+        ScanFormat::Empty => Box::new(std::iter::empty()),
+        ScanFormat::Xml => Box::new(NmapXmlReader::new(input)),
+        ScanFormat::IvreJson => Box::new(IvreJsonReader::new(input)),
+        ScanFormat::MasscanJson => Box::new(MasscanJsonReader::new(input)),
+    };
+    let opts = opts.clone();
+    Ok(Box::new(inner.filter_map(move |r| match r {
+        Ok(mut h) => {
+            if !opts.keep(&h) {
+                return None;
+            }
+            opts.apply(&mut h);
+            Some(Ok(h))
+        }
+        Err(e) => Some(Err(e)),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(s: &str) -> Result<ScanFormat, ParseError> {
+        detect_format(&mut s.as_bytes())
+    }
+
+    #[test]
+    fn detection() {
+        assert_eq!(fmt("").unwrap(), ScanFormat::Empty);
+        assert_eq!(fmt("  \n ").unwrap(), ScanFormat::Empty);
+        assert_eq!(fmt("\n<?xml version=\"1.0\"?>").unwrap(), ScanFormat::Xml);
+        assert_eq!(
+            fmt("[\n{\"ip\": \"1.2.3.4\"}").unwrap(),
+            ScanFormat::MasscanJson
+        );
+        assert_eq!(
+            fmt("{\"addr\": \"1.2.3.4\"}\n").unwrap(),
+            ScanFormat::IvreJson
+        );
+        assert_eq!(
+            fmt("{\"ip\": \"1.2.3.4\", \"ports\": []}\n").unwrap(),
+            ScanFormat::MasscanJson
+        );
+        let e = fmt("{\"ip\": \"1.2.3.4\", \"data\": {}}\n").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::Unsupported);
+        assert!(e.message.contains("Zgrab2"));
+        assert!(fmt("\x00\x01junk").unwrap_err().message.contains("0x00"));
+        assert_eq!(
+            read_scan("".as_bytes(), &ReadOptions::default())
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn options_applied() {
+        let line = "{\"addr\": \"192.0.2.1\", \"categories\": [\"OLD\"], \"source\": \"old\", \"ports\": [{\"protocol\": \"tcp\", \"port\": 80, \"state_state\": \"closed\"}]}\n";
+        let opts = ReadOptions {
+            categories: vec!["b".into(), "a".into(), "b".into()],
+            source: Some("S".into()),
+            tags: vec![Tag::parse("CDN:info:x")],
+            ..Default::default()
+        };
+        let hosts: Vec<Host> = read_scan(line.as_bytes(), &opts)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(hosts[0].categories.as_deref().unwrap(), ["a", "b"]);
+        assert_eq!(hosts[0].source, Some(Source::One("S".into())));
+        assert_eq!(hosts[0].tags.as_ref().unwrap().len(), 1);
+        let opts = ReadOptions {
+            open_ports_only: true,
+            ..Default::default()
+        };
+        assert_eq!(read_scan(line.as_bytes(), &opts).unwrap().count(), 0);
+    }
+}
