@@ -256,6 +256,22 @@ fn field_by_field_against_golden() {
                 .map(|p| port_fields(p, !masscan))
                 .collect();
             check("ports", Value::Array(pm), Value::Array(pg));
+            if masscan {
+                // Banner scripts: the raw capture is kept as IVRE does; the
+                // output of plain banners is the printable rendering. (The
+                // catalogue turns some of them into ike-info, s7-info...)
+                let banner = |v: &Value| -> Value {
+                    v["ports"][0]["scripts"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|s| s.get("masscan").is_some()).cloned())
+                        .unwrap_or(Value::Null)
+                };
+                let (a, b) = (banner(&mine), banner(g));
+                check("masscan raw", a["masscan"].clone(), b["masscan"].clone());
+                if a["id"] == "banner" && b["id"] == "banner" {
+                    check("banner output", a["output"].clone(), b["output"].clone());
+                }
+            }
             if !masscan {
                 check("os", mine["os"].clone(), g["os"].clone());
                 check(

@@ -114,12 +114,14 @@ fn detect_json_line<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError>
     let buf = input
         .fill_buf()
         .map_err(|e| ParseError::nowhere(ParseErrorKind::Io, e.to_string()))?;
-    let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    let line = &buf[..end];
+    let newline = buf.iter().position(|&b| b == b'\n');
+    let line = &buf[..newline.unwrap_or(buf.len())];
+    let mut cut_short = false;
     let keys: Vec<String> = match serde_json::from_slice::<Value>(line) {
         Ok(Value::Object(o)) => o.keys().cloned().collect(),
-        // a line longer than the buffer: look for the key names as text
-        _ => {
+        // a line longer than the buffer, or cut short: look for the key names as text
+        other => {
+            cut_short = newline.is_none() && matches!(&other, Err(e) if e.is_eof());
             let text = String::from_utf8_lossy(line);
             [
                 "addr",
@@ -146,6 +148,14 @@ fn detect_json_line<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError>
             .collect()
         }
     };
+    if keys.is_empty() && cut_short {
+        return Err(ParseError::new(
+            ParseErrorKind::Truncated,
+            1,
+            line.len() as u64 + 1,
+            "input cut short in the first JSON record",
+        ));
+    }
     let has = |k: &str| keys.iter().any(|x| x == k);
     if has("_shodan") {
         return Err(unsupported("Shodan export"));

@@ -54,7 +54,7 @@ impl<R: BufRead> IvreJsonReader<R> {
                 continue;
             }
             let v: Value = serde_json::from_str(t).map_err(|e| {
-                let kind = if e.is_eof() && !self.buf.ends_with('\n') {
+                let kind = if !self.buf.ends_with('\n') {
                     ParseErrorKind::Truncated
                 } else {
                     ParseErrorKind::Syntax

@@ -85,12 +85,12 @@ fn hex_val(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
-/// The human output of raw bytes: printable ASCII and whitespace kept,
+/// The human output of raw bytes: printable ASCII, tab, CR and LF kept,
 /// other bytes written `\xHH`.
 pub fn printable(raw: &[u8]) -> String {
     let mut s = String::with_capacity(raw.len());
     for &c in raw {
-        if (0x20..0x7f).contains(&c) || matches!(c, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        if (0x20..0x7f).contains(&c) || matches!(c, b'\t' | b'\n' | b'\r') {
             s.push(c as char);
         } else {
             s.push_str(&format!("\\x{c:02x}"));
@@ -120,6 +120,15 @@ pub fn banner_script(port: &mut Port, name: &str, banner: &str) -> Option<Script
     let raw = unescape_banner(banner);
     let output = match name {
         "X509" | "X509CA" => banner.to_string(),
+        // the banner line only; a patched Masscan appends the binary KEXINIT
+        // (left in masscan.raw for the catalogue)
+        "ssh" => {
+            let end = raw
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .unwrap_or(raw.len());
+            printable(&raw[..end])
+        }
         _ => printable(&raw),
     };
     let mut extra = Map::new();
@@ -146,6 +155,9 @@ pub struct MasscanJsonReader<R: BufRead> {
     line: u64,
     buf: String,
     done: bool,
+    /// Seen `[` (a JSON array) / its closing `]`.
+    array: bool,
+    closed: bool,
 }
 
 impl<R: BufRead> MasscanJsonReader<R> {
@@ -155,6 +167,8 @@ impl<R: BufRead> MasscanJsonReader<R> {
             line: 0,
             buf: String::new(),
             done: false,
+            array: false,
+            closed: false,
         }
     }
 
@@ -170,10 +184,21 @@ impl<R: BufRead> MasscanJsonReader<R> {
                 .read_line(&mut self.buf)
                 .map_err(|e| self.err(ParseErrorKind::Io, e.to_string()))?;
             if n == 0 {
+                if self.array && !self.closed {
+                    return Err(
+                        self.err(ParseErrorKind::Truncated, "input cut short: no closing ]")
+                    );
+                }
                 return Ok(None);
             }
             self.line += 1;
             let mut t = self.buf.trim();
+            if t.starts_with('[') {
+                self.array = true;
+            }
+            if t.ends_with(']') {
+                self.closed = true;
+            }
             t = t
                 .trim_start_matches(['[', ','])
                 .trim_end_matches([']', ','])
@@ -182,7 +207,7 @@ impl<R: BufRead> MasscanJsonReader<R> {
                 continue;
             }
             let v: Value = serde_json::from_str(t).map_err(|e| {
-                let kind = if e.is_eof() {
+                let kind = if !self.buf.ends_with('\n') {
                     ParseErrorKind::Truncated
                 } else {
                     ParseErrorKind::Syntax

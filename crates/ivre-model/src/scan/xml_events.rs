@@ -222,26 +222,24 @@ impl<R: BufRead> XmlEvents<R> {
     fn convert_error_at(&self, pos: u64, err: quick_xml::Error) -> ParseError {
         use quick_xml::escape::EscapeError;
         match &err {
+            quick_xml::Error::Io(e) => self.error_at(pos, ParseErrorKind::Io, e.to_string()),
             quick_xml::Error::Escape(EscapeError::UnrecognizedEntity(_, name)) => self.error_at(
                 pos,
                 ParseErrorKind::Entity,
                 format!("entity reference &{name}; refused (only XML's predefined entities are allowed)"),
+            ),
+            // The event in error runs to the end of the input: it was cut short.
+            _ if self.reader.get_ref().at_eof() => self.error_at(
+                pos,
+                ParseErrorKind::Truncated,
+                format!("input cut short: {err}"),
             ),
             _ => self.error_at(pos, ParseErrorKind::Syntax, err.to_string()),
         }
     }
 
     fn convert_error(&self, err: quick_xml::Error) -> ParseError {
-        let pos = self.reader.error_position();
-        match &err {
-            quick_xml::Error::Io(e) => self.error_at(pos, ParseErrorKind::Io, e.to_string()),
-            quick_xml::Error::Syntax(_) if self.reader.get_ref().at_eof() => self.error_at(
-                pos,
-                ParseErrorKind::Truncated,
-                format!("input cut short: {err}"),
-            ),
-            _ => self.convert_error_at(pos, err),
-        }
+        self.convert_error_at(self.reader.error_position(), err)
     }
 
     /// Skips the content of the element whose start tag was just read.
