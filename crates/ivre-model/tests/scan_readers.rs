@@ -360,3 +360,97 @@ fn truncated_xml_yields_complete_hosts_then_truncated() {
     assert_eq!(err.kind, ParseErrorKind::Truncated, "{err}");
     assert!(err.line > 0);
 }
+
+#[test]
+fn golden_file_through_the_ivre_json_reader() {
+    // The golden records are IVRE JSON lines themselves (schema 19).
+    let f = std::fs::File::open(GOLDEN).unwrap();
+    let input = BufReader::new(flate2::read::GzDecoder::new(f));
+    let reader = ivre_model::scan::ScanReader::open(input, &ReadOptions::default()).unwrap();
+    assert_eq!(reader.format(), ivre_model::scan::ScanFormat::IvreJson);
+    let hosts: Vec<Host> = reader.map(Result::unwrap).collect();
+    assert_eq!(hosts.len(), 945);
+    assert!(hosts
+        .iter()
+        .all(|h| h.schema_version == Some(22) && h.openports.is_some()));
+}
+
+#[test]
+fn scan_info_of_a_sample() {
+    let data = sample("nmap-ntlm-all.xml.bz2");
+    let mut reader = ivre_model::scan::ScanReader::open(&data[..], &opts()).unwrap();
+    assert_eq!(reader.by_ref().count(), 11);
+    let info = reader.scan_info().unwrap();
+    assert_eq!(info.scanner.as_deref(), Some("nmap"));
+    assert_eq!(info.version.as_deref(), Some("7.80SVN"));
+    assert!(info
+        .args
+        .as_deref()
+        .unwrap()
+        .contains("--script *-ntlm-info"));
+    assert_eq!(info.start.unwrap().to_string(), "2021-01-09 21:42:43");
+    assert_eq!(info.end.unwrap().to_string(), "2021-01-09 21:43:04");
+    assert_eq!(info.xmloutputversion.as_deref(), Some("1.04"));
+    assert!(info.complete);
+}
+
+/// Pins a few records by hand (the exhaustive comparison is above).
+#[test]
+fn representative_records() {
+    // Nmap XML over IPv6: a CPE from <service><cpe>, extraports, the host-script port.
+    let h = &read("ipv6_all.xml")[0];
+    let v = serde_json::to_value(h).unwrap();
+    assert_eq!(v["addr"], "2601:449:4200:577c:3e15:c2ff:feea:b872");
+    assert_eq!(v["starttime"], "2016-01-16 13:33:12");
+    assert_eq!(v["endtime"], "2016-01-16 13:35:36");
+    assert_eq!(v["state_reason"], "conn-refused");
+    assert_eq!(
+        v["cpes"],
+        serde_json::json!([{"type": "a", "vendor": "apple", "product": "itunes", "version": "12.3.2.35", "origins": ["ports.port:3689"]}])
+    );
+    assert_eq!(
+        v["openports"]["tcp"]["ports"],
+        serde_json::json!([111, 1022, 2049, 3689])
+    );
+    assert_eq!(v["extraports"]["filtered"]["total"], 498);
+
+    // IVRE JSON schema 0: an OS match and a traceroute.
+    let hosts = read("Nmap-Modbus-IPv4.json.bz2");
+    let h = hosts.iter().find(|h| h.addr == "220.128.238.187").unwrap();
+    let os = h.os.as_ref().unwrap();
+    let m = &os.osmatch.as_ref().unwrap()[0];
+    assert_eq!(m.name.as_deref(), Some("Microsoft Windows Vista SP0 - SP1"));
+    assert_eq!(
+        (m.accuracy.as_deref(), m.line.as_deref()),
+        (Some("96"), Some("61569"))
+    );
+    assert_eq!(os.osclass.as_ref().unwrap().len(), 15);
+    let t = &h.traces.as_ref().unwrap()[0];
+    assert_eq!((t.protocol.as_deref(), t.port), (Some("tcp"), Some(995)));
+    assert_eq!(t.hops.len(), 11);
+    assert_eq!(t.hops[1].ipaddr.as_deref(), Some("65.49.10.217"));
+    assert_eq!(t.hops[1].host.as_deref(), Some("10ge7-6.core3.fmt2.he.net"));
+    assert_eq!(h.openports.as_ref().unwrap().count, 16);
+    assert_eq!(h.ports.as_ref().unwrap().last().unwrap().port, -1);
+
+    // Masscan banners.
+    let hosts = read("test-T22.xml.bz2");
+    let h = hosts.iter().find(|h| h.addr == "178.33.91.90").unwrap();
+    let v = serde_json::to_value(h).unwrap();
+    assert_eq!(
+        v["ports"][0]["scripts"][0],
+        serde_json::json!({"id": "banner", "output": "SSH-2.0-OpenSSH_6.0p1 Debian-4+deb7u2",
+            "masscan": {"raw": "U1NILTIuMC1PcGVuU1NIXzYuMHAxIERlYmlhbi00K2RlYjd1Mg==", "encoded": "SSH-2.0-OpenSSH_6.0p1 Debian-4+deb7u2"}})
+    );
+    assert_eq!(v["starttime"], "2016-09-05 05:39:51");
+    assert_eq!(v["starttime"], v["endtime"]);
+    let hosts = read("test-T443.xml.bz2");
+    let h = hosts.iter().find(|h| h.addr == "81.5.150.60").unwrap();
+    let p = &h.ports.as_ref().unwrap()[0];
+    assert_eq!(p.service_tunnel.as_deref(), Some("ssl"));
+    let s = &p.scripts.as_ref().unwrap()[0];
+    assert_eq!(s.id, "ssl-cert");
+    assert!(s
+        .output
+        .starts_with("MIIDaTCCAlGgAwIBAgIBATANBgkqhkiG9w0BAQsFADB4"));
+}

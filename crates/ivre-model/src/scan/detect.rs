@@ -13,7 +13,7 @@
 use super::error::{ParseError, ParseErrorKind};
 use super::ivre_json::IvreJsonReader;
 use super::masscan::MasscanJsonReader;
-use super::nmap_xml::NmapXmlReader;
+use super::nmap_xml::{NmapXmlReader, ScanInfo};
 use super::record::{Host, Source, Tag};
 use serde_json::Value;
 use std::io::BufRead;
@@ -141,6 +141,7 @@ fn detect_json_line<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError>
                 "resolver",
                 "host",
                 "rdx_en_stamp",
+                "rec_type",
             ]
             .iter()
             .filter(|k| text.contains(&format!("\"{k}\"")))
@@ -174,7 +175,7 @@ fn detect_json_line<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError>
     if has("input") {
         return Err(unsupported("httpx"));
     }
-    if has("ip") && has("ports") {
+    if has("ip") && (has("ports") || has("rec_type")) {
         return Ok(ScanFormat::MasscanJson);
     }
     if has("ip") || has("domain") {
@@ -209,31 +210,114 @@ fn unsupported(what: &str) -> ParseError {
     )
 }
 
+/// A reader of any supported scan format, with [`ReadOptions`] applied.
+/// Iterate it for the records; [`ScanReader::scan_info`] gives the XML
+/// scan-level information (complete once the iteration is over).
+pub struct ScanReader<R: BufRead> {
+    inner: Inner<R>,
+    opts: ReadOptions,
+}
+
+enum Inner<R: BufRead> {
+    Empty,
+    Xml(NmapXmlReader<R>),
+    IvreJson(IvreJsonReader<R>),
+    MasscanJson(MasscanJsonReader<R>),
+}
+
+impl<R: BufRead> ScanReader<R> {
+    /// Detects the format of `input` and opens the matching reader.
+    pub fn open(mut input: R, opts: &ReadOptions) -> Result<Self, ParseError> {
+        let inner = match detect_format(&mut input)? {
+            ScanFormat::Empty => Inner::Empty,
+            ScanFormat::Xml => Inner::Xml(NmapXmlReader::new(input)),
+            ScanFormat::IvreJson => Inner::IvreJson(IvreJsonReader::new(input)),
+            ScanFormat::MasscanJson => Inner::MasscanJson(MasscanJsonReader::new(input)),
+        };
+        Ok(ScanReader {
+            inner,
+            opts: opts.clone(),
+        })
+    }
+
+    pub fn format(&self) -> ScanFormat {
+        match self.inner {
+            Inner::Empty => ScanFormat::Empty,
+            Inner::Xml(_) => ScanFormat::Xml,
+            Inner::IvreJson(_) => ScanFormat::IvreJson,
+            Inner::MasscanJson(_) => ScanFormat::MasscanJson,
+        }
+    }
+
+    /// The `<nmaprun>`/`<runstats>` information of an XML input.
+    pub fn scan_info(&self) -> Option<&ScanInfo> {
+        match &self.inner {
+            Inner::Xml(x) => Some(x.scan_info()),
+            _ => None,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for ScanReader<R> {
+    type Item = Result<Host, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let r = match &mut self.inner {
+                Inner::Empty => None,
+                Inner::Xml(x) => x.next(),
+                Inner::IvreJson(x) => x.next(),
+                Inner::MasscanJson(x) => x.next(),
+            }?;
+            match r {
+                Ok(mut h) => {
+                    if !self.opts.keep(&h) {
+                        continue;
+                    }
+                    self.opts.apply(&mut h);
+                    return Some(Ok(h));
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
 /// The single entry point of `ivre-scan2db`: detects the format and returns
 /// the records, with `opts` applied exactly as IVRE (filters on the parsed
-/// record, then categories replaced, source replaced, tags merged).
+/// record, then categories replaced, source replaced, tags merged). Use
+/// [`ScanReader::open`] to also get the scan-level information.
 pub fn read_scan<'a, R: BufRead + 'a>(
-    mut input: R,
+    input: R,
     opts: &ReadOptions,
 ) -> Result<HostIter<'a>, ParseError> {
-    let format = detect_format(&mut input)?;
-    let inner: HostIter<'a> = match format {
-        ScanFormat::Empty => Box::new(std::iter::empty()),
-        ScanFormat::Xml => Box::new(NmapXmlReader::new(input)),
-        ScanFormat::IvreJson => Box::new(IvreJsonReader::new(input)),
-        ScanFormat::MasscanJson => Box::new(MasscanJsonReader::new(input)),
-    };
-    let opts = opts.clone();
-    Ok(Box::new(inner.filter_map(move |r| match r {
-        Ok(mut h) => {
-            if !opts.keep(&h) {
-                return None;
-            }
-            opts.apply(&mut h);
-            Some(Ok(h))
-        }
-        Err(e) => Some(Err(e)),
-    })))
+    Ok(Box::new(ScanReader::open(input, opts)?))
+}
+
+/// A compression format recognised by its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+    Xz,
+    Zstd,
+}
+
+/// Tells the compression of a file from its first bytes (IVRE checks gzip
+/// `1f 8b` and bzip2 `BZh`; xz and zstd are recognised too).
+pub fn sniff_compression(prefix: &[u8]) -> Compression {
+    if prefix.starts_with(b"\x1f\x8b") {
+        Compression::Gzip
+    } else if prefix.starts_with(b"BZh") {
+        Compression::Bzip2
+    } else if prefix.starts_with(b"\xfd7zXZ\x00") {
+        Compression::Xz
+    } else if prefix.starts_with(b"\x28\xb5\x2f\xfd") {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
 }
 
 #[cfg(test)]

@@ -149,7 +149,9 @@ pub fn banner_script(port: &mut Port, name: &str, banner: &str) -> Option<Script
 
 /// Reader of Masscan `-oJ` output: a JSON array written one object per line
 /// (with `,` separators and a final `{"finished": 1}` in old versions), or
-/// NDJSON. One record per object, as the XML path gives one per `<host>`.
+/// NDJSON; also `-oD` lines (`{"ip", "timestamp", "port", "proto",
+/// "rec_type": "status"|"banner", "data": {...}}`). One record per object, as
+/// the XML path gives one per `<host>`.
 pub struct MasscanJsonReader<R: BufRead> {
     input: R,
     line: u64,
@@ -279,12 +281,31 @@ pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, String> {
     host.endtime = time;
     let mut effects = Effects::default();
     let mut ports: Vec<Port> = Vec::new();
-    for p in obj
-        .get("ports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    // `-oD` lines: {"ip", "timestamp", "port", "proto", "rec_type", "data": {...}}
+    let od_entry = obj.get("rec_type").map(|kind| {
+        let data = obj.get("data").cloned().unwrap_or(json!({}));
+        let mut e = json!({"port": obj.get("port").cloned().unwrap_or(Value::Null),
+                           "proto": obj.get("proto").cloned().unwrap_or(json!("tcp"))});
+        if kind == "banner" {
+            e["service"] = json!({"name": data.get("service_name").cloned().unwrap_or(json!("unknown")),
+                                  "banner": data.get("banner").cloned().unwrap_or(json!(""))});
+        } else {
+            for (k, v) in data.as_object().into_iter().flatten() {
+                e[k] = v.clone();
+            }
+        }
+        e
+    });
+    let entries: Vec<&Value> = match &od_entry {
+        Some(e) => vec![e],
+        None => obj
+            .get("ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    for p in entries {
         let Some(pnum) = p.get("port").and_then(Value::as_i64) else {
             return Err("Masscan JSON: a port without a number".into());
         };
@@ -367,5 +388,17 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(hosts.len(), 1);
+        let od = "{\"ip\":\"10.0.0.3\",\"timestamp\":\"1610324225\",\"port\":80,\"proto\":\"tcp\",\"rec_type\":\"status\",\"data\":{\"status\":\"open\",\"reason\":\"syn-ack\",\"ttl\":64}}\n{\"ip\":\"10.0.0.3\",\"timestamp\":\"1610324226\",\"port\":80,\"proto\":\"tcp\",\"rec_type\":\"banner\",\"data\":{\"service_name\":\"title\",\"banner\":\"Hello\"}}\n";
+        let hosts: Vec<Host> = MasscanJsonReader::new(od.as_bytes())
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(hosts.len(), 2);
+        let p = &hosts[0].ports.as_ref().unwrap()[0];
+        assert_eq!((p.port, p.state_reason_ttl), (80, Some(64)));
+        let s = &hosts[1].ports.as_ref().unwrap()[0]
+            .scripts
+            .as_ref()
+            .unwrap()[0];
+        assert_eq!((s.id.as_str(), s.output.as_str()), ("http-title", "Hello"));
     }
 }

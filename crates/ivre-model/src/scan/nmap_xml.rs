@@ -552,7 +552,7 @@ impl HostBuilder {
                         ttl: int_attr(attrs, "ttl"),
                         ipaddr: ipaddr.map(|a| canonical_ip(a).unwrap_or_else(|| a.to_string())),
                         rtt,
-                        domains: host.map(|h| super::record::name_domains(&h.to_ascii_lowercase())),
+                        domains: host.map(super::record::name_domains),
                         host: host.map(String::from),
                         extra: Map::new(),
                     });
