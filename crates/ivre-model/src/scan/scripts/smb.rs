@@ -1,0 +1,193 @@
+//! `smb-os-discovery` (split in two: the OS part stays, the NTLM part becomes
+//! an `ntlm-info` script with `protocol: smb`) and `smb-enum-shares`.
+
+use serde_json::{json, Map, Value};
+
+use super::util::{get_str, parse_flat_output};
+use super::{ntlm, Effects, Script};
+
+/// Windows version (`major.minor.build`) of an OS name such as
+/// `Windows Server 2008 R2 Enterprise 7600` or `Windows 5.1`.
+pub fn windows_product_version(os: &str) -> Option<String> {
+    let tokens: Vec<&str> = os.split_whitespace().collect();
+    // Old SMB stacks give `Windows 5.0` / `Windows 5.1` / `Windows 5.2`.
+    if tokens.len() == 2 && tokens[0] == "Windows" {
+        let build = match tokens[1] {
+            "5.0" => "2195",
+            "5.1" => "2600",
+            "5.2" => "3790",
+            _ => return None,
+        };
+        return Some(format!("{}.{build}", tokens[1]));
+    }
+    let build: u32 = tokens
+        .iter()
+        .rev()
+        .find(|t| t.len() >= 4 && t.chars().all(|c| c.is_ascii_digit()))?
+        .parse()
+        .ok()?;
+    let major_minor = match build {
+        2195 => "5.0",
+        2600 => "5.1",
+        3790 => "5.2",
+        6000..=6003 => "6.0",
+        7600 | 7601 => "6.1",
+        9200 => "6.2",
+        9600 => "6.3",
+        10240.. => "10.0",
+        _ => return None,
+    };
+    let sp1 = os.contains("Service Pack 1");
+    Some(match (build, sp1) {
+        // Windows Server 2003 SP1 reports its service-pack build.
+        (3790, true) => format!("{major_minor}.3790.1180"),
+        _ => format!("{major_minor}.{build}"),
+    })
+}
+
+const OS_KEYS: &[(&str, &str)] = &[
+    ("os", "OS"),
+    ("lanmanager", "LAN Manager"),
+    ("date", "System Time"),
+    ("cpe", "OS CPE"),
+    ("smb-version", "SMB Version"),
+    ("guid", "GUID"),
+];
+
+/// (Nmap key, ntlm-info key), in output order.
+const NTLM_KEYS: &[(&str, &str)] = &[
+    ("server", "NetBIOS_Computer_Name"),
+    ("fqdn", "DNS_Computer_Name"),
+    ("domain_dns", "DNS_Domain_Name"),
+    ("forest_dns", "DNS_Tree_Name"),
+    ("workgroup", "Workgroup"),
+];
+
+/// Nmap's table from its text output, for old results without a table.
+fn table_from_text(output: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in parse_flat_output(output) {
+        let key = match k.as_str() {
+            "OS" => "os",
+            "OS CPE" => "cpe",
+            "LAN Manager" => "lanmanager",
+            "NetBIOS computer name" => "server",
+            "Workgroup" => "workgroup",
+            "Domain name" => "domain_dns",
+            "Forest name" => "forest_dns",
+            "FQDN" => "fqdn",
+            "System time" | "System Time" => "date",
+            _ => continue,
+        };
+        let v = match (key, v.split_once(" (")) {
+            ("os", Some((os, _))) => os.to_string(),
+            _ => v,
+        };
+        out.insert(key.into(), json!(v));
+    }
+    out
+}
+
+pub(crate) fn process_os_discovery(mut script: Script, effects: &mut Effects) -> Vec<Script> {
+    let table = match script.data.take() {
+        Some(Value::Object(o)) => o,
+        _ => table_from_text(&script.output),
+    };
+    if table.is_empty() {
+        return vec![script];
+    }
+    let mut os = Map::new();
+    let mut lines = Vec::new();
+    for (key, label) in OS_KEYS {
+        if let Some(v) = get_str(&table, key) {
+            os.insert((*key).into(), json!(v));
+            lines.push(format!("  {label}: {v}"));
+        }
+    }
+    script.output = lines.join("\n");
+    script.data = Some(Value::Object(os));
+    let mut ntlm_data = Map::new();
+    for (key, name) in NTLM_KEYS {
+        if let Some(v) = get_str(&table, key) {
+            ntlm_data.insert((*name).into(), json!(v));
+        }
+    }
+    if ntlm_data.is_empty() {
+        return vec![script];
+    }
+    if let Some(pv) = get_str(&table, "os").and_then(windows_product_version) {
+        ntlm_data.insert("Product_Version".into(), json!(pv));
+    }
+    ntlm_data.insert("NTLM_Version".into(), json!("15"));
+    let output = ntlm_data
+        .iter()
+        .map(|(k, v)| format!("  {k}: {}", v.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ntlm_data.insert("protocol".into(), json!("smb"));
+    ntlm::add_hostname(&ntlm_data, effects);
+    let mut ntlm_script = Script::new("ntlm-info", output);
+    ntlm_script.data = Some(Value::Object(ntlm_data));
+    vec![script, ntlm_script]
+}
+
+/// `\\10_0_0_1\IPC$` → `\\10.0.0.1\IPC$`: the dots of the host part were
+/// turned into `_` by the NSE-key conversion.
+fn share_name(key: &str) -> String {
+    if let Some(rest) = key.strip_prefix("\\\\") {
+        if let Some((host, share)) = rest.split_once('\\') {
+            return format!("\\\\{}\\{share}", host.replace('_', "."));
+        }
+    }
+    key.to_string()
+}
+
+pub(crate) fn process_enum_shares(mut script: Script) -> Vec<Script> {
+    let Some(Value::Object(table)) = script.data.take() else {
+        return vec![script];
+    };
+    let mut out = Map::new();
+    let mut shares = Vec::new();
+    for (k, v) in table {
+        match v {
+            Value::Object(mut share) => {
+                share.insert("Share".into(), json!(share_name(&k)));
+                shares.push(Value::Object(share));
+            }
+            other => {
+                out.insert(k, other);
+            }
+        }
+    }
+    shares.sort_by(|a, b| {
+        let s = |v: &Value| v["Share"].as_str().unwrap_or_default().to_string();
+        s(a).cmp(&s(b))
+    });
+    out.insert("shares".into(), Value::Array(shares));
+    script.data = Some(Value::Object(out));
+    vec![script]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_versions() {
+        for (os, pv) in [
+            ("Windows Server 2003 3790 Service Pack 1", "5.2.3790.1180"),
+            ("Windows Server 2003 3790 Service Pack 2", "5.2.3790"),
+            ("Windows Server 2008 R2 Enterprise 7600", "6.1.7600"),
+            ("Windows 5.0", "5.0.2195"),
+            ("Windows 5.1", "5.1.2600"),
+            (
+                "Windows Server (R) 2008 Enterprise 6001 Service Pack 1",
+                "6.0.6001",
+            ),
+            ("Windows Server 2016 Standard 14393", "10.0.14393"),
+            ("Windows 7 Professional 7601 Service Pack 1", "6.1.7601"),
+        ] {
+            assert_eq!(windows_product_version(os).as_deref(), Some(pv), "{os}");
+        }
+    }
+}
