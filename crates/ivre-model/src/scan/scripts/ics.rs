@@ -63,10 +63,11 @@ fn parse_szl(pdu: &[u8], out: &mut Map<String, Value>) -> Option<()> {
     let count = be16(data, 10)?;
     let mut records = data.get(12..)?;
     for _ in 0..count {
-        if rec_len < 2 || records.len() < rec_len {
+        // Masscan truncates the last reply: a short last record is kept.
+        if rec_len < 2 || records.len() < 2 {
             break;
         }
-        let (rec, rest) = records.split_at(rec_len);
+        let (rec, rest) = records.split_at(rec_len.min(records.len()));
         records = rest;
         let index = be16(rec, 0)?;
         let key = match (szl_id & 0xff, index) {
@@ -84,7 +85,7 @@ fn parse_szl(pdu: &[u8], out: &mut Map<String, Value>) -> Option<()> {
             _ => continue,
         };
         let text = if szl_id & 0xff == 0x11 {
-            s7_string(rec.get(2..22).unwrap_or_default())
+            s7_string(&rec[2..rec.len().min(22)])
         } else {
             s7_string(&rec[2..])
         };
@@ -98,8 +99,9 @@ pub fn parse_s7_banner(raw: &[u8]) -> Map<String, Value> {
     let mut out = Map::new();
     let mut rest = raw;
     while rest.len() >= 4 && rest[0] == 3 {
-        let len = be16(rest, 2).unwrap_or(0);
-        if len < 4 || len > rest.len() {
+        // A truncated last frame (Masscan caps banners) is parsed as far as it goes.
+        let len = be16(rest, 2).unwrap_or(0).min(rest.len());
+        if len < 4 {
             break;
         }
         let frame = &rest[4..len];

@@ -4,16 +4,17 @@
 
 use serde_json::{json, Map, Value};
 
+use super::util::restore_key;
 use super::Script;
 
 /// `{key: {..}}` → `[{<field>: key, ..}]`, keeping non-object members out.
-fn keyed_to_list(table: Map<String, Value>, field: &str) -> Vec<Value> {
+fn keyed_to_list(table: Map<String, Value>, field: &str, output: &str) -> Vec<Value> {
     table
         .into_iter()
         .filter_map(|(k, v)| match v {
             Value::Object(mut o) => {
                 let mut item = Map::new();
-                item.insert(field.into(), json!(k));
+                item.insert(field.into(), json!(restore_key(&k, output)));
                 item.append(&mut o);
                 Some(Value::Object(item))
             }
@@ -24,14 +25,14 @@ fn keyed_to_list(table: Map<String, Value>, field: &str) -> Vec<Value> {
 
 pub(crate) fn process_fcrdns(mut script: Script) -> Vec<Script> {
     if let Some(Value::Object(t)) = script.data.take() {
-        script.data = Some(Value::Array(keyed_to_list(t, "name")));
+        script.data = Some(Value::Array(keyed_to_list(t, "name", &script.output)));
     }
     vec![script]
 }
 
 pub(crate) fn process_ms_sql_info(mut script: Script) -> Vec<Script> {
     if let Some(Value::Object(t)) = script.data.take() {
-        script.data = Some(Value::Array(keyed_to_list(t, "Instance")));
+        script.data = Some(Value::Array(keyed_to_list(t, "Instance", &script.output)));
     }
     vec![script]
 }

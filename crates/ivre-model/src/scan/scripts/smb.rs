@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::util::{get_str, parse_flat_output};
+use super::util::{get_str, parse_flat_output, restore_key};
 use super::{ntlm, Effects, Script};
 
 /// Windows version (`major.minor.build`) of an OS name such as
@@ -41,6 +41,8 @@ pub fn windows_product_version(os: &str) -> Option<String> {
     Some(match (build, sp1) {
         // Windows Server 2003 SP1 reports its service-pack build.
         (3790, true) => format!("{major_minor}.3790.1180"),
+        // Windows Server 2008 SP2 is known by its updated build.
+        (6002, _) if os.contains("Service Pack 2") => format!("{major_minor}.6003"),
         _ => format!("{major_minor}.{build}"),
     })
 }
@@ -56,6 +58,7 @@ const OS_KEYS: &[(&str, &str)] = &[
 
 /// (Nmap key, ntlm-info key), in output order.
 const NTLM_KEYS: &[(&str, &str)] = &[
+    ("domain", "NetBIOS_Domain_Name"),
     ("server", "NetBIOS_Computer_Name"),
     ("fqdn", "DNS_Computer_Name"),
     ("domain_dns", "DNS_Domain_Name"),
@@ -146,12 +149,13 @@ pub(crate) fn process_enum_shares(mut script: Script) -> Vec<Script> {
     let Some(Value::Object(table)) = script.data.take() else {
         return vec![script];
     };
+    let output = script.output.clone();
     let mut out = Map::new();
     let mut shares = Vec::new();
     for (k, v) in table {
         match v {
             Value::Object(mut share) => {
-                share.insert("Share".into(), json!(share_name(&k)));
+                share.insert("Share".into(), json!(share_name(&restore_key(&k, &output))));
                 shares.push(Value::Object(share));
             }
             other => {

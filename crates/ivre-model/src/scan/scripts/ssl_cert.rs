@@ -272,7 +272,7 @@ pub fn ssl_cert_from_der(der: &[u8]) -> Result<Value, CertError> {
     out.insert("lifetime".into(), json!(na - nb));
     out.insert(
         "serial_number".into(),
-        json!(be_bytes_to_decimal(cert.raw_serial())),
+        json!(serial_decimal(cert.raw_serial())),
     );
     out.insert("version".into(), json!(cert.version().0));
     out.insert(
@@ -334,6 +334,26 @@ pub fn ssl_cert_from_der(der: &[u8]) -> Result<Value, CertError> {
     out.insert("pubkey".into(), Value::Object(pk));
     out.insert("pem".into(), json!(der_to_pem(der)));
     Ok(Value::Object(out))
+}
+
+/// A DER INTEGER (two's complement) as a decimal string: serials with the
+/// high bit set and no leading zero byte are negative, as OpenSSL reads them.
+fn serial_decimal(raw: &[u8]) -> String {
+    match raw.first() {
+        Some(&b) if b & 0x80 != 0 => {
+            // magnitude = two's complement of the value
+            let mut mag: Vec<u8> = raw.iter().map(|b| !b).collect();
+            for byte in mag.iter_mut().rev() {
+                let (v, carry) = byte.overflowing_add(1);
+                *byte = v;
+                if !carry {
+                    break;
+                }
+            }
+            format!("-{}", be_bytes_to_decimal(&mag))
+        }
+        _ => be_bytes_to_decimal(raw),
+    }
 }
 
 fn general_name_text(gn: &GeneralName) -> String {
@@ -565,4 +585,19 @@ pub(crate) fn process(script: Script, effects: &mut Effects) -> Vec<Script> {
     let mut script = script;
     script.data = script.data.take().map(fix_nmap_table);
     vec![script]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_serial() {
+        assert_eq!(
+            serial_decimal(&[0x9d, 0xef, 0xe8, 0x7e, 0xbb, 0xa4, 0xd3, 0xef]),
+            "-7066173659309354001"
+        );
+        assert_eq!(serial_decimal(&[0x00, 0x9d]), "157");
+        assert_eq!(serial_decimal(&[0x01]), "1");
+    }
 }

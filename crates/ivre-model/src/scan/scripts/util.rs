@@ -111,6 +111,21 @@ pub(crate) fn parse_flat_output(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The original form of a table key whose dots were turned into `_` (a
+/// MongoDB restriction kept by the NSE-to-JSON conversion): found among the
+/// `  <key>:` header lines of the script's output. Unchanged if not found.
+pub(crate) fn restore_key(key: &str, output: &str) -> String {
+    if key.contains('_') {
+        for line in output.lines() {
+            let cand = line.trim().trim_end_matches(':').trim_end();
+            if cand.len() == key.len() && cand != key && cand.replace('.', "_") == key {
+                return cand.to_string();
+            }
+        }
+    }
+    key.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
