@@ -75,6 +75,7 @@ fn parse_szl(pdu: &[u8], out: &mut Map<String, Value>) -> Option<()> {
             (0x11, 6) => "hardware",
             (0x11, 7) => "firmware",
             (0x11, 0x81) => "vipa_firmware",
+            (0x11, 0x82) => "svn_cpu",
             (0x1c, 1) => "system_name",
             (0x1c, 2) => "module_name",
             (0x1c, 3) => "plant",

@@ -364,15 +364,12 @@ fn general_name_text(gn: &GeneralName) -> String {
         GeneralName::URI(s) => format!("URI:{s}"),
         GeneralName::DirectoryName(n) => format!("DirName:{}", name_oneline(n).0),
         GeneralName::RegisteredID(oid) => format!("Registered ID:{}", oid.to_id_string()),
+        // Only the Microsoft UPN is decoded (as OpenSSL 3 prints it); other
+        // types are shown as OpenSSL 1.1 did.
         GeneralName::OtherName(oid, data) => {
-            let oid = oid.to_id_string();
-            let label = match oid.as_str() {
-                "1.3.6.1.4.1.311.20.2.3" => "UPN".to_string(),
-                _ => oid,
-            };
-            match othername_value(data) {
-                Some(v) => format!("othername:{label}:{v}"),
-                None => format!("othername:{label}:<unsupported>"),
+            match (oid.to_id_string().as_str(), othername_value(data)) {
+                ("1.3.6.1.4.1.311.20.2.3", Some(v)) => format!("othername:UPN::{v}"),
+                _ => "othername:<unsupported>".to_string(),
             }
         }
         GeneralName::X400Address(_) => "X400Name:<unsupported>".to_string(),
@@ -495,10 +492,8 @@ fn add_hostnames(cert: &Value, effects: &mut Effects) {
                 push(cn, "cert-san-dirname-cn");
             }
         } else if let Some(other) = san.strip_prefix("othername:") {
-            if let Some((label, value)) = other.split_once(':') {
-                if value == "<unsupported>" {
-                    continue;
-                }
+            // `othername:<TYPE>::<value>`; a UPN `user@domain` gives its domain.
+            if let Some((label, value)) = other.trim_start().split_once("::") {
                 let name = value.rsplit('@').next().unwrap_or(value);
                 push(
                     name,
