@@ -368,3 +368,20 @@ fn modbus_discover() {
 fn masscan_ssh_banner() {
     check("banner-masscan", |_, _| {});
 }
+
+#[test]
+fn masscan_ssh_kexinit_and_hostkey() {
+    let cases = load("banner-masscan");
+    assert!(cases.iter().filter(|c| c.expected.len() == 3).count() >= 5);
+}
+
+#[test]
+fn masscan_smb_banner() {
+    assert_eq!(check("smb-masscan", |_, _| {}), 5);
+    let case = &load("smb-masscan")[0];
+    let (_, effects) = run(&case.input);
+    assert!(effects
+        .hostnames
+        .contains(&("DOM-DC-W2016.dom2016.lab".to_string(), "smb".to_string())));
+    assert_eq!(effects.service["service_name"], "microsoft-ds");
+}

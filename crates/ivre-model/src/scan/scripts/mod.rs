@@ -65,7 +65,7 @@ const NO_TABLE: &[&str] = &["xmpp-info", "sslv2", "sslv2-drown"];
 /// Masscan banners arrive with `extra.masscan.raw` (base64 of the banner
 /// bytes): X509 certificates, S7comm replies, HTTP responses and SSH banners
 /// are structured from those bytes.
-pub fn process(script: Script, _port: &PortContext, effects: &mut Effects) -> Vec<Script> {
+pub fn process(script: Script, port: &PortContext, effects: &mut Effects) -> Vec<Script> {
     let raw = util::masscan_raw(&script);
     if raw.is_none() && ignore::is_ignored(&script.id, &script.output) {
         return Vec::new();
@@ -88,7 +88,10 @@ pub fn process(script: Script, _port: &PortContext, effects: &mut Effects) -> Ve
         },
         "http-headers" => http::process_headers(script, raw.as_deref(), effects),
         "http-server-header" => http::process_server_header(script),
-        "smb-os-discovery" => smb::process_os_discovery(script, effects),
+        "smb-os-discovery" => match raw {
+            Some(raw) => smb::process_masscan(script, &raw, port.port, effects),
+            None => smb::process_os_discovery(script, effects),
+        },
         "smb-enum-shares" => smb::process_enum_shares(script),
         "s7-info" => ics::process_s7(script, raw.as_deref(), effects),
         "modbus-discover" => ics::process_modbus(script),

@@ -172,6 +172,142 @@ pub(crate) fn process_enum_shares(mut script: Script) -> Vec<Script> {
     vec![script]
 }
 
+/// The `key=value` pairs of a Masscan SMB banner (values may hold spaces:
+/// `time=2021-01-11 00:06:52`, `os=Windows Server 2003 3790`). Repeated keys
+/// keep their first value.
+fn masscan_smb_fields(banner: &str) -> (String, Map<String, Value>) {
+    const KEYS: &[&str] = &[
+        "guid",
+        "time",
+        "TZ",
+        "domain",
+        "version",
+        "ntlm-ver",
+        "name",
+        "domain-dns",
+        "name-dns",
+        "forest",
+        "os",
+        "ver",
+    ];
+    let mut starts: Vec<(usize, usize, &str)> = Vec::new(); // (key start, value start, key)
+    for (i, _) in banner.match_indices('=') {
+        let key_start = banner[..i].rfind(' ').map_or(0, |p| p + 1);
+        let key = &banner[key_start..i];
+        if let Some(k) = KEYS.iter().find(|k| **k == key) {
+            starts.push((key_start, i + 1, k));
+        }
+    }
+    let version = banner[..starts.first().map_or(banner.len(), |s| s.0)]
+        .trim()
+        .to_string();
+    let mut out = Map::new();
+    for (n, (_, vstart, key)) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).map_or(banner.len(), |s| s.0);
+        let value = banner[*vstart..end].trim();
+        if !out.contains_key(*key) {
+            out.insert((*key).to_string(), json!(value));
+        }
+    }
+    (version, out)
+}
+
+/// Masscan's SMB banner: `smb2-time`, `smb-os-discovery` and `ntlm-info`,
+/// a `smb` hostname and the service name of the port.
+pub(crate) fn process_masscan(
+    mut script: Script,
+    raw: &[u8],
+    port: Option<u16>,
+    effects: &mut Effects,
+) -> Vec<Script> {
+    let banner = String::from_utf8_lossy(raw).to_string();
+    let (version, f) = masscan_smb_fields(&banner);
+    let get = |k: &str| get_str(&f, k).map(str::to_string);
+    let mut out = Vec::new();
+    if let Some(time) = get("time") {
+        let date = match get("TZ").and_then(|t| t.parse::<i32>().ok()) {
+            Some(tz) => format!(
+                "{time}{}{:02}:{:02}",
+                if tz < 0 { '-' } else { '+' },
+                tz.abs() / 60,
+                tz.abs() % 60
+            ),
+            None => time.clone(),
+        };
+        let mut s = Script::new("smb2-time", format!("\n  date: {date}"));
+        s.data = Some(json!({ "date": date }));
+        out.push(s);
+    }
+    let mut os = Map::new();
+    let mut lines = Vec::new();
+    if let Some(o) = get("os") {
+        os.insert("os".into(), json!(o));
+        match get("ver") {
+            Some(v) => {
+                lines.push(format!("  OS: {o} ({v})"));
+                os.insert("lanmanager".into(), json!(v));
+            }
+            None => lines.push(format!("  OS: {o}")),
+        }
+    }
+    if !version.is_empty() {
+        lines.push(format!("  SMB Version: {version}"));
+        os.insert("smb-version".into(), json!(version));
+    }
+    if let Some(g) = get("guid") {
+        lines.push(format!("  GUID: {g}"));
+        os.insert("guid".into(), json!(g));
+    }
+    if let Some(t) = get("time") {
+        let t = t.replacen(' ', "T", 1);
+        lines.push(format!("  System time: {t}"));
+        os.insert("date".into(), json!(t));
+    }
+    script.output = format!("\n{}\n", lines.join("\n"));
+    script.data = Some(Value::Object(os));
+    out.push(script);
+    let mut ntlm_data = Map::new();
+    for (key, name) in [
+        ("name", "NetBIOS_Computer_Name"),
+        ("domain", "Workgroup"),
+        ("name-dns", "DNS_Computer_Name"),
+        ("domain-dns", "DNS_Domain_Name"),
+        ("forest", "DNS_Tree_Name"),
+        ("version", "Product_Version"),
+        ("ntlm-ver", "NTLM_Version"),
+    ] {
+        if let Some(v) = get(key) {
+            ntlm_data.insert(name.into(), json!(v));
+        }
+    }
+    if !ntlm_data.is_empty() {
+        let output = ntlm_data
+            .iter()
+            .map(|(k, v)| format!("\n  {k}: {}", v.as_str().unwrap_or_default()))
+            .collect::<String>();
+        ntlm_data.insert("protocol".into(), json!("smb"));
+        if let Some(name) = get("name-dns") {
+            let pair = (name, "smb".to_string());
+            if !effects.hostnames.contains(&pair) {
+                effects.hostnames.push(pair);
+            }
+        }
+        ntlm::add_hostname(&ntlm_data, effects);
+        let mut s = Script::new("ntlm-info", output);
+        s.data = Some(Value::Object(ntlm_data));
+        out.push(s);
+    }
+    let service = if port == Some(139) {
+        "netbios-ssn"
+    } else {
+        "microsoft-ds"
+    };
+    effects
+        .service
+        .insert("service_name".into(), json!(service));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -179,13 +179,152 @@ pub(crate) fn process_algos(mut script: Script) -> Vec<Script> {
     vec![script]
 }
 
-/// Masscan `ssh` banners become a `banner` script with the first line kept.
-pub(crate) fn process_banner(mut script: Script, raw: &[u8]) -> Vec<Script> {
-    let text = String::from_utf8_lossy(raw);
-    if let Some(first) = text.split(['\r', '\n']).next() {
-        if first.starts_with("SSH-") {
-            script.output = first.to_string();
+fn take_u32(data: &mut &[u8]) -> Option<usize> {
+    if data.len() < 4 {
+        return None;
+    }
+    let v = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
+    *data = &data[4..];
+    Some(v)
+}
+
+fn take_string<'a>(data: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let len = take_u32(data)?;
+    if data.len() < len {
+        return None;
+    }
+    let (s, rest) = data.split_at(len);
+    *data = rest;
+    Some(s)
+}
+
+/// The payloads of the binary SSH packets following the banner line
+/// (a patched Masscan keeps the server's KEXINIT and key-exchange reply).
+fn ssh_packets(mut data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while let Some(len) = take_u32(&mut data) {
+        // Masscan truncates long banners: a partial packet is not used.
+        if len == 0 || data.len() < len {
+            break;
+        }
+        let (pkt, rest) = data.split_at(len);
+        data = rest;
+        let pad = pkt[0] as usize;
+        if pkt.len() > pad + 1 {
+            out.push(&pkt[1..pkt.len() - pad]);
+        } else if pkt.len() > 1 {
+            out.push(&pkt[1..]);
         }
     }
-    vec![script]
+    out
+}
+
+/// `ssh2-enum-algos` from a KEXINIT payload (message 20).
+fn kexinit_script(payload: &[u8]) -> Option<Script> {
+    let mut data = payload.get(17..)?; // type + 16-byte cookie
+    let mut lists = Vec::new();
+    for _ in 0..10 {
+        let s = take_string(&mut data)?;
+        let s = String::from_utf8_lossy(s);
+        let items: Vec<String> = s
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
+        lists.push(items);
+    }
+    // Server-to-client lists for the directional algorithms.
+    let fields = [
+        ("kex_algorithms", &lists[0]),
+        ("server_host_key_algorithms", &lists[1]),
+        ("encryption_algorithms", &lists[3]),
+        ("mac_algorithms", &lists[5]),
+        ("compression_algorithms", &lists[7]),
+        ("languages", &lists[9]),
+    ];
+    let mut output = String::from("\n");
+    let mut table = Map::new();
+    let mut lines = Vec::new();
+    for (key, list) in fields {
+        lines.push(format!("  {key} ({})", list.len()));
+        lines.extend(list.iter().map(|a| format!("      {a}")));
+        table.insert(key.into(), json!(list));
+    }
+    output.push_str(&lines.join("\n"));
+    let mut script = Script::new("ssh2-enum-algos", output);
+    script.data = Some(Value::Object(table));
+    Some(script)
+}
+
+/// `ssh-hostkey` from a key-exchange reply (messages 31 and 33) whose first
+/// field is the server's host key blob.
+fn hostkey_script(payload: &[u8]) -> Option<Script> {
+    let mut data = payload.get(1..)?;
+    let blob = take_string(&mut data)?;
+    let mut fields = blob;
+    let ktype = String::from_utf8_lossy(take_string(&mut fields)?).to_string();
+    let bits = match ktype.as_str() {
+        "ssh-rsa" => {
+            let _e = take_string(&mut fields)?;
+            super::util::bit_len(take_string(&mut fields)?)
+        }
+        "ssh-dss" => super::util::bit_len(take_string(&mut fields)?),
+        "ssh-ed25519" => 256,
+        t if t.starts_with("ecdsa-sha2-nistp") => t
+            .trim_start_matches("ecdsa-sha2-nistp")
+            .parse()
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let fingerprint = md5_hex(blob);
+    let key = super::util::b64(blob);
+    let label = match ktype.as_str() {
+        "ssh-rsa" => "RSA".to_string(),
+        "ssh-dss" => "DSA".to_string(),
+        "ssh-ed25519" => "ED25519".to_string(),
+        t if t.starts_with("ecdsa-") => "ECDSA".to_string(),
+        t => t.to_ascii_uppercase(),
+    };
+    let colons = fingerprint
+        .as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(":");
+    let mut script = Script::new(
+        "ssh-hostkey",
+        format!("\n  {bits} {colons} ({label})\n{ktype} {key}"),
+    );
+    script.data = Some(json!([{
+        "type": ktype, "bits": bits, "fingerprint": fingerprint, "key": key,
+    }]));
+    Some(script)
+}
+
+/// Masscan `ssh` banners become a `banner` script with the first line kept;
+/// the binary KEXINIT and key-exchange reply a patched Masscan records give
+/// `ssh2-enum-algos` (with HASSH) and `ssh-hostkey`.
+pub(crate) fn process_banner(mut script: Script, raw: &[u8]) -> Vec<Script> {
+    let Some(nl) = raw.iter().position(|&b| b == b'\n') else {
+        return vec![script];
+    };
+    let first = String::from_utf8_lossy(&raw[..nl]);
+    let first = first.trim_end_matches('\r');
+    if !first.starts_with("SSH-") {
+        return vec![script];
+    }
+    script.output = first.to_string();
+    let mut out = vec![script];
+    for payload in ssh_packets(&raw[nl + 1..]) {
+        match payload.first() {
+            Some(20) => {
+                if let Some(s) = kexinit_script(payload) {
+                    out.extend(process_algos(s));
+                }
+            }
+            Some(31) | Some(33) => out.extend(hostkey_script(payload)),
+            _ => {}
+        }
+    }
+    out
 }
