@@ -109,8 +109,20 @@ pub(crate) fn process_headers(
         return vec![script];
     }
     let app = http_app(&headers, effects);
+    // Masscan has no http-server-header script: derive it from the headers.
+    let servers: Vec<&str> = headers
+        .iter()
+        .filter(|h| raw.is_some() && h["name"] == "server")
+        .filter_map(|h| h["value"].as_str())
+        .collect();
+    let server_script = (!servers.is_empty()).then(|| {
+        let mut s = Script::new("http-server-header", servers.join("\n"));
+        s.data = Some(json!(servers));
+        s
+    });
     script.data = Some(Value::Array(headers));
     let mut out = vec![script];
+    out.extend(server_script);
     out.extend(app);
     out
 }
