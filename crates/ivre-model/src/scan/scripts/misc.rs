@@ -87,3 +87,185 @@ pub(crate) fn process_jarm(mut script: Script) -> Vec<Script> {
     script.data = jarm.map(Value::String);
     vec![script]
 }
+
+/// `http-default-accounts`: `{<product>: {credentials, cpe, path}}` → a list
+/// with the product in `name`.
+pub(crate) fn process_default_accounts(mut script: Script) -> Vec<Script> {
+    if let Some(Value::Object(t)) = script.data.take() {
+        script.data = Some(Value::Array(keyed_to_list(t, "name", &script.output)));
+    }
+    vec![script]
+}
+
+/// `http-git`: one object per repository, `files-found` as a list of file
+/// names and `interesting-matches` as `[{file, matches}]`.
+pub(crate) fn process_http_git(mut script: Script) -> Vec<Script> {
+    let Some(Value::Object(t)) = script.data.take() else {
+        return vec![script];
+    };
+    let output = script.output.clone();
+    let mut repos = keyed_to_list(t, "repository", &output);
+    for repo in repos.iter_mut().filter_map(Value::as_object_mut) {
+        if let Some(Value::Object(files)) = repo.get("files-found").cloned() {
+            let list: Vec<Value> = files
+                .into_iter()
+                .filter(|(_, v)| v != &json!(false) && v != &json!("false"))
+                .map(|(k, _)| json!(restore_key(&k, &output)))
+                .collect();
+            repo.insert("files-found".into(), Value::Array(list));
+        }
+        if let Some(Value::Object(m)) = repo.get("interesting-matches").cloned() {
+            let list: Vec<Value> = m
+                .into_iter()
+                .map(|(k, v)| json!({"file": restore_key(&k, &output), "matches": v}))
+                .collect();
+            repo.insert("interesting-matches".into(), Value::Array(list));
+        }
+    }
+    script.data = Some(Value::Array(repos));
+    vec![script]
+}
+
+fn typed_value(v: &str) -> Value {
+    if let Ok(n) = v.parse::<i64>() {
+        return json!(n);
+    }
+    if let Ok(f) = v.parse::<f64>() {
+        if f.is_finite() {
+            return json!(f);
+        }
+    }
+    match v {
+        "true" => json!(true),
+        "false" => json!(false),
+        _ => json!(v),
+    }
+}
+
+/// One indented block of `mongodb-databases` output (`k = v` leaves and
+/// bare-name headers of nested blocks).
+fn parse_indented(lines: &[(usize, &str)], pos: &mut usize, indent: usize) -> Map<String, Value> {
+    let mut out = Map::new();
+    while *pos < lines.len() {
+        let (ind, text) = lines[*pos];
+        if ind < indent {
+            break;
+        }
+        *pos += 1;
+        if let Some((k, v)) = text.split_once(" = ") {
+            out.insert(k.trim().to_string(), typed_value(v.trim()));
+        } else {
+            let child_indent = lines.get(*pos).map_or(ind + 1, |l| l.0);
+            let child = if child_indent > ind {
+                parse_indented(lines, pos, child_indent)
+            } else {
+                Map::new()
+            };
+            out.insert(text.trim().to_string(), Value::Object(child));
+        }
+    }
+    out
+}
+
+/// `databases` and `shards` become lists.
+fn mongodb_lists(mut obj: Map<String, Value>) -> Map<String, Value> {
+    if let Some(Value::Object(dbs)) = obj.remove("databases") {
+        let list: Vec<Value> = dbs
+            .into_iter()
+            .map(|(_, db)| match db {
+                Value::Object(mut db) => {
+                    if let Some(Value::Object(shards)) = db.remove("shards") {
+                        let shards: Vec<Value> = shards
+                            .into_iter()
+                            .map(|(name, size)| json!({"name": name, "size": size}))
+                            .collect();
+                        db.insert("shards".into(), Value::Array(shards));
+                    }
+                    Value::Object(db)
+                }
+                other => other,
+            })
+            .collect();
+        obj.insert("databases".into(), Value::Array(list));
+    }
+    obj
+}
+
+/// `mongodb-databases`: parsed from the text output.
+pub(crate) fn process_mongodb_databases(mut script: Script) -> Vec<Script> {
+    let lines: Vec<(usize, &str)> = script
+        .output
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| (l.len() - l.trim_start().len(), l.trim()))
+        .collect();
+    if lines.is_empty() {
+        return vec![script];
+    }
+    let mut pos = 0;
+    let parsed = parse_indented(&lines, &mut pos, lines[0].0);
+    if parsed.contains_key("databases") || parsed.contains_key("totalSize") {
+        script.data = Some(Value::Object(mongodb_lists(parsed)));
+    }
+    vec![script]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mongodb_databases_text() {
+        let s = Script::new(
+            "mongodb-databases",
+            "\n  ok = 1\n  databases\n    1\n      empty = false\n      sizeOnDisk = 83886080\n      name = test\n    0\n      empty = true\n      sizeOnDisk = 1\n      name = local\n  totalSize = 83886081\n  totalSizeMb = 80\n",
+        );
+        let out = process_mongodb_databases(s);
+        assert_eq!(
+            out[0].data,
+            Some(json!({
+                "ok": 1,
+                "databases": [
+                    {"empty": false, "sizeOnDisk": 83886080, "name": "test"},
+                    {"empty": true, "sizeOnDisk": 1, "name": "local"}
+                ],
+                "totalSize": 83886081,
+                "totalSizeMb": 80
+            }))
+        );
+    }
+
+    #[test]
+    fn default_accounts_and_git() {
+        let mut s = Script::new(
+            "http-default-accounts",
+            "\n  [Apache Tomcat] at /manager/html/\n    tomcat:tomcat",
+        );
+        s.data = Some(
+            json!({"Apache Tomcat": {"cpe": "cpe:/a:apache:tomcat", "path": "/manager/html/",
+            "credentials": [{"username": "tomcat", "password": "tomcat"}]}}),
+        );
+        let out = process_default_accounts(s);
+        assert_eq!(
+            out[0].data,
+            Some(
+                json!([{"name": "Apache Tomcat", "cpe": "cpe:/a:apache:tomcat", "path": "/manager/html/",
+                "credentials": [{"username": "tomcat", "password": "tomcat"}]}])
+            )
+        );
+        let mut s = Script::new(
+            "http-git",
+            "\n  10.0.0.1:80/.git/\n    Git repository found!\n    Files found:\n      .git/config\n      .gitignore\n",
+        );
+        s.data = Some(json!({"10_0_0_1:80/_git/": {
+            "files-found": {"_git/config": "true", "_gitignore": "true"},
+            "interesting-matches": {"_git/config": ["password"]}}}));
+        let out = process_http_git(s);
+        assert_eq!(
+            out[0].data,
+            Some(json!([{"repository": "10.0.0.1:80/.git/",
+                "files-found": [".git/config", ".gitignore"],
+                "interesting-matches": [{"file": ".git/config", "matches": ["password"]}]}]))
+        );
+    }
+}

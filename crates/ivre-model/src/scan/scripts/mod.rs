@@ -99,6 +99,9 @@ pub fn process(script: Script, port: &PortContext, effects: &mut Effects) -> Vec
         "rpcinfo" => misc::process_rpcinfo(script),
         "ms-sql-info" => misc::process_ms_sql_info(script),
         "ssl-jarm" => misc::process_jarm(script),
+        "http-default-accounts" => misc::process_default_accounts(script),
+        "http-git" => misc::process_http_git(script),
+        "mongodb-databases" => misc::process_mongodb_databases(script),
         _ => match script.key() {
             "ls" => ls::process(script),
             "vulns" => vulns::process(script),

@@ -542,9 +542,13 @@ fn fix_nmap_table(mut data: Value) -> Value {
                 pk.insert("modulus".into(), json!(dec));
             }
         }
-        if let Some(e) = pk.get("exponent").and_then(Value::as_str) {
-            if let Ok(n) = e.trim().parse::<u64>() {
-                pk.insert("exponent".into(), json!(n));
+        for key in ["exponent", "bits"] {
+            if let Some(n) = pk
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(|e| e.trim().parse::<u64>().ok())
+            {
+                pk.insert(key.into(), json!(n));
             }
         }
     }
@@ -594,5 +598,32 @@ mod tests {
         );
         assert_eq!(serial_decimal(&[0x00, 0x9d]), "157");
         assert_eq!(serial_decimal(&[0x01]), "1");
+    }
+
+    #[test]
+    fn unparsable_pem_keeps_repaired_nmap_table() {
+        let mut s = Script::new(
+            "ssl-cert",
+            "Subject: commonName=x\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        );
+        s.data = Some(json!({
+            "subject": {"commonName": "x"},
+            "pubkey": {"type": "rsa", "bits": "1024", "modulus": "BIGNUM: 0x1234", "exponent": "65537"},
+        }));
+        let mut effects = Effects::default();
+        let out = process(s, &mut effects);
+        assert_eq!(
+            out[0].data,
+            Some(json!({"subject": {"commonName": "x"},
+                "pubkey": {"type": "rsa", "bits": 1024, "exponent": 65537}}))
+        );
+        let mut s = Script::new("ssl-cert", "no pem");
+        s.data = Some(json!({"pubkey": {"type": "rsa", "modulus": "00C1"}}));
+        let out = process(s, &mut effects);
+        assert_eq!(
+            out[0].data,
+            Some(json!({"pubkey": {"type": "rsa", "modulus": "193"}}))
+        );
+        assert!(effects.hostnames.is_empty());
     }
 }

@@ -33,3 +33,40 @@ pub(crate) fn process(mut script: Script) -> Vec<Script> {
     };
     vec![script]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_vulns_become_a_list() {
+        let mut s = Script::new("smb-vuln-ms17-010", "\n  VULNERABLE:\n  ...");
+        s.data = Some(json!({"CVE-2017-0143": {
+            "title": "Remote Code Execution vulnerability in Microsoft SMBv1 servers (ms17-010)",
+            "state": "VULNERABLE",
+            "ids": ["CVE:CVE-2017-0143"],
+            "dates": {"disclosure": {"year": "2017", "month": "03", "day": "14"}},
+            "disclosure": "2017-03-14",
+            "refs": ["https://technet.microsoft.com/en-us/library/security/ms17-010.aspx"]
+        }}));
+        let out = process(s);
+        let v = out[0].data.as_ref().unwrap();
+        assert_eq!(v[0]["id"], "CVE-2017-0143");
+        assert_eq!(v[0]["state"], "VULNERABLE");
+        assert_eq!(v[0]["ids"], json!(["CVE:CVE-2017-0143"]));
+        assert_eq!(
+            serde_json::to_value(&out[0]).unwrap()["vulns"][0]["disclosure"],
+            "2017-03-14"
+        );
+    }
+
+    #[test]
+    fn text_only_vulns_stay_text() {
+        let s = Script::new(
+            "http-vuln-cve2010-0738",
+            "\n  /jmx-console/: Authentication was not required\n",
+        );
+        let out = process(s.clone());
+        assert_eq!(out, vec![s]);
+    }
+}
