@@ -130,10 +130,99 @@ fn normalise_table(mut data: Value) -> Value {
     data
 }
 
+/// Column names of NSE's `ls` listings as IVRE's file keys.
+fn column_key(header: &str) -> String {
+    match header {
+        "DATE/TIME" | "DATE" => "time".to_string(),
+        h => h.to_ascii_lowercase(),
+    }
+}
+
+/// Parses the text of NSE's `ls` library (`afp-ls`, `nfs-ls`, `smb-ls`,
+/// `http-ls` without a table): `Volume <name>` (or `Directory of <name>`)
+/// headers, free-form info lines, then an aligned table whose header row
+/// gives the column positions.
+pub fn parse_ls_text(output: &str) -> Option<Value> {
+    let mut volumes: Vec<Map<String, Value>> = Vec::new();
+    let mut columns: Vec<(usize, String)> = Vec::new();
+    let mut base = 0;
+    for line in output.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let t = line.trim();
+        if t.is_empty() {
+            columns.clear();
+            continue;
+        }
+        let header = t
+            .strip_prefix("Volume ")
+            .or_else(|| t.strip_prefix("Directory of "));
+        if let Some(name) = header {
+            let mut vol = Map::new();
+            vol.insert("volume".into(), json!(name.trim()));
+            vol.insert("files".into(), json!([]));
+            volumes.push(vol);
+            columns.clear();
+            continue;
+        }
+        let Some(vol) = volumes.last_mut() else {
+            continue;
+        };
+        if columns.is_empty() {
+            let is_header = t.contains("FILENAME")
+                && t.split_whitespace()
+                    .all(|w| !w.chars().any(|c| c.is_ascii_lowercase()));
+            if is_header {
+                base = indent;
+                let mut pos = 0;
+                for word in t.split_whitespace() {
+                    let start = t[pos..].find(word).map_or(pos, |p| p + pos);
+                    columns.push((start, column_key(word)));
+                    pos = start + word.len();
+                }
+            } else if let Value::Array(info) = vol.entry("info").or_insert_with(|| json!([])) {
+                info.push(json!(t));
+            }
+            continue;
+        }
+        let row = line.get(base..).unwrap_or(t);
+        let mut file = Map::new();
+        for (i, (start, key)) in columns.iter().enumerate() {
+            let end = columns.get(i + 1).map_or(row.len(), |c| c.0.min(row.len()));
+            let cell = row.get(*start..end).unwrap_or("").trim();
+            if key == "size" {
+                match cell.parse::<u64>() {
+                    Ok(n) => {
+                        file.insert("size".into(), json!(n));
+                    }
+                    Err(_) => continue, // `<DIR>`
+                }
+            } else if !cell.is_empty() {
+                file.insert(key.clone(), json!(cell));
+            }
+        }
+        if let Some(Value::Array(files)) = vol.get_mut("files") {
+            files.push(Value::Object(file));
+        }
+    }
+    if volumes.is_empty() {
+        return None;
+    }
+    let mut nfiles = 0;
+    let mut bytes = 0;
+    for vol in &volumes {
+        for f in vol["files"].as_array().into_iter().flatten() {
+            nfiles += 1;
+            bytes += f.get("size").and_then(Value::as_u64).unwrap_or(0);
+        }
+    }
+    Some(json!({"total": {"files": nfiles, "bytes": bytes}, "volumes": volumes}))
+}
+
 pub(crate) fn process(mut script: Script) -> Vec<Script> {
     script.data = match script.data.take() {
         Some(data) if data.get("volumes").is_some() => Some(normalise_table(data)),
         _ if script.id == "ftp-anon" => parse_ftp_listing(&script.output),
+        None => parse_ls_text(&script.output),
         other => other,
     };
     vec![script]
@@ -152,6 +241,20 @@ mod tests {
         assert_eq!(
             v,
             json!({"total": {"bytes": 0, "files": 1}, "volumes": [{"files": [{"filename": "report", "time": "12-16-13  01:43PM"}], "volume": "/"}]})
+        );
+    }
+
+    #[test]
+    fn nfs_ls_text() {
+        let out = "\n  Volume /home\n    access: Read Lookup NoModify NoExtend NoDelete NoExecute\n  PERMISSION  UID  GID  SIZE  TIME                 FILENAME\n  drwxr-xr-x  0    0    4096  2010-06-17 12:31:33  .\n  -rw-r--r--  0    0    1024  2010-06-17 12:31:34  a b.txt\n  \n  Volume /tmp\n    ERROR: Mount failed\n";
+        assert_eq!(
+            parse_ls_text(out).unwrap(),
+            json!({"total": {"files": 2, "bytes": 5120}, "volumes": [
+                {"volume": "/home", "files": [
+                    {"permission": "drwxr-xr-x", "uid": "0", "gid": "0", "size": 4096, "time": "2010-06-17 12:31:33", "filename": "."},
+                    {"permission": "-rw-r--r--", "uid": "0", "gid": "0", "size": 1024, "time": "2010-06-17 12:31:34", "filename": "a b.txt"}],
+                 "info": ["access: Read Lookup NoModify NoExtend NoDelete NoExecute"]},
+                {"volume": "/tmp", "files": [], "info": ["ERROR: Mount failed"]}]})
         );
     }
 

@@ -210,9 +210,51 @@ pub(crate) fn process_mongodb_databases(mut script: Script) -> Vec<Script> {
     vec![script]
 }
 
+/// `snmp-info`: an engine ID in MAC format gives the host's MAC address.
+pub(crate) fn process_snmp_info(script: Script, effects: &mut super::Effects) -> Vec<Script> {
+    if let Some(Value::Object(t)) = &script.data {
+        let is_mac = t
+            .get("engineIDFormat")
+            .and_then(Value::as_str)
+            .is_some_and(|f| f.eq_ignore_ascii_case("mac"));
+        if let (true, Some(mac)) = (is_mac, t.get("engineIDData").and_then(Value::as_str)) {
+            let mac = mac.trim().to_ascii_lowercase();
+            let valid = mac.len() == 17
+                && mac
+                    .split(':')
+                    .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
+            if valid && !effects.macs.contains(&mac) {
+                effects.macs.push(mac);
+            }
+        }
+    }
+    vec![script]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snmp_engine_mac() {
+        let mut s = Script::new(
+            "snmp-info",
+            "\n  enterprise: net-snmp\n  engineIDFormat: mac\n  engineIDData: 00:0C:29:12:34:56",
+        );
+        s.data = Some(
+            json!({"enterprise": "net-snmp", "engineIDFormat": "mac", "engineIDData": "00:0C:29:12:34:56"}),
+        );
+        let mut effects = super::super::Effects::default();
+        process_snmp_info(s, &mut effects);
+        assert_eq!(effects.macs, ["00:0c:29:12:34:56"]);
+    }
+
+    #[test]
+    fn jarm_is_a_bare_string() {
+        let fp = "2ad2ad0002ad2ad00042d42d000000ad9bf51cc3f5a1e29eecb81d0c7b06eb";
+        let s = Script::new("ssl-jarm", fp);
+        assert_eq!(process_jarm(s)[0].data, Some(json!(fp)));
+    }
 
     #[test]
     fn mongodb_databases_text() {

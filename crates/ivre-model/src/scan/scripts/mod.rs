@@ -25,7 +25,7 @@ mod vulns;
 
 pub use http::{parse_headers_raw, parse_headers_text};
 pub use ics::parse_s7_banner;
-pub use ls::parse_ftp_listing;
+pub use ls::{parse_ftp_listing, parse_ls_text};
 pub use smb::windows_product_version;
 pub use ssh::hassh;
 pub use ssl_cert::{der_to_pem, pem_blocks, ssl_cert_from_der, ssl_cert_script, CertError};
@@ -102,6 +102,7 @@ pub fn process(script: Script, port: &PortContext, effects: &mut Effects) -> Vec
         "http-default-accounts" => misc::process_default_accounts(script),
         "http-git" => misc::process_http_git(script),
         "mongodb-databases" => misc::process_mongodb_databases(script),
+        "snmp-info" => misc::process_snmp_info(script, effects),
         _ => match script.key() {
             "ls" => ls::process(script),
             "vulns" => vulns::process(script),
