@@ -385,3 +385,53 @@ fn masscan_smb_banner() {
         .contains(&("DOM-DC-W2016.dom2016.lab".to_string(), "smb".to_string())));
     assert_eq!(effects.service["service_name"], "microsoft-ds");
 }
+
+#[test]
+fn ssl_cert_pem_from_nmap_table() {
+    // Nmap's XML gives the PEM in the table (`pem`) as well as in the output.
+    let case = load("ssl-cert-nmap").remove(0);
+    let (expected, _) = run(&case.input);
+    let mut input = case.input.clone();
+    let start = input.output.find("-----BEGIN").unwrap();
+    let pem = input.output.split_off(start);
+    input.data = Some(serde_json::json!({"pem": pem, "md5": "x"}));
+    let (got, _) = run(&input);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn ms_sql_ntlm_info_instance_unwrapped() {
+    let mut s = Script::new("ms-sql-ntlm-info", "\n  Target_Name: DOM");
+    s.data = Some(serde_json::json!({"\\\\10_0_0_5\\SQLEXPRESS": {
+        "Target_Name": "DOM", "DNS_Computer_Name": "SQL.dom.lab", "Product_Version": "10.0.17763"}}));
+    let (got, effects) = run(&s);
+    assert_eq!(
+        got,
+        [
+            serde_json::json!({"id": "ntlm-info", "output": "\n  Target_Name: DOM", "ntlm-info": {
+            "Target_Name": "DOM", "DNS_Computer_Name": "SQL.dom.lab",
+            "Product_Version": "10.0.17763", "protocol": "ms-sql"}})
+        ]
+    );
+    assert_eq!(
+        effects.hostnames,
+        [("SQL.dom.lab".to_string(), "ntlm".to_string())]
+    );
+}
+
+#[test]
+fn ignored_scripts_are_dropped() {
+    for (id, output) in [
+        ("fcrdns", "FAIL (No PTR record)"),
+        ("ssl-date", "TLS randomness does not represent time"),
+        ("http-headers", "\n  (Request type: HEAD)\n"),
+        ("banner", "TIMEOUT"),
+        (
+            "smb-os-discovery",
+            "ERROR: Script execution failed (use -d to debug)",
+        ),
+    ] {
+        let (got, _) = run(&Script::new(id, output));
+        assert!(got.is_empty(), "{id}: {output:?}");
+    }
+}
