@@ -330,15 +330,15 @@ fn s7_info() {
 
 #[test]
 fn s7_info_masscan() {
-    // Only the structured value is compared: the order of the regenerated
-    // output lines follows the SZL replies.
-    check("s7-info-masscan", |e, g| {
-        for v in [e, g] {
-            for s in v.as_array_mut().unwrap() {
-                s.as_object_mut().unwrap().remove("output");
-            }
-        }
-    });
+    // Masscan's binary S7comm replies; "Technodrome" marks a Conpot honeypot.
+    assert_eq!(check("s7-info-masscan", |_, _| {}), 40);
+    let case = load("s7-info-masscan")
+        .into_iter()
+        .find(|c| c.source.contains("175.96.13.245"))
+        .unwrap();
+    let (_, effects) = run(&case.input);
+    assert_eq!(effects.service["service_name"], "honeypot");
+    assert_eq!(effects.service["service_product"], "MushMush Conpot");
 }
 
 #[test]
