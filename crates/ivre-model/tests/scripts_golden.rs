@@ -262,7 +262,7 @@ fn http_app_sharepoint() {
         effects.cpes,
         [(
             "cpe:/a:microsoft:sharepoint_server:14.0.0.6029".to_string(),
-            "scripts.id:http-app".to_string()
+            "scripts.id:http-headers".to_string()
         )]
     );
 }
@@ -284,6 +284,22 @@ fn ntlm_info() {
 #[test]
 fn smb_os_discovery_split() {
     check("smb-os-discovery", |_, _| {});
+    let case = load("smb-os-discovery")
+        .into_iter()
+        .find(|c| c.source.contains("10.1.3.2"))
+        .unwrap();
+    let (_, effects) = run(&case.input);
+    assert_eq!(
+        effects.cpes,
+        [(
+            "cpe:/o:microsoft:windows_server_2003::sp1".to_string(),
+            "scripts.id:smb-os-discovery".to_string()
+        )]
+    );
+    assert_eq!(
+        effects.hostnames,
+        [("W2003X64.dom2008r2.lab".to_string(), "ntlm".to_string())]
+    );
 }
 
 #[test]

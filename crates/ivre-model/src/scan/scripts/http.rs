@@ -69,18 +69,18 @@ fn http_app(headers: &[Value], effects: &mut Effects) -> Option<Script> {
         lines.push(format!("SharePoint: path /, version {version}"));
         effects.cpes.push((
             format!("cpe:/a:microsoft:sharepoint_server:{version}"),
-            "scripts.id:http-app".to_string(),
+            "scripts.id:http-headers".to_string(),
         ));
     }
-    if let Some(name) = get("kbn-name") {
-        let mut app = json!({"application": "kibana", "path": "/", "name": name});
-        let mut line = format!("Kibana: path /, name {name}");
+    if get("kbn-name").is_some() || get("kbn-version").is_some() {
+        let mut app = json!({"application": "kibana", "path": "/"});
+        let mut line = "Kibana: path /".to_string();
         if let Some(version) = get("kbn-version") {
             app["version"] = json!(version);
             line.push_str(&format!(", version {version}"));
             effects.cpes.push((
                 format!("cpe:/a:elasticsearch:kibana:{version}"),
-                "scripts.id:http-app".to_string(),
+                "scripts.id:http-headers".to_string(),
             ));
         }
         apps.push(app);
@@ -143,4 +143,23 @@ pub(crate) fn process_server_header(mut script: Script) -> Vec<Script> {
     };
     script.data = (!list.is_empty()).then_some(Value::Array(list));
     vec![script]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kibana_app() {
+        let headers =
+            parse_headers_raw(b"HTTP/1.1 200 OK\r\nkbn-name: kibana\r\nkbn-version: 6.8.0\r\n\r\n");
+        let mut effects = Effects::default();
+        let app = http_app(&headers, &mut effects).unwrap();
+        assert_eq!(
+            app.data,
+            Some(json!([{"application": "kibana", "path": "/", "version": "6.8.0"}]))
+        );
+        assert_eq!(app.output, "Kibana: path /, version 6.8.0");
+        assert_eq!(effects.cpes[0].0, "cpe:/a:elasticsearch:kibana:6.8.0");
+    }
 }

@@ -108,6 +108,11 @@ pub(crate) fn process_os_discovery(mut script: Script, effects: &mut Effects) ->
         }
     }
     script.output = lines.join("\n");
+    if let Some(cpe) = get_str(&os, "cpe") {
+        effects
+            .cpes
+            .push((cpe.to_string(), "scripts.id:smb-os-discovery".to_string()));
+    }
     script.data = Some(Value::Object(os));
     let mut ntlm_data = Map::new();
     for (key, name) in NTLM_KEYS {
