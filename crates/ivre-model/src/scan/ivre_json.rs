@@ -1,0 +1,418 @@
+//! IVRE's JSON host records, one per line (`ivre scancli --json`), with old
+//! schema versions migrated on the fly (spec scans.md §1.11 and §2.5).
+//!
+//! Migrations done here (on the JSON value, before typing): integer IPs
+//! become strings (`addr`, hop `ipaddr`, `state_reason_ip`), `infos.loc`
+//! becomes `infos.coordinates` [lat, lon], host `scripts` move to the port
+//! `-1`, the old `extraports` `[total, {reason: n}]` shape is rewritten,
+//! `service_*` fields of `method=table` services are dropped, and the script
+//! shapes that changed are rewritten: `ssh-hostkey` bits to int, `vulns`,
+//! `fcrdns`, `rpcinfo`, `ms-sql-info` and `ssl-cert` to lists,
+//! `http-server-header` to a list of strings, `s7-info` keys renamed,
+//! `*-ntlm-info` to `ntlm-info` with `protocol`, `synack_honeypot` to a tag,
+//! `scanid` dropped. Not done (needs the script catalogue): re-parsing
+//! certificates, HASSH, `ls` and `http-headers` parsing, auto-tags.
+//! `infos` is kept (IVRE's v22 drops it from nmap records).
+//! The result is at [`SCHEMA_VERSION`] with `openports` recomputed.
+
+use super::error::{ParseError, ParseErrorKind};
+use super::record::{Host, SCHEMA_VERSION};
+use serde_json::{json, Map, Value};
+use std::io::BufRead;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Reader of IVRE JSON lines.
+pub struct IvreJsonReader<R: BufRead> {
+    input: R,
+    line: u64,
+    buf: String,
+    done: bool,
+}
+
+impl<R: BufRead> IvreJsonReader<R> {
+    pub fn new(input: R) -> Self {
+        IvreJsonReader {
+            input,
+            line: 0,
+            buf: String::new(),
+            done: false,
+        }
+    }
+
+    fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
+        loop {
+            self.buf.clear();
+            let n = self.input.read_line(&mut self.buf).map_err(|e| {
+                ParseError::new(ParseErrorKind::Io, self.line + 1, 1, e.to_string())
+            })?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let t = self.buf.trim();
+            if t.is_empty() {
+                continue;
+            }
+            let v: Value = serde_json::from_str(t).map_err(|e| {
+                let kind = if !self.buf.ends_with('\n') {
+                    ParseErrorKind::Truncated
+                } else {
+                    ParseErrorKind::Syntax
+                };
+                ParseError::new(
+                    kind,
+                    self.line,
+                    e.column() as u64,
+                    format!("invalid JSON: {e}"),
+                )
+            })?;
+            return host_from_json(v)
+                .map(Some)
+                .map_err(|m| ParseError::new(ParseErrorKind::Format, self.line, 1, m));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for IvreJsonReader<R> {
+    type Item = Result<Host, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_record() {
+            Ok(Some(h)) => Some(Ok(h)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                if matches!(e.kind, ParseErrorKind::Io | ParseErrorKind::Truncated) {
+                    self.done = true;
+                }
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Converts one IVRE JSON record (any schema version) to a current host.
+pub fn host_from_json(v: Value) -> Result<Host, String> {
+    let Value::Object(mut rec) = v else {
+        return Err("an IVRE JSON record must be an object".into());
+    };
+    rec.remove("_id");
+    migrate(&mut rec)?;
+    let mut host: Host = serde_json::from_value(Value::Object(rec))
+        .map_err(|e| format!("invalid IVRE record: {e}"))?;
+    host.recompute_openports();
+    Ok(host)
+}
+
+fn int_to_ip(v: &Value) -> Option<String> {
+    let n = v
+        .as_u64()
+        .map(u128::from)
+        .or_else(|| v.as_str().and_then(|s| s.parse::<u128>().ok()))?;
+    Some(if n <= u128::from(u32::MAX) {
+        Ipv4Addr::from(n as u32).to_string()
+    } else {
+        Ipv6Addr::from(n).to_string()
+    })
+}
+
+fn fix_ip(v: &mut Value) {
+    if v.is_number() {
+        if let Some(s) = int_to_ip(v) {
+            *v = Value::String(s);
+        }
+    }
+}
+
+/// Migrates a record in place to [`SCHEMA_VERSION`].
+pub fn migrate(rec: &mut Map<String, Value>) -> Result<(), String> {
+    let version = rec
+        .get("schema_version")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    if version >= u64::from(SCHEMA_VERSION) {
+        return Ok(());
+    }
+    // addresses (v10 -> 11)
+    match rec.get_mut("addr") {
+        Some(a) if a.is_number() => {
+            let s = int_to_ip(a).ok_or("invalid integer address")?;
+            *a = Value::String(s);
+        }
+        Some(Value::String(_)) => {}
+        _ => return Err("record without \"addr\"".into()),
+    }
+    if let Some(Value::Array(traces)) = rec.get_mut("traces") {
+        for t in traces {
+            if let Some(Value::Array(hops)) = t.get_mut("hops") {
+                for h in hops {
+                    if let Some(ip) = h.get_mut("ipaddr") {
+                        fix_ip(ip);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(infos)) = rec.get_mut("infos") {
+        if let Some(Value::Object(loc)) = infos.remove("loc") {
+            if let Some(Value::Array(c)) = loc.get("coordinates") {
+                if c.len() == 2 {
+                    infos.insert("coordinates".into(), json!([c[1], c[0]]));
+                }
+            }
+        }
+    }
+    // host scripts -> port -1 (v3 -> 5)
+    if let Some(Value::Array(scripts)) = rec.remove("scripts") {
+        let ports = rec.entry("ports").or_insert_with(|| Value::Array(vec![]));
+        if let Value::Array(ports) = ports {
+            ports.push(json!({"port": -1, "scripts": scripts}));
+        }
+    }
+    // extraports [total, {reason: n}] -> {total, reasons} (v4 -> 5)
+    if let Some(Value::Object(extra)) = rec.get_mut("extraports") {
+        for (_, v) in extra.iter_mut() {
+            if let Value::Array(a) = v {
+                let total = a.first().cloned().unwrap_or(json!(0));
+                let reasons = a.get(1).cloned().unwrap_or(json!({}));
+                *v = json!({"total": total, "reasons": reasons});
+            }
+        }
+    }
+    // ports
+    if let Some(Value::Array(ports)) = rec.get_mut("ports") {
+        for p in ports.iter_mut() {
+            let Value::Object(p) = p else { continue };
+            if let Some(ip) = p.get_mut("state_reason_ip") {
+                fix_ip(ip);
+            }
+            if p.get("service_method").and_then(Value::as_str) == Some("table") {
+                p.retain(|k, _| !k.starts_with("service_"));
+            }
+            let proto = p.get("protocol").and_then(Value::as_str).map(String::from);
+            if let Some(Value::Array(scripts)) = p.get_mut("scripts") {
+                for s in scripts.iter_mut() {
+                    if let Value::Object(s) = s {
+                        migrate_script(s, proto.as_deref());
+                    }
+                }
+            }
+        }
+    }
+    // synack_honeypot -> tag (v19 -> 20)
+    if let Some(v) = rec.remove("synack_honeypot") {
+        if v.as_bool().unwrap_or(false) {
+            let tags = rec.entry("tags").or_insert_with(|| json!([]));
+            if let Value::Array(t) = tags {
+                t.push(
+                    json!({"value": "Honeypot", "type": "warning", "info": ["SYN+ACK honeypot"]}),
+                );
+            }
+        }
+    }
+    rec.remove("scanid");
+    rec.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    Ok(())
+}
+
+fn take_obj(s: &mut Map<String, Value>, key: &str) -> Option<Map<String, Value>> {
+    match s.get(key) {
+        Some(Value::Object(_)) => match s.remove(key) {
+            Some(Value::Object(o)) => Some(o),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn migrate_script(s: &mut Map<String, Value>, _proto: Option<&str>) {
+    let id = s
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    // *-ntlm-info -> ntlm-info (v18 -> 19)
+    if id.ends_with("-ntlm-info") {
+        let prefix = id.trim_end_matches("-ntlm-info").to_string();
+        if let Some(mut data) = take_obj(s, &id) {
+            data.insert("protocol".into(), json!(prefix));
+            s.insert("ntlm-info".into(), Value::Object(data));
+        }
+        s.insert("id".into(), json!("ntlm-info"));
+        return;
+    }
+    match id.as_str() {
+        "ssh-hostkey" => {
+            if let Some(Value::Array(keys)) = s.get_mut("ssh-hostkey") {
+                for k in keys {
+                    if let Some(b) = k.get_mut("bits") {
+                        if let Some(n) = b.as_str().and_then(|x| x.trim().parse::<i64>().ok()) {
+                            *b = json!(n);
+                        }
+                    }
+                }
+            }
+        }
+        "http-server-header" => {
+            if let Some(o) = take_obj(s, "http-server-header") {
+                let list: Vec<Value> = o.into_iter().map(|(_, v)| v).collect();
+                s.insert("http-server-header".into(), Value::Array(list));
+            } else if let Some(Value::String(x)) = s.get("http-server-header").cloned() {
+                s.insert("http-server-header".into(), json!([x]));
+            }
+        }
+        "ssl-cert" | "ssl-cacert" => {
+            if let Some(o) = take_obj(s, "ssl-cert") {
+                s.insert("ssl-cert".into(), json!([o]));
+            }
+        }
+        "fcrdns" => {
+            if let Some(o) = take_obj(s, "fcrdns") {
+                let list: Vec<Value> = o
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let mut e = Map::new();
+                        e.insert("name".into(), json!(k.replace('_', ".")));
+                        if let Value::Object(v) = v {
+                            e.extend(v);
+                        }
+                        Value::Object(e)
+                    })
+                    .collect();
+                s.insert("fcrdns".into(), Value::Array(list));
+            }
+        }
+        "rpcinfo" => {
+            if let Some(o) = take_obj(s, "rpcinfo") {
+                let mut list = Vec::new();
+                for (prog, protos) in o {
+                    let Value::Object(protos) = protos else {
+                        continue;
+                    };
+                    for (proto, info) in protos {
+                        let mut e = Map::new();
+                        e.insert(
+                            "program".into(),
+                            prog.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(prog)),
+                        );
+                        e.insert("protocol".into(), json!(proto));
+                        if let Value::Object(info) = info {
+                            for (k, v) in info {
+                                let v = match (&*k, &v) {
+                                    ("port", Value::String(p)) => {
+                                        p.parse::<i64>().map(|n| json!(n)).unwrap_or(v)
+                                    }
+                                    _ => v,
+                                };
+                                e.insert(k, v);
+                            }
+                        }
+                        list.push(Value::Object(e));
+                    }
+                }
+                s.insert("rpcinfo".into(), Value::Array(list));
+            }
+        }
+        "ms-sql-info" => {
+            if let Some(o) = take_obj(s, "ms-sql-info") {
+                let list: Vec<Value> = o
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let mut e = Map::new();
+                        e.insert("Instance".into(), json!(k.replace('_', ".")));
+                        if let Value::Object(v) = v {
+                            e.extend(v);
+                        }
+                        Value::Object(e)
+                    })
+                    .collect();
+                s.insert("ms-sql-info".into(), Value::Array(list));
+            }
+        }
+        "s7-info" => {
+            if let Some(o) = take_obj(s, "s7-info") {
+                let renamed: Map<String, Value> = o
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let nk = match k.as_str() {
+                            "Module" => "module",
+                            "Basic Hardware" => "hardware",
+                            "Version" => "version",
+                            "System Name" => "system_name",
+                            "Module Type" => "module_name",
+                            "Serial Number" => "module_sn",
+                            "Plant Identification" => "plant",
+                            "Copyright" => "copyright",
+                            other => other,
+                        };
+                        (nk.to_string(), v)
+                    })
+                    .collect();
+                s.insert("s7-info".into(), Value::Object(renamed));
+            }
+        }
+        _ => {}
+    }
+    // vulns {vulnid: table} -> [{id, ...}] (v5 -> 8)
+    if let Some(o) = take_obj(s, "vulns") {
+        let list: Vec<Value> = o
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::Object(mut v) => {
+                    v.entry("id").or_insert(json!(k));
+                    Value::Object(v)
+                }
+                other => json!({"id": k, "value": other}),
+            })
+            .collect();
+        s.insert("vulns".into(), Value::Array(list));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema0_migration() {
+        let v = json!({"_id": "x", "addr": 3699437243u64, "scripts": [{"id": "fcrdns", "output": "o",
+            "fcrdns": {"a-b_example_com": {"status": "pass"}}}],
+            "extraports": {"closed": [985, {"resets": 985}]},
+            "infos": {"loc": {"type": "Point", "coordinates": [121.0, 23.5]}},
+            "traces": [{"protocol": "tcp", "port": 80, "hops": [{"ttl": 1, "ipaddr": 391911426, "rtt": 0.4}]}],
+            "ports": [{"protocol": "tcp", "port": 22, "state_state": "open", "scripts": [
+                {"id": "ssh-hostkey", "output": "", "ssh-hostkey": [{"bits": "1040"}]},
+                {"id": "http-ntlm-info", "output": "", "http-ntlm-info": {"Target_Name": "X"}}]}]});
+        let h = host_from_json(v).unwrap();
+        let out = serde_json::to_value(&h).unwrap();
+        assert_eq!(out["addr"], "220.128.238.187");
+        assert_eq!(out["traces"][0]["hops"][0]["ipaddr"], "23.92.24.2");
+        assert_eq!(out["infos"]["coordinates"], json!([23.5, 121.0]));
+        assert_eq!(
+            out["extraports"]["closed"],
+            json!({"total": 985, "reasons": {"resets": 985}})
+        );
+        assert_eq!(out["ports"][1]["port"], -1);
+        assert_eq!(
+            out["ports"][1]["scripts"][0]["fcrdns"][0]["name"],
+            "a-b.example.com"
+        );
+        assert_eq!(
+            out["ports"][0]["scripts"][0]["ssh-hostkey"][0]["bits"],
+            1040
+        );
+        assert_eq!(out["ports"][0]["scripts"][1]["id"], "ntlm-info");
+        assert_eq!(
+            out["ports"][0]["scripts"][1]["ntlm-info"]["protocol"],
+            "http"
+        );
+        assert_eq!(out["openports"]["count"], 1);
+        assert_eq!(out["schema_version"], 22);
+        assert!(out.get("_id").is_none());
+    }
+}
