@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use ivre_cli::{input, CommonArgs};
 use ivre_data::{parse_addr, write_json, write_text, GeoIpDb};
 
 #[derive(Parser)]
@@ -21,6 +22,7 @@ Examples:
   ivre-ipdata 8.8.8.8 2001:4860:4860::8888
   ivre-ipdata --json 134744072            # integer form of 8.8.8.8
   ivre-ipdata --json < addresses.txt > infos.ndjson
+  ivre-ipdata --json < addresses.txt.gz     # gzip, bzip2, xz, zstd: recognised
   cut -f1 hosts.tsv | ivre-ipdata --geoip-dir ~/GeoIP --json -"
 )]
 struct Args {
@@ -36,6 +38,12 @@ struct Args {
     /// Language of the names (de, en, es, fr, ja, pt-BR, ru, zh-CN)
     #[arg(long, default_value = "en", value_name = "LANG")]
     lang: String,
+    /// More messages on stderr (repeat for debug output)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 struct Run<'a, W: Write> {
@@ -72,8 +80,9 @@ impl<W: Write> Run<'_, W> {
         Ok(())
     }
 
-    fn stdin(&mut self) -> io::Result<()> {
-        let mut input = io::stdin().lock();
+    /// Reads addresses from stdin (decompressed if need be), one per line.
+    fn stdin(&mut self) -> anyhow::Result<()> {
+        let mut input = input::open("-")?.reader;
         let mut line = Vec::with_capacity(64);
         for lineno in 1.. {
             line.clear();
@@ -91,44 +100,34 @@ impl<W: Write> Run<'_, W> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let db = match GeoIpDb::discover(args.geoip_dir.as_deref())
-        .and_then(|db| db.with_language(&args.lang))
-    {
-        Ok(db) => db,
-        Err(e) => {
-            eprintln!("ivre-ipdata: {e}");
-            return ExitCode::FAILURE;
-        }
+    let common = CommonArgs {
+        db: None,
+        verbose: args.verbose,
+        quiet: args.quiet,
     };
-    let stdout = io::stdout();
-    let flush = stdout.is_terminal();
-    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut run = Run {
-        db: &db,
-        json: args.json,
-        out,
-        flush,
-        failed: false,
-    };
-    let result = if args.addrs.is_empty() {
-        run.stdin()
-    } else {
-        args.addrs
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, a)| match a.as_str() {
-                "-" => run.stdin(),
-                _ => run.one(a, || format!("argument {}", i + 1)),
-            })
-    }
-    .and_then(|()| run.out.flush());
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ivre-ipdata: {e}");
-            ExitCode::FAILURE
+    common.init_logging();
+    ivre_cli::run("ivre-ipdata", || {
+        let db = GeoIpDb::discover(args.geoip_dir.as_deref())?.with_language(&args.lang)?;
+        let stdout = io::stdout();
+        let flush = stdout.is_terminal();
+        let out = BufWriter::with_capacity(1 << 16, stdout.lock());
+        let mut run = Run {
+            db: &db,
+            json: args.json,
+            out,
+            flush,
+            failed: false,
+        };
+        if args.addrs.is_empty() {
+            run.stdin()?;
         }
-        Ok(()) if run.failed => ExitCode::FAILURE,
-        Ok(()) => ExitCode::SUCCESS,
-    }
+        for (i, a) in args.addrs.iter().enumerate() {
+            match a.as_str() {
+                "-" => run.stdin()?,
+                _ => run.one(a, || format!("argument {}", i + 1))?,
+            }
+        }
+        run.out.flush()?;
+        Ok(ivre_cli::exit_status(run.failed))
+    })
 }
