@@ -22,19 +22,20 @@ fn geoip_dir() -> tempfile::TempDir {
 }
 
 fn run(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    run_bytes(dir, args, stdin.as_bytes().to_vec())
+}
+
+fn run_bytes(dir: &Path, args: &[&str], stdin: Vec<u8>) -> Output {
     let mut child = Command::new(BIN)
-        .arg("--geoip-dir")
-        .arg(dir)
+        .env("IVRE_GEOIP_DIR", dir)
         .args(args)
-        .env_remove("IVRE_GEOIP_DIR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_string();
-    let writer = std::thread::spawn(move || input.write_all(stdin.as_bytes()));
+    let writer = std::thread::spawn(move || input.write_all(&stdin));
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
     out
@@ -206,4 +207,95 @@ fn streams_100k_addresses_from_stdin() {
         .last()
         .unwrap()
         .contains(r#""city": "London""#));
+}
+
+#[test]
+fn explicit_dir_wins_and_compressed_stdin() {
+    let dir = geoip_dir();
+    let empty = tempfile::tempdir().unwrap();
+    // IVRE_GEOIP_DIR points to an empty directory, --geoip-dir to the databases.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"81.2.69.142\n1.128.0.1\n").unwrap();
+    let out = run_bytes(
+        empty.path(),
+        &["--geoip-dir", dir.path().to_str().unwrap(), "--json"],
+        gz.finish().unwrap(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(r#""city": "London""#), "{stdout}");
+    assert!(
+        stdout.contains(r#""as_name": "Telstra Pty Ltd""#),
+        "{stdout}"
+    );
+}
+
+/// Every 10th network of each source file, looked up through the binary
+/// with only the database built from that file.
+#[test]
+fn source_networks_end_to_end() {
+    use serde_json::Value;
+    for kind in ["ASN", "Country", "City"] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            Path::new(DATA).join(format!("GeoLite2-{kind}-Test.mmdb")),
+            dir.path().join(format!("GeoLite2-{kind}.mmdb")),
+        )
+        .unwrap();
+        let source = std::fs::read_to_string(
+            Path::new(DATA).join(format!("GeoLite2-{kind}-Test.source.json")),
+        )
+        .unwrap();
+        let source: Vec<serde_json::Map<String, Value>> = serde_json::from_str(&source).unwrap();
+        let sample: Vec<(String, Value)> = source
+            .into_iter()
+            .flat_map(|m| m.into_iter())
+            .step_by(10)
+            .collect();
+        let input: String = sample
+            .iter()
+            .map(|(net, _)| format!("{}\n", net.split('/').next().unwrap()))
+            .collect();
+        let out = run(dir.path(), &["--json", "-q"], &input);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let lines: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), sample.len());
+        for ((net, rec), got) in sample.iter().zip(&lines) {
+            let want = |path: &[&str]| {
+                let mut v = rec;
+                for p in path {
+                    v = v.get(p).unwrap_or(&Value::Null);
+                }
+                v.clone()
+            };
+            let got = |k: &str| got.get(k).cloned().unwrap_or(Value::Null);
+            match kind {
+                "ASN" => {
+                    assert_eq!(got("as_num"), want(&["autonomous_system_number"]), "{net}");
+                    assert_eq!(
+                        got("as_name"),
+                        want(&["autonomous_system_organization"]),
+                        "{net}"
+                    );
+                }
+                _ => {
+                    assert_eq!(got("country_code"), want(&["country", "iso_code"]), "{net}");
+                    assert_eq!(
+                        got("country_name"),
+                        want(&["country", "names", "en"]),
+                        "{net}"
+                    );
+                    if kind == "City" {
+                        assert_eq!(got("city"), want(&["city", "names", "en"]), "{net}");
+                        assert_eq!(got("postal_code"), want(&["postal", "code"]), "{net}");
+                        assert_eq!(got("continent_code"), want(&["continent", "code"]), "{net}");
+                    }
+                }
+            }
+        }
+    }
 }
