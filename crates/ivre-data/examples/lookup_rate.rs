@@ -10,15 +10,32 @@
 //! IPv4 addresses, and (with the test databases) random addresses inside the
 //! networks listed by the `*.source.json` files, so that every lookup hits.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use ivre_data::GeoIpDb;
 
 const TEST_DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/geoip");
+
+/// Counts heap allocations, to report them per lookup.
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// xorshift64*: deterministic, dependency-free.
 struct Rng(u64);
@@ -154,6 +171,15 @@ fn main() {
         let addrs = Arc::new(addrs);
         // Warm-up: page in the maps, check the records once.
         time(&db, &addrs, 1);
+        let before = ALLOCS.load(Ordering::Relaxed);
+        for a in addrs.iter() {
+            black_box(db.lookup(*a).expect("lookup"));
+        }
+        let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+        println!(
+            "{name:>20}: {:.3} heap allocations per lookup (the result's region and tag vectors)",
+            allocs as f64 / addrs.len() as f64
+        );
         for threads in [1, cores] {
             let (rate, cpu_rate, found) = time(&db, &addrs, threads);
             println!(

@@ -262,10 +262,12 @@ impl GeoIpDb {
             )
         };
         if let Some(subs) = subdivisions {
-            let subs: Vec<_> = r.array(subs).map(|s| place(s, "iso_code")).collect();
-            if !subs.is_empty() {
-                info.region_code = Some(subs.iter().map(|s| s.0).collect());
-                info.region_name = Some(subs.iter().map(|s| s.1).collect());
+            // Two passes rather than a temporary vector: no allocation
+            // beyond the result.
+            let codes: Vec<_> = r.array(subs).map(|s| place(s, "iso_code").0).collect();
+            if !codes.is_empty() {
+                info.region_name = Some(r.array(subs).map(|s| place(s, "iso_code").1).collect());
+                info.region_code = Some(codes);
             }
         }
         if let Some(c) = continent {
