@@ -1,10 +1,21 @@
 //! IVRE "data" purpose: what is known about an IP address.
 //!
 //! [`GeoIpDb`] opens the MaxMind ASN, Country and City databases (GeoLite2 or
-//! GeoIP2 `.mmdb` files, memory-mapped, read with the `maxminddb` crate) once;
-//! it is `Send + Sync` and meant to be shared (`Arc`) between threads.
-//! [`GeoIpDb::lookup`] returns an [`IpInfo`] with IVRE's output keys, plus the
-//! address tags that need no downloaded data ([`address_tags`]).
+//! GeoIP2 `.mmdb` files, memory-mapped with `maxminddb`'s `mmap` feature)
+//! once; it is `Send + Sync` and meant to be shared (`Arc`) between threads.
+//! [`GeoIpDb::lookup`] returns an [`IpInfo`] with IVRE's output keys (strings
+//! borrowed from the map: no allocation beyond the result's vectors), plus
+//! the address tags that need no downloaded data ([`address_tags`]).
+//!
+//! A corrupt or truncated file gives a [`GeoIpError`] naming it, at open time
+//! or at lookup time, never a panic: `maxminddb` 0.24 indexes without bounds
+//! checks, so the files are checked before it reads their metadata, and the
+//! records are read by a bounds-checked reader of ours (also much faster than
+//! `maxminddb`'s serde decoding, which the tests compare it with).
+//!
+//! Outputs: [`write_text`] (IVRE's `ipdata` text), [`write_json`] (one line,
+//! `addr` first, formatted as Python's `json.dumps`), and `IpInfo`'s
+//! `Serialize` (the keys without `addr`, for the web API).
 //!
 //! ```no_run
 //! let db = ivre_data::GeoIpDb::discover(None)?; // IVRE_GEOIP_DIR, /var/lib/GeoIP, ...

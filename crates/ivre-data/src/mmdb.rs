@@ -3,7 +3,7 @@
 //!
 //! The `maxminddb` 0.24 reader indexes its buffer without bounds checks and
 //! follows data pointers recursively, so a corrupt file can make it panic (or
-//! overflow the stack). This module checks, before handing anything to it:
+//! overflow the stack). This module checks:
 //!
 //! * at open time, that the metadata section is well formed and that the
 //!   search tree announced by the metadata fits in the file;
