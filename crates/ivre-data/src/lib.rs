@@ -130,7 +130,7 @@ impl GeoIpDb {
                 };
                 if !ok {
                     log::warn!(
-                        "{}: database type is {kind:?}, expected a {want} database",
+                        "{}: database type is {kind:?}, expected the {want} database",
                         f.path().display()
                     );
                 }
