@@ -220,7 +220,7 @@ pub struct ScanReader<R: BufRead> {
 
 enum Inner<R: BufRead> {
     Empty,
-    Xml(NmapXmlReader<R>),
+    Xml(Box<NmapXmlReader<R>>),
     IvreJson(IvreJsonReader<R>),
     MasscanJson(MasscanJsonReader<R>),
 }
@@ -230,7 +230,7 @@ impl<R: BufRead> ScanReader<R> {
     pub fn open(mut input: R, opts: &ReadOptions) -> Result<Self, ParseError> {
         let inner = match detect_format(&mut input)? {
             ScanFormat::Empty => Inner::Empty,
-            ScanFormat::Xml => Inner::Xml(NmapXmlReader::new(input)),
+            ScanFormat::Xml => Inner::Xml(Box::new(NmapXmlReader::new(input))),
             ScanFormat::IvreJson => Inner::IvreJson(IvreJsonReader::new(input)),
             ScanFormat::MasscanJson => Inner::MasscanJson(MasscanJsonReader::new(input)),
         };
