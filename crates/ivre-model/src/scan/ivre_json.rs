@@ -102,6 +102,8 @@ pub fn host_from_json(v: Value) -> Result<Host, String> {
         return Err("an IVRE JSON record must be an object".into());
     };
     rec.remove("_id");
+    // recomputed below; an odd old shape must not make the record unreadable
+    rec.remove("openports");
     migrate(&mut rec)?;
     let mut host: Host = serde_json::from_value(Value::Object(rec))
         .map_err(|e| format!("invalid IVRE record: {e}"))?;
