@@ -1,1 +1,101 @@
-//! Shared command-line behaviour of the IVRE tools.
+//! What every IVRE tool shares, so that each `bin/ivre-*.rs` reads as what it
+//! does: the `--db` and `-v/-q` options ([`CommonArgs`]), opening inputs with
+//! transparent decompression ([`input`]), progress bars ([`progress`]) and the
+//! exit status convention ([`run`]): 0 success, 1 error, 2 usage (clap).
+
+pub mod input;
+pub mod passive;
+pub mod pipeline;
+pub mod progress;
+pub mod tools;
+
+use clap::Args;
+use std::process::ExitCode;
+
+/// Options every tool takes. Flatten it into the tool's clap struct.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Database: a postgresql:// URL or libpq key=value string. Default:
+    /// $IVRE_DB, else the libpq environment (PGHOST, PGDATABASE, ...), else a
+    /// private cluster under ~/.local/share/ivre/pg that is created on first use.
+    #[arg(long, global = true, value_name = "URL")]
+    pub db: Option<String>,
+
+    /// More messages on stderr (repeat for debug output).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+impl CommonArgs {
+    /// Sets up logging to stderr at the chosen level (RUST_LOG overrides).
+    pub fn init_logging(&self) {
+        let level = match (self.quiet, self.verbose) {
+            (true, _) => log::LevelFilter::Error,
+            (false, 0) => log::LevelFilter::Warn,
+            (false, 1) => log::LevelFilter::Info,
+            (false, _) => log::LevelFilter::Debug,
+        };
+        let mut builder = env_logger::Builder::new();
+        builder
+            .filter_level(level)
+            .format(|out, record| {
+                use std::io::Write;
+                writeln!(
+                    out,
+                    "{}: {}",
+                    record.level().as_str().to_lowercase(),
+                    record.args()
+                )
+            })
+            .parse_default_env();
+        let _ = builder.try_init();
+    }
+
+    /// The closing summary line of an import, on stderr unless `--quiet`.
+    pub fn summary(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Connects to the chosen database and applies pending migrations.
+    pub fn connect(&self) -> anyhow::Result<postgres::Client> {
+        ivre_pg::connect(self.db.as_deref())
+    }
+}
+
+/// Runs a tool's body and turns its outcome into the exit status: an error is
+/// printed as one line (`tool: error: cause: cause`) and gives status 1.
+pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
+    match body() {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                // `tool | head` is normal use, not an error.
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("{tool}: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Exit status 1 when something failed along the way but the run went on.
+pub fn exit_status(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -6,6 +6,7 @@ pub mod ivre_json;
 pub mod masscan;
 pub mod nmap_xml;
 pub mod record;
+pub mod probes;
 pub mod script;
 pub mod scripts;
 mod xml_events;

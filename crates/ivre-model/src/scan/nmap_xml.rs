@@ -830,7 +830,7 @@ mod tests {
         assert_eq!(ports[0]["service_conf"], 10);
         assert_eq!(
             ports[0]["scripts"][0]["ssh-hostkey"],
-            json!([{"type": "ssh-ed25519", "bits": "256"}])
+            json!([{"type": "ssh-ed25519", "bits": 256}])
         );
         assert_eq!(ports[1]["service_name"], "http");
         assert_eq!(ports[1]["service_tunnel"], "ssl");

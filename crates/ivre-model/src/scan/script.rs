@@ -58,6 +58,7 @@ const VULN_SCRIPTS: &[&str] = &[
     "http-slowloris-check",
     "http-tplink-dir-traversal",
     "http-trace",
+    "http-vmware-path-vuln",
     "http-litespeed-sourcecode-download",
     "http-majordomo2-dir-traversal",
     "http-wnr1000-creds",
@@ -75,6 +76,7 @@ const VULN_SCRIPTS: &[&str] = &[
     "rmi-vuln-classloader",
     "rsa-vuln-roca",
     "samba-vuln-cve-2012-1182",
+    "smb-double-pulsar-backdoor",
     "sslv2-drown",
     "ssl-ccs-injection",
     "ssl-cert-intaddr",
@@ -98,6 +100,8 @@ pub fn alias_key(id: &str) -> &str {
             || id.starts_with("smb-vuln-")
             || id.starts_with("smb2-vuln-")
             || id.starts_with("mysql-vuln-")
+            || id.starts_with("smtp-vuln-")
+            || id.starts_with("ftp-vuln-")
             || VULN_SCRIPTS.contains(&id) =>
         {
             "vulns"

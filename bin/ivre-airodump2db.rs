@@ -1,0 +1,32 @@
+//! `ivre-airodump2db`: import airodump-ng CSV files into the passive purpose.
+
+use clap::Parser;
+use ivre_cli::passive::flatten_rows;
+use ivre_cli::passive::{run_import, PassiveImportArgs};
+use ivre_cli::CommonArgs;
+use ivre_model::passive::airodump;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ivre-airodump2db",
+    version,
+    about = "Import airodump-ng CSV files into the passive purpose",
+    after_help = "Examples:\n  airodump-ng -w dump --output-format csv wlan0mon && ivre-airodump2db -s sensor1 dump-01.csv"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    import: PassiveImportArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli.common.init_logging();
+    ivre_cli::run("ivre-airodump2db", || {
+        run_import(&cli.common, &cli.import, |input, args, _| {
+            flatten_rows(airodump::read(input.reader, args.sensor.as_deref()))
+        })
+    })
+}

@@ -1,0 +1,215 @@
+//! What the passive import tools (passiverecon2db, p0f2db, airodump2db) share:
+//! their options and their run loop. Each tool only supplies its reader.
+
+use crate::input::{self, Input};
+use crate::pipeline::{ingest, IngestOptions, IngestStats};
+use crate::{progress, CommonArgs};
+use anyhow::{Context, Result};
+use clap::Args;
+use ivre_model::passive::ignore::IgnoreSpec;
+use ivre_model::passive::normalize::{self, NormalizeConfig};
+use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
+use ivre_pg::passive::PassiveLoader;
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A boxed stream of observations, as the readers produce them.
+pub type Records = Box<dyn Iterator<Item = Result<PassiveRecord, LineError>> + Send>;
+
+/// Options of every passive import tool.
+#[derive(Debug, Args)]
+pub struct PassiveImportArgs {
+    /// Log files to read ("-" or nothing: stdin); compressed files are fine.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Sensor name stored with every observation.
+    #[arg(short, long)]
+    pub sensor: Option<String>,
+
+    /// File of networks and sources to ignore (see `ivre_model::passive::ignore`:
+    /// lines like `net 10.0.0.0/8`, `source HTTP_SERVER_HEADER`, `# comment`).
+    #[arg(short, long = "ignore-spec", value_name = "FILE")]
+    pub ignore_spec: Option<String>,
+
+    /// Read directories given as FILE recursively.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Dry run: print the aggregated observations as JSON lines, touch no database.
+    #[arg(short, long)]
+    pub test: bool,
+
+    /// Keep reading a growing file (like tail -f) or a pipe, committing
+    /// every --flush-seconds.
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Commit at least every N seconds in --follow mode.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub flush_seconds: u64,
+
+    /// Distinct observations aggregated in memory per transaction.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub batch_size: usize,
+
+    /// Extra DNS blacklist zone (IVRE's DNS_BLACKLIST_DOMAINS): answers for
+    /// `<reversed IP>.<zone>` are stored as DNS_BLACKLIST. Repeatable; the
+    /// defaults are zen.spamhaus.org and blacklist.woody.ch.
+    #[arg(long, value_name = "ZONE")]
+    pub dnsbl_zone: Vec<String>,
+
+    /// Accepted for compatibility with IVRE; loading is always in bulk.
+    #[arg(long, hide = true)]
+    pub bulk: bool,
+    /// Accepted for compatibility with IVRE; loading is always in bulk.
+    #[arg(long, hide = true)]
+    pub local_bulk: bool,
+    /// Accepted for compatibility with IVRE; loading is always in bulk.
+    #[arg(long, hide = true)]
+    pub no_bulk: bool,
+}
+
+/// Runs a passive import tool: every file is read (IVRE reads only the first),
+/// bad lines are reported with file and line and skipped, and the exit
+/// status is 1 if any line or file failed. `reader` gets the input, the
+/// options and the ignore rules (for readers that must apply them
+/// before rewriting observations); the rules are applied again to what it
+/// yields.
+pub fn run_import(
+    common: &CommonArgs,
+    args: &PassiveImportArgs,
+    reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> Records,
+) -> Result<ExitCode> {
+    let ignore = match &args.ignore_spec {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+            IgnoreSpec::parse(&text).with_context(|| format!("in {path}"))?
+        }
+        None => IgnoreSpec::default(),
+    };
+    let ignore = Arc::new(ignore);
+    let files = input::expand(&args.files, args.recursive)?;
+    let mut client = if args.test {
+        None
+    } else {
+        Some(common.connect()?)
+    };
+    let opts = IngestOptions {
+        batch_size: args.batch_size.max(1),
+        flush_every: args
+            .follow
+            .then(|| Duration::from_secs(args.flush_seconds.max(1))),
+    };
+    let started = Instant::now();
+    let mut total = IngestStats::default();
+    let mut failed = false;
+    for file in &files {
+        let opened = if args.follow {
+            input::open_follow(file)
+        } else {
+            input::open(file)
+        };
+        let input = match opened {
+            Ok(i) => i,
+            Err(e) => {
+                log::error!("{e:#}");
+                failed = true;
+                continue;
+            }
+        };
+        let name = input.name.clone();
+        let records = reader(input, args, ignore.clone());
+        let report = |e: &LineError| log::error!("{name}: {e}");
+        let bar = progress::counter("observations");
+        let progress = |n| bar.set_position(n);
+        let keep = |r: &PassiveRecord| !ignore.ignores(r);
+        let stats = match client.as_mut() {
+            None => {
+                let mut out = BufWriter::new(std::io::stdout().lock());
+                let stats = ingest(
+                    records,
+                    |batch| print_batch(&mut out, batch),
+                    &opts,
+                    keep,
+                    report,
+                    progress,
+                )?;
+                out.flush()?;
+                stats
+            }
+            Some(client) => {
+                let mut loader = PassiveLoader::new(client)?;
+                ingest(
+                    records,
+                    |batch| {
+                        batch.iter().for_each(|r| loader.add(r));
+                        loader.commit().map(drop)
+                    },
+                    &opts,
+                    keep,
+                    report,
+                    progress,
+                )
+                .with_context(|| format!("importing {name}"))?
+            }
+        };
+        bar.finish_and_clear();
+        failed |= stats.errors > 0;
+        total.observations += stats.observations;
+        total.ignored += stats.ignored;
+        total.merged += stats.merged;
+        total.errors += stats.errors;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    common.summary(&format!(
+        "{} file(s), {} observations ({} ignored, {} bad lines) in {:.2}s ({:.0} observations/s)",
+        files.len(),
+        total.observations,
+        total.ignored,
+        total.errors,
+        secs,
+        total.observations as f64 / secs.max(1e-9)
+    ));
+    Ok(crate::exit_status(failed))
+}
+
+/// `--test` output: one aggregated record per line, in a stable order.
+fn print_batch(out: &mut impl Write, mut batch: Vec<PassiveRecord>) -> Result<()> {
+    batch.sort_by_key(|r| r.identity());
+    for r in batch {
+        serde_json::to_writer(&mut *out, &r)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Readers that yield the records of one row at a time (airodump-ng rows
+/// give several observations each) as a flat stream.
+pub fn flatten_rows(rows: Vec<Result<Vec<PassiveRecord>, LineError>>) -> Records {
+    Box::new(rows.into_iter().flat_map(|row| match row {
+        Ok(records) => records.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(e) => vec![Err(e)],
+    }))
+}
+
+/// Zeek `passive_recon` observations, normalised as IVRE stores them (one
+/// line can give zero, one or two records).
+pub fn zeek_records(input: Input, args: &PassiveImportArgs, ignore: Arc<IgnoreSpec>) -> Records {
+    let mut config = NormalizeConfig::default();
+    config.dnsbl_zones.extend(args.dnsbl_zone.iter().cloned());
+    Box::new(
+        ZeekReader::new(input.reader)
+            .with_sensor(args.sensor.clone())
+            .flat_map(move |item| match item {
+                Ok(rec) => normalize::process(rec, &config, Some(&ignore))
+                    .into_iter()
+                    .map(Ok)
+                    .collect(),
+                Err(e) => vec![Err(e)],
+            }),
+    )
+}

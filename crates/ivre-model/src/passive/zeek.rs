@@ -1,0 +1,442 @@
+//! Reader for Zeek `passive_recon` logs (spec 2.1.2, 2.1.5, 2.1.6).
+//!
+//! Two encodings are accepted, line by line, so they may even be mixed:
+//!
+//! * Zeek ASCII/TSV: header lines start with `#` (`#separator \x09`,
+//!   `#set_separator`, `#empty_field`, `#unset_field`, `#path`, `#open`,
+//!   `#fields`, `#types`, `#close`); they may re-appear mid-stream
+//!   (concatenated logs) and are re-parsed. The unset field (`-`) is absent,
+//!   the empty field (`(empty)`) is the empty string. Values keep Zeek's
+//!   escaped text form (`\xNN`, `\\`): as in IVRE, only the normalisation of
+//!   some recontypes decodes them. A data line before any `#fields` line is
+//!   read with the standard `passive_recon` columns.
+//! * Zeek JSON logging: a line starting with `{` is one JSON object with the
+//!   same keys.
+//!
+//! Columns: `ts` (epoch seconds, UTC), `uid` (dropped), `host`, `srvport`,
+//! `recon_type` (`PassiveRecon::` prefix stripped), `source`, `value`
+//! (mandatory), `targetval` (kept only when `host` is unset). Unknown
+//! columns are ignored.
+//!
+//! Every line gives at most one item; a malformed line gives a
+//! [`LineError`] (with its 1-based line number) and reading goes on.
+
+use std::fmt;
+use std::io::BufRead;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::escape::lossless_utf8;
+use super::record::{epoch_to_utc, PassiveRecord};
+
+/// A line that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// 1-based line number in the input stream.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for LineError {}
+
+/// The standard columns of a `passive_recon` log.
+pub const DEFAULT_FIELDS: [&str; 8] = [
+    "ts",
+    "uid",
+    "host",
+    "srvport",
+    "recon_type",
+    "source",
+    "value",
+    "targetval",
+];
+
+#[derive(Debug, Clone)]
+struct Header {
+    separator: Vec<u8>,
+    set_separator: String,
+    empty_field: String,
+    unset_field: String,
+    fields: Vec<String>,
+}
+
+impl Default for Header {
+    fn default() -> Self {
+        Header {
+            separator: b"\t".to_vec(),
+            set_separator: ",".into(),
+            empty_field: "(empty)".into(),
+            unset_field: "-".into(),
+            fields: DEFAULT_FIELDS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// Decodes the `\xNN` escapes of a header directive argument.
+fn unescape_header(arg: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(arg.len());
+    let mut i = 0;
+    while i < arg.len() {
+        if arg[i] == b'\\' && i + 3 < arg.len() && arg.get(i + 1) == Some(&b'x') {
+            let hex = std::str::from_utf8(&arg[i + 2..i + 4]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(arg[i]);
+        i += 1;
+    }
+    out
+}
+
+fn split_bytes<'a>(line: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+    if sep.is_empty() {
+        return vec![line];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + sep.len() <= line.len() {
+        if &line[i..i + sep.len()] == sep {
+            out.push(&line[start..i]);
+            i += sep.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push(&line[start..]);
+    out
+}
+
+/// The fields of one observation, before it becomes a record.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RawObservation {
+    pub ts: Option<DateTime<Utc>>,
+    pub host: Option<String>,
+    pub srvport: Option<String>,
+    pub recon_type: Option<String>,
+    pub source: Option<String>,
+    pub value: Option<String>,
+    pub targetval: Option<String>,
+}
+
+impl RawObservation {
+    /// Builds the record (spec 2.1.6 step 2).
+    pub fn into_record(self, sensor: Option<&str>) -> Result<PassiveRecord, String> {
+        let ts = self.ts.ok_or("missing ts")?;
+        let recontype = self.recon_type.ok_or("missing recon_type")?;
+        let recontype = recontype
+            .strip_prefix("PassiveRecon::")
+            .unwrap_or(&recontype)
+            .to_owned();
+        if recontype.is_empty() {
+            return Err("empty recon_type".into());
+        }
+        let value = self.value.ok_or("missing value")?;
+        let mut rec = PassiveRecord::new(recontype, value, ts);
+        match self.host {
+            Some(h) => {
+                let addr: IpAddr = h
+                    .parse()
+                    .map_err(|_| format!("invalid host address {h:?}"))?;
+                rec.addr = Some(addr);
+            }
+            None => rec.targetval = self.targetval,
+        }
+        if let Some(p) = self.srvport {
+            let p = p.split('/').next().unwrap_or_default();
+            rec.port = Some(p.parse().map_err(|_| format!("invalid srvport {p:?}"))?);
+        }
+        rec.source = self.source;
+        rec.sensor = sensor.map(str::to_owned);
+        Ok(rec)
+    }
+}
+
+/// Streaming reader of a `passive_recon` log.
+pub struct ZeekReader<R> {
+    input: R,
+    line: u64,
+    header: Header,
+    sensor: Option<String>,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> ZeekReader<R> {
+    /// A reader over `input` (TSV and/or JSON lines).
+    pub fn new(input: R) -> Self {
+        ZeekReader {
+            input,
+            line: 0,
+            header: Header::default(),
+            sensor: None,
+            buf: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Sets the sensor name written on every record.
+    pub fn with_sensor(mut self, sensor: Option<String>) -> Self {
+        self.sensor = sensor;
+        self
+    }
+
+    /// Number of lines read so far.
+    pub fn line_number(&self) -> u64 {
+        self.line
+    }
+
+    fn err(&self, message: impl Into<String>) -> LineError {
+        LineError {
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    fn header_line(&mut self, line: &[u8]) -> Result<(), LineError> {
+        // `#separator \x09` uses a space; other directives use the separator.
+        if let Some(arg) = line.strip_prefix(b"#separator ") {
+            self.header.separator = unescape_header(arg);
+            if self.header.separator.is_empty() {
+                return Err(self.err("empty #separator"));
+            }
+            return Ok(());
+        }
+        let parts = split_bytes(line, &self.header.separator);
+        let directive = lossless_utf8(parts[0]);
+        let args: Vec<String> = parts[1..].iter().map(|p| lossless_utf8(p)).collect();
+        let first = || args.first().cloned().unwrap_or_default();
+        match directive.as_str() {
+            "#set_separator" => self.header.set_separator = first(),
+            "#empty_field" => self.header.empty_field = first(),
+            "#unset_field" => self.header.unset_field = first(),
+            "#fields" => {
+                if args.is_empty() {
+                    return Err(self.err("#fields without any field"));
+                }
+                self.header.fields = args.into_iter().map(|f| f.replace('.', "_")).collect();
+            }
+            // #path, #open, #close, #types and comments carry nothing we need.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn tsv_line(&self, line: &[u8]) -> Result<PassiveRecord, LineError> {
+        let parts = split_bytes(line, &self.header.separator);
+        if parts.len() != self.header.fields.len() {
+            return Err(self.err(format!(
+                "expected {} fields, got {}",
+                self.header.fields.len(),
+                parts.len()
+            )));
+        }
+        let mut obs = RawObservation::default();
+        for (name, raw) in self.header.fields.iter().zip(parts) {
+            let text = lossless_utf8(raw);
+            let val = if text == self.header.unset_field {
+                None
+            } else if text == self.header.empty_field {
+                Some(String::new())
+            } else {
+                Some(text)
+            };
+            match name.as_str() {
+                "ts" => {
+                    obs.ts = match val {
+                        None => None,
+                        Some(v) => Some(
+                            v.parse::<f64>()
+                                .ok()
+                                .and_then(epoch_to_utc)
+                                .ok_or_else(|| self.err(format!("invalid ts {v:?}")))?,
+                        ),
+                    }
+                }
+                "host" => obs.host = val,
+                "srvport" => obs.srvport = val,
+                "recon_type" => obs.recon_type = val,
+                "source" => obs.source = val,
+                "value" => obs.value = val,
+                "targetval" => obs.targetval = val,
+                _ => {}
+            }
+        }
+        obs.into_record(self.sensor.as_deref())
+            .map_err(|m| self.err(m))
+    }
+
+    fn json_line(&self, line: &[u8]) -> Result<PassiveRecord, LineError> {
+        let v: Value =
+            serde_json::from_slice(line).map_err(|e| self.err(format!("invalid JSON: {e}")))?;
+        let Value::Object(map) = v else {
+            return Err(self.err("JSON line is not an object"));
+        };
+        let text = |k: &str| -> Result<Option<String>, LineError> {
+            match map.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(other) => Err(self.err(format!("invalid {k}: {other}"))),
+            }
+        };
+        let ts = match map.get("ts") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                super::record::ivre_time::parse_value(v)
+                    .ok_or_else(|| self.err(format!("invalid ts {v}")))?,
+            ),
+        };
+        let obs = RawObservation {
+            ts,
+            host: text("host")?,
+            srvport: text("srvport")?,
+            recon_type: text("recon_type")?,
+            source: text("source")?,
+            value: text("value")?,
+            targetval: text("targetval")?,
+        };
+        obs.into_record(self.sensor.as_deref())
+            .map_err(|m| self.err(m))
+    }
+}
+
+impl<R: BufRead> Iterator for ZeekReader<R> {
+    type Item = Result<PassiveRecord, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.buf.clear();
+            match self.input.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    self.line += 1;
+                    return Some(Err(self.err(format!("read error: {e}"))));
+                }
+            }
+            self.line += 1;
+            let mut line = std::mem::take(&mut self.buf);
+            while matches!(line.last(), Some(b'\n' | b'\r')) {
+                line.pop();
+            }
+            let result = if line.is_empty() {
+                None
+            } else if line[0] == b'#' {
+                self.header_line(&line).err().map(Err)
+            } else if line[0] == b'{' {
+                Some(self.json_line(&line))
+            } else {
+                Some(self.tsv_line(&line))
+            };
+            self.buf = line;
+            if result.is_some() {
+                return result;
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tpassive_recon\n#open\t2021-01-06-17-44-23\n#fields\tts\tuid\thost\tsrvport\trecon_type\tsource\tvalue\ttargetval\n#types\ttime\tstring\taddr\tport\tenum\tstring\tstring\tstring\n";
+
+    fn read(s: &str) -> Vec<Result<PassiveRecord, LineError>> {
+        ZeekReader::new(s.as_bytes()).collect()
+    }
+
+    #[test]
+    fn basic_lines() {
+        let log = format!("{HEAD}1388657877.197000\tCeT1x23\t216.69.252.101\t-\tPassiveRecon::DNS_ANSWER\tA-109.0.66.10-53\tipv4.icanhazip.com\t-\n1526299200.120000\tCq7Zz0\t172.28.2.3\t25\tPassiveRecon::TCP_SERVER_BANNER\t-\t220 mx\\x09x\\\\y\\x0d\\x0a\t-\n1.5\t-\t-\t-\tPassiveRecon::DNS_ANSWER\tCNAME-1.1.1.1-53\ta.b\tc.d\n1.5\t-\t-\t-\tPassiveRecon::HTTP_CLIENT_HEADER\tAUTHORIZATION\t(empty)\t-\n#close\t2021-01-06-17-44-30\n");
+        let recs: Vec<_> = read(&log).into_iter().map(Result::unwrap).collect();
+        assert_eq!(recs.len(), 4);
+        assert_eq!(recs[0].recontype, "DNS_ANSWER");
+        assert_eq!(recs[0].port, None);
+        assert_eq!(recs[0].firstseen.timestamp_subsec_micros(), 197000);
+        assert_eq!(recs[1].source, None);
+        assert_eq!(recs[1].port, Some(25));
+        assert_eq!(recs[1].value, "220 mx\\x09x\\\\y\\x0d\\x0a");
+        assert_eq!(recs[2].addr, None);
+        assert_eq!(recs[2].targetval.as_deref(), Some("c.d"));
+        assert_eq!(recs[3].value, "");
+    }
+
+    #[test]
+    fn header_mid_stream_and_errors() {
+        let log = format!(
+            "{HEAD}1.0\tC\t10.0.0.1\t80\tPassiveRecon::OPEN_PORT\tTCP\ttcp/80\t-\ngarbage\n{HEAD}#fields\tts\thost\trecon_type\tvalue\n2.0\t10.0.0.2\tPassiveRecon::SSH_CLIENT\tSSH-2.0-x\n2.0\tnot-an-ip\tPassiveRecon::SSH_CLIENT\tSSH-2.0-x\n"
+        );
+        let items = read(&log);
+        assert_eq!(items.len(), 4);
+        assert!(items[0].is_ok());
+        let e = items[1].as_ref().unwrap_err();
+        assert_eq!(e.line, 10);
+        assert_eq!(
+            items[2].as_ref().unwrap().addr.unwrap().to_string(),
+            "10.0.0.2"
+        );
+        assert_eq!(items[3].as_ref().unwrap_err().line, 21);
+    }
+
+    #[test]
+    fn other_separator() {
+        let log = "#separator \\x7c\n#fields|ts|host|recon_type|value|targetval\n3.0|-|PassiveRecon::DNS_ANSWER|a|b\n";
+        let recs: Vec<_> = read(log).into_iter().map(Result::unwrap).collect();
+        assert_eq!(recs[0].targetval.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn json_lines() {
+        let log = "{\"ts\":1388657877.197,\"uid\":\"C\",\"host\":\"10.0.0.1\",\"srvport\":443,\"recon_type\":\"PassiveRecon::SSL_SERVER\",\"source\":\"cert\",\"value\":\"MII\"}\n{\"ts\":1.0}\n";
+        let items = read(log);
+        let r = items[0].as_ref().unwrap();
+        assert_eq!(r.port, Some(443));
+        assert_eq!(r.recontype, "SSL_SERVER");
+        assert_eq!(items[1].as_ref().unwrap_err().line, 2);
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut seed: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..300 {
+            let mut data = Vec::new();
+            for _ in 0..(seed % 400) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let b = (seed % 256) as u8;
+                data.push(match b % 7 {
+                    0 => b'\t',
+                    1 => b'\n',
+                    2 => b'#',
+                    3 => b'{',
+                    _ => b,
+                });
+            }
+            let mut input = HEAD.as_bytes().to_vec();
+            input.extend_from_slice(&data);
+            let _ = ZeekReader::new(&data[..]).count();
+            let _ = ZeekReader::new(&input[..]).count();
+        }
+    }
+}

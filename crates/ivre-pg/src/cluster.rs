@@ -1,0 +1,246 @@
+//! A private PostgreSQL cluster run from the server binaries installed on the
+//! machine: the embedded default database of the tools, and the throwaway
+//! cluster of the test harness.
+//!
+//! The cluster listens on a unix socket in its own directory and on no TCP
+//! port, trusts local connections, and has one superuser, `ivre`. `initdb` and
+//! `postgres` refuse to run as root, so when the caller is root the cluster
+//! belongs to an unprivileged system user (`postgres`, else `nobody`).
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::ffi::CString;
+use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The superuser of our clusters, and the database the tools use in them.
+pub const CLUSTER_USER: &str = "ivre";
+
+/// Where PostgreSQL server binaries may live, in order of preference.
+pub fn find_server_bindir() -> Result<PathBuf> {
+    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && has_server(&dir) {
+            return Ok(dir);
+        }
+    }
+    // Debian and Ubuntu install one directory per major version; take the newest.
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let major = e.file_name().to_str()?.parse().ok()?;
+            Some((major, e.path().join("bin")))
+        })
+        .filter(|(_, dir)| has_server(dir))
+        .collect();
+    versions.sort();
+    if let Some((_, dir)) = versions.pop() {
+        return Ok(dir);
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            if has_server(&dir) {
+                return Ok(dir);
+            }
+        }
+    }
+    bail!(
+        "no PostgreSQL server binaries found (looked in `pg_config --bindir`, \
+         /usr/lib/postgresql/*/bin and PATH): install them (Debian/Ubuntu: \
+         `apt-get install postgresql`; Fedora: `dnf install postgresql-server`; \
+         macOS: `brew install postgresql`), or point the tools at an existing \
+         server with --db URL or IVRE_DB"
+    )
+}
+
+/// A cluster directory: `data/` (PGDATA), the socket and `server.log` beside it.
+#[derive(Debug, Clone)]
+pub struct LocalCluster {
+    pub dir: PathBuf,
+    bindir: PathBuf,
+    /// Set when we are root: the account the server runs as.
+    run_as: Option<(u32, u32)>,
+}
+
+impl LocalCluster {
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self> {
+        let run_as = if unsafe { libc::geteuid() } == 0 {
+            Some(unprivileged_account()?)
+        } else {
+            None
+        };
+        Ok(LocalCluster {
+            dir: dir.into(),
+            bindir: find_server_bindir()?,
+            run_as,
+        })
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// The directory holding the unix socket: what libpq calls `host`.
+    pub fn socket_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn is_initialized(&self) -> bool {
+        self.data_dir().join("PG_VERSION").is_file()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.dir.join(".s.PGSQL.5432").exists() && self.pg_ctl(&["status"]).is_ok()
+    }
+
+    /// A libpq connection string for `dbname` in this cluster.
+    pub fn connection_string(&self, dbname: &str) -> String {
+        format!(
+            "host={} user={CLUSTER_USER} dbname={dbname}",
+            self.socket_dir().display()
+        )
+    }
+
+    /// Creates the cluster directory and runs initdb.
+    pub fn init(&self) -> Result<()> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(&self.dir, Some(uid), Some(gid))?;
+        }
+        let data = self.data_dir();
+        self.run(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-U".as_ref(),
+                CLUSTER_USER.as_ref(),
+                "--auth=trust".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--locale=C".as_ref(),
+                "--no-sync".as_ref(),
+            ],
+        )
+    }
+
+    /// Starts the server (socket only) and waits until it accepts connections.
+    pub fn start(&self) -> Result<()> {
+        let opts = format!(
+            "-k '{}' -c listen_addresses='' -c fsync=on -c unix_socket_permissions=0700",
+            self.socket_dir().display()
+        );
+        let log = self.dir.join("server.log");
+        let data = self.data_dir();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-o".as_ref(),
+                opts.as_ref(),
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "60".as_ref(),
+                "start".as_ref(),
+            ],
+        )
+        .with_context(|| format!("see {}", log.display()))
+    }
+
+    /// Stops the server at once (used for throwaway clusters).
+    pub fn stop(&self) -> Result<()> {
+        self.pg_ctl(&["-m", "immediate", "stop"])
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<()> {
+        let data = self.data_dir();
+        let mut all: Vec<&std::ffi::OsStr> = vec!["-D".as_ref(), data.as_os_str()];
+        all.extend(args.iter().map(std::ffi::OsStr::new));
+        self.run("pg_ctl", &all)
+    }
+
+    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) -> Result<()> {
+        let mut cmd = Command::new(self.bindir.join(program));
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some((uid, gid)) = self.run_as {
+            cmd.uid(uid).gid(gid);
+        }
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {}", self.bindir.join(program).display()))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            return Err(anyhow!(
+                "{program} failed ({}): {}",
+                out.status,
+                format!("{stderr}{stdout}").trim()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates a database (the cluster starts with `postgres` only).
+    pub fn create_database(&self, name: &str) -> Result<()> {
+        let mut admin = self
+            .connection_string("postgres")
+            .parse::<postgres::Config>()?
+            .connect(postgres::NoTls)?;
+        // `name` is ours (a constant or a generated test name), never user input.
+        admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
+        Ok(())
+    }
+
+    /// Creates the cluster if needed and starts it if it is not running.
+    /// A lock file serialises tools that start at the same moment.
+    /// Returns what was done, for the one line the tools print.
+    pub fn ensure_running(&self) -> Result<Option<&'static str>> {
+        fs::create_dir_all(self.dir.parent().unwrap_or(Path::new("/")))?;
+        let lock_path = self.dir.with_extension("lock");
+        let lock = File::create(&lock_path)
+            .with_context(|| format!("cannot create {}", lock_path.display()))?;
+        lock.lock()
+            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+        let done = if !self.is_initialized() {
+            self.init()?;
+            self.start()?;
+            self.create_database(CLUSTER_USER)?;
+            Some("created and started")
+        } else if !self.is_running() {
+            self.start()?;
+            Some("started")
+        } else {
+            None
+        };
+        Ok(done)
+    }
+}
+
+/// The uid and gid of the account that runs servers for root.
+fn unprivileged_account() -> Result<(u32, u32)> {
+    for name in ["postgres", "nobody"] {
+        let cname = CString::new(name).expect("static name");
+        // SAFETY: getpwnam returns NULL or a pointer to a static passwd entry,
+        // read at once and before any other getpw* call of ours.
+        let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
+        if !pw.is_null() {
+            let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+            return Ok((uid, gid));
+        }
+    }
+    bail!("running as root, and neither a `postgres` nor a `nobody` account exists to run the PostgreSQL server")
+}
