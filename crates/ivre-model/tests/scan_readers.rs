@@ -453,6 +453,9 @@ fn representative_records() {
     // The catalogue parsed the DER certificate of the banner.
     let cert = &s.data.as_ref().unwrap()[0];
     assert_eq!(cert["sha256"].as_str().map(str::len), Some(64));
-    assert!(cert["pem"].as_str().unwrap().contains("MIIDaTCCAlGgAwIBAgIBATANBgkqhkiG9w0BAQsFADB4"));
+    assert!(cert["pem"]
+        .as_str()
+        .unwrap()
+        .contains("MIIDaTCCAlGgAwIBAgIBATANBgkqhkiG9w0BAQsFADB4"));
     assert!(s.output.starts_with("Subject:"), "{}", s.output);
 }
