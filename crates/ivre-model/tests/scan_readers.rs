@@ -459,3 +459,63 @@ fn representative_records() {
         .contains("MIIDaTCCAlGgAwIBAgIBATANBgkqhkiG9w0BAQsFADB4"));
     assert!(s.output.starts_with("Subject:"), "{}", s.output);
 }
+
+/// Old IVRE JSON records (schema 0) have their scripts run through the
+/// catalogue again: what IVRE's migrations derived is there.
+#[test]
+fn old_ivre_json_scripts_are_reprocessed() {
+    let golden: Vec<Value> = golden()
+        .into_iter()
+        .filter(|g| g["starttime"].as_str().unwrap() < "2016")
+        .collect();
+    let mut ntlm = 0;
+    for h in read("Nmap-Modbus-IPv4.json.bz2") {
+        let mine = serde_json::to_value(&h).unwrap();
+        let g = golden.iter().find(|g| key(g) == key(&mine)).unwrap();
+        // IVRE's hostnames (PTR, and ntlm from the ntlm-info migration) are all there.
+        for hn in g["hostnames"].as_array().into_iter().flatten() {
+            assert!(
+                mine["hostnames"].as_array().unwrap().contains(hn),
+                "{}: {hn}",
+                mine["addr"]
+            );
+            ntlm += usize::from(hn["type"] == "ntlm");
+        }
+        // Script ids: IVRE's are all there (the catalogue may add http-app, and
+        // drops the useless outputs it drops from fresh results).
+        for (pm, pg) in mine["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(g["ports"].as_array().unwrap())
+        {
+            let ids = |p: &Value| -> Vec<Value> {
+                p["scripts"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            // what the ignore rules drop from fresh results
+                            .filter(|s| {
+                                !ivre_model::scan::scripts::ignore::is_ignored(
+                                    s["id"].as_str().unwrap(),
+                                    s["output"].as_str().unwrap_or(""),
+                                )
+                            })
+                            .map(|s| s["id"].clone())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let mine_ids = ids(pm);
+            for id in ids(pg) {
+                assert!(
+                    mine_ids.contains(&id),
+                    "{} port {}: {id}",
+                    mine["addr"],
+                    pm["port"]
+                );
+            }
+        }
+    }
+    assert!(ntlm > 0);
+}

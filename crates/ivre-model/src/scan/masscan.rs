@@ -4,7 +4,7 @@
 //!
 //! A banner script is `{"id", "output", "masscan": {"raw": <base64 of the
 //! unescaped bytes>, "encoded": <the banner as Masscan wrote it>}}` with no
-//! structured value; [`scripts::process`] builds the structured values
+//! structured value; [`super::scripts::process`] builds the structured values
 //! (`ssl-cert`, `s7-info`, `smb-os-discovery`, `ike-info`, ...).
 //!
 //! For `X509`/`X509CA` banners (Masscan writes the DER certificate in base64),
@@ -18,9 +18,9 @@
 //! `microsoft-ds` elsewhere).
 
 use super::error::{ParseError, ParseErrorKind};
-use super::nmap_xml::{apply_effects, canonical_ip};
+use super::nmap_xml::{apply_effects, canonical_ip, process_port_script};
 use super::record::{epoch_to_datetime, parse_datetime, Host, Port};
-use super::scripts::{self, Effects, PortContext};
+use super::scripts::Effects;
 use super::Script;
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -338,13 +338,7 @@ pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, String> {
             let name = svc.get("name").and_then(Value::as_str).unwrap_or("unknown");
             let banner = svc.get("banner").and_then(Value::as_str).unwrap_or("");
             if let Some(script) = banner_script(port, name, banner) {
-                let ctx = PortContext {
-                    port: u16::try_from(port.port).ok(),
-                    protocol: port.protocol.as_deref(),
-                    service_name: port.service_name.as_deref(),
-                };
-                let out = scripts::process(script, &ctx, &mut effects);
-                port.scripts.get_or_insert_with(Vec::new).extend(out);
+                process_port_script(port, script, &mut effects);
             }
         }
     }
