@@ -5,6 +5,7 @@ use ivre_model::scan::{read_scan, Host, ParseErrorKind, ReadOptions};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
+use std::sync::{Mutex, OnceLock};
 
 const SAMPLES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -43,6 +44,11 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 fn golden() -> Vec<Value> {
+    static CACHE: OnceLock<Vec<Value>> = OnceLock::new();
+    CACHE.get_or_init(load_golden).clone()
+}
+
+fn load_golden() -> Vec<Value> {
     let f = std::fs::File::open(GOLDEN).unwrap();
     let mut s = String::new();
     flate2::read::GzDecoder::new(f)
@@ -62,12 +68,23 @@ fn opts() -> ReadOptions {
     }
 }
 
+/// The records of a sample (parsed once per test binary).
 fn read(name: &str) -> Vec<Host> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Vec<Host>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(h) = cache.lock().unwrap().get(name) {
+        return h.clone();
+    }
     let data = sample(name);
-    read_scan(BufReader::new(&data[..]), &opts())
+    let hosts: Vec<Host> = read_scan(BufReader::new(&data[..]), &opts())
         .unwrap()
         .map(|r| r.unwrap_or_else(|e| panic!("{name}: {e}")))
-        .collect()
+        .collect();
+    cache
+        .lock()
+        .unwrap()
+        .insert(name.to_string(), hosts.clone());
+    hosts
 }
 
 #[test]
