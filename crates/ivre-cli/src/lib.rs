@@ -83,3 +83,4 @@ pub fn exit_status(failed: bool) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+pub mod scanfilter;

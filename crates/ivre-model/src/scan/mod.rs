@@ -4,3 +4,5 @@ pub mod script;
 pub mod scripts;
 
 pub use script::Script;
+pub mod compat;
+pub mod output;
