@@ -7,6 +7,7 @@ pub mod config;
 pub mod copy;
 pub mod migrate;
 pub mod scan;
+pub mod sql;
 
 pub use config::{DbOrigin, DbTarget};
 

@@ -20,338 +20,260 @@
 //! pre-filter `data @> {...}`), regexes on script output the trigram index,
 //! domains and categories the GIN indexes of their arrays.
 
+use crate::sql::{LeafSql, SqlBuilder};
 use ivre_model::filter::scan::{
-    CpeCond, DataCond, PortCond, ScanFilter, ScanLeaf, ScriptCond, ScriptPort, Seg, ValueCond,
+    CpeCond, DataCond, PortCond, ScanLeaf, ScriptCond, ScriptPort, Seg, ValueCond,
 };
-use ivre_model::filter::{Filter, Match, Regex};
-use postgres::types::ToSql;
+use ivre_model::filter::Match;
 use serde_json::{Map, Value};
 
-/// A bind parameter.
-pub type Param = Box<dyn ToSql + Sync + Send>;
+pub use crate::sql::pg_regex;
 
-/// SQL text and its parameters.
-#[derive(Default)]
-pub struct SqlBuilder {
-    pub params: Vec<Param>,
-    alias: usize,
+impl LeafSql for ScanLeaf {
+    fn leaf_sql(&self, b: &mut SqlBuilder) -> String {
+        leaf(b, self)
+    }
 }
 
-impl SqlBuilder {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a parameter, returns `$n::cast`.
-    pub fn param<T: ToSql + Sync + Send + 'static>(&mut self, v: T, cast: &str) -> String {
-        self.params.push(Box::new(v));
-        format!("${}::{cast}", self.params.len())
-    }
-
-    fn fresh(&mut self, prefix: &str) -> String {
-        self.alias += 1;
-        format!("{prefix}{}", self.alias)
-    }
-
-    /// The parameters as the postgres crate takes them.
-    pub fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect()
-    }
-
-    /// A boolean SQL expression on `scan_host h` for the filter.
-    pub fn filter(&mut self, f: &ScanFilter) -> String {
-        match f {
-            Filter::True => "true".into(),
-            Filter::False => "false".into(),
-            Filter::Leaf(l) => self.leaf(l),
-            Filter::And(v) => self.join(v, " AND ", "true"),
-            Filter::Or(v) => self.join(v, " OR ", "false"),
-            Filter::Not(x) => format!("NOT COALESCE(({}), false)", self.filter(x)),
+fn leaf(b: &mut SqlBuilder, l: &ScanLeaf) -> String {
+    match l {
+        ScanLeaf::Host(a) => format!("h.addr = {}", b.param(*a, "inet")),
+        ScanLeaf::Net(a, len) => {
+            let a = b.param(*a, "inet");
+            let len = b.param(*len as i32, "int4");
+            format!("h.addr <<= network(set_masklen({a}, {len}))")
         }
-    }
-
-    fn join(&mut self, v: &[ScanFilter], op: &str, empty: &str) -> String {
-        if v.is_empty() {
-            return empty.into();
+        ScanLeaf::Range(start, stop) => {
+            let a = b.param(*start, "inet");
+            let z = b.param(*stop, "inet");
+            format!("h.addr BETWEEN {a} AND {z}")
         }
-        let parts: Vec<String> = v.iter().map(|f| format!("({})", self.filter(f))).collect();
-        parts.join(op)
-    }
-
-    /// A condition on a text expression.
-    pub fn text_match(&mut self, expr: &str, m: &Match) -> String {
-        match m {
-            Match::Exact(s) => format!("{expr} = {}", self.param(s.clone(), "text")),
-            Match::AnyOf(v) => format!("{expr} = ANY({})", self.param(v.clone(), "text[]")),
-            Match::Regex(r) => format!("{expr} ~ {}", self.param(pg_regex(r), "text")),
-            Match::Absent => format!("{expr} IS NULL"),
-            Match::NotExact(s) => {
-                format!("{expr} IS DISTINCT FROM {}", self.param(s.clone(), "text"))
-            }
+        ScanLeaf::Ipv4 => "family(h.addr) = 4".into(),
+        ScanLeaf::Ipv6 => "family(h.addr) = 6".into(),
+        ScanLeaf::Id(ids) => format!("h.id = ANY({})", b.param(ids.clone(), "int8[]")),
+        ScanLeaf::SchemaVersion(v) => {
+            format!("h.schema_version = {}", b.param(*v, "int8"))
         }
-    }
-
-    /// A condition on a text[] expression: some element matches.
-    fn array_match(&mut self, expr: &str, m: &Match) -> String {
-        match m {
-            Match::Exact(s) => format!("{expr} @> ARRAY[{}]", self.param(s.clone(), "text")),
-            Match::AnyOf(v) => format!("{expr} && {}", self.param(v.clone(), "text[]")),
-            Match::Regex(_) => {
-                let a = self.fresh("u");
-                let cond = self.text_match(&format!("{a}.v"), m);
-                format!("EXISTS (SELECT 1 FROM unnest({expr}) {a}(v) WHERE {cond})")
-            }
-            Match::Absent => format!("coalesce(cardinality({expr}), 0) = 0"),
-            Match::NotExact(s) => format!(
-                "NOT coalesce({expr} @> ARRAY[{}], false)",
-                self.param(s.clone(), "text")
-            ),
+        ScanLeaf::Category(m) => b.array_match("h.categories", m),
+        ScanLeaf::Source(m) => b.text_match("h.source", m),
+        ScanLeaf::Port(c) => {
+            let conds = port_conds(b, "p", c);
+            format!("EXISTS (SELECT 1 FROM scan_port p WHERE p.host_id = h.id{conds})")
         }
-    }
-
-    fn leaf(&mut self, l: &ScanLeaf) -> String {
-        match l {
-            ScanLeaf::Host(a) => format!("h.addr = {}", self.param(*a, "inet")),
-            ScanLeaf::Net(a, len) => {
-                let a = self.param(*a, "inet");
-                let len = self.param(*len as i32, "int4");
-                format!("h.addr <<= network(set_masklen({a}, {len}))")
-            }
-            ScanLeaf::Range(a, b) => {
-                let a = self.param(*a, "inet");
-                let b = self.param(*b, "inet");
-                format!("h.addr BETWEEN {a} AND {b}")
-            }
-            ScanLeaf::Ipv4 => "family(h.addr) = 4".into(),
-            ScanLeaf::Ipv6 => "family(h.addr) = 6".into(),
-            ScanLeaf::Id(ids) => format!("h.id = ANY({})", self.param(ids.clone(), "int8[]")),
-            ScanLeaf::SchemaVersion(v) => {
-                format!("h.schema_version = {}", self.param(*v, "int8"))
-            }
-            ScanLeaf::Category(m) => self.array_match("h.categories", m),
-            ScanLeaf::Source(m) => self.text_match("h.source", m),
-            ScanLeaf::Port(c) => {
-                let conds = self.port_conds("p", c);
-                format!("EXISTS (SELECT 1 FROM scan_port p WHERE p.host_id = h.id{conds})")
-            }
-            ScanLeaf::OtherOpenPort(list) => {
-                let keys: Vec<String> = list.iter().map(|(p, n)| format!("{p}/{n}")).collect();
-                let keys = self.param(keys, "text[]");
-                format!(
+        ScanLeaf::OtherOpenPort(list) => {
+            let keys: Vec<String> = list.iter().map(|(p, n)| format!("{p}/{n}")).collect();
+            let keys = b.param(keys, "text[]");
+            format!(
                     "EXISTS (SELECT 1 FROM scan_port p WHERE p.host_id = h.id AND p.state = 'open' \
                      AND p.port <> -1 AND NOT (coalesce(p.protocol, '') || '/' || p.port) = ANY({keys}))"
                 )
+        }
+        ScanLeaf::CountOpenPorts { min, max } => {
+            let a = b.param(*min, "int8");
+            let b = b.param(*max, "int8");
+            format!("h.open_port_count BETWEEN {a} AND {b}")
+        }
+        ScanLeaf::Script(c) => script(b, c),
+        ScanLeaf::Hostname { name, domain } => {
+            let mut conds = String::new();
+            if let Some(m) = name {
+                conds += &format!(" AND {}", b.text_match("n.name", m));
             }
-            ScanLeaf::CountOpenPorts { min, max } => {
-                let a = self.param(*min, "int8");
-                let b = self.param(*max, "int8");
-                format!("h.open_port_count BETWEEN {a} AND {b}")
+            if let Some(m) = domain {
+                conds += &format!(" AND {}", b.array_match("n.domains", m));
             }
-            ScanLeaf::Script(c) => self.script(c),
-            ScanLeaf::Hostname { name, domain } => {
-                let mut conds = String::new();
-                if let Some(m) = name {
-                    conds += &format!(" AND {}", self.text_match("n.name", m));
-                }
-                if let Some(m) = domain {
-                    conds += &format!(" AND {}", self.array_match("n.domains", m));
-                }
-                format!("EXISTS (SELECT 1 FROM scan_hostname n WHERE n.host_id = h.id{conds})")
+            format!("EXISTS (SELECT 1 FROM scan_hostname n WHERE n.host_id = h.id{conds})")
+        }
+        ScanLeaf::Hop {
+            addr,
+            ttl,
+            name,
+            domain,
+        } => {
+            let mut conds = String::new();
+            if let Some(a) = addr {
+                conds += &format!(" AND o.ipaddr = {}", b.param(*a, "inet"));
             }
-            ScanLeaf::Hop {
-                addr,
-                ttl,
-                name,
-                domain,
-            } => {
-                let mut conds = String::new();
-                if let Some(a) = addr {
-                    conds += &format!(" AND o.ipaddr = {}", self.param(*a, "inet"));
-                }
-                if let Some(t) = ttl {
-                    conds += &format!(" AND o.ttl = {}", self.param(*t, "int8"));
-                }
-                if let Some(m) = name {
-                    conds += &format!(" AND {}", self.text_match("o.host", m));
-                }
-                if let Some(m) = domain {
-                    conds += &format!(" AND {}", self.array_match("o.domains", m));
-                }
-                format!("EXISTS (SELECT 1 FROM scan_hop o WHERE o.host_id = h.id{conds})")
+            if let Some(t) = ttl {
+                conds += &format!(" AND o.ttl = {}", b.param(*t, "int8"));
             }
-            ScanLeaf::Os(m) => {
-                let parts: Vec<String> = ["o.vendor", "o.osfamily", "o.osgen", "o.type"]
-                    .iter()
-                    .map(|c| self.text_match(c, m))
-                    .collect();
-                format!(
-                    "EXISTS (SELECT 1 FROM scan_osclass o WHERE o.host_id = h.id AND ({}))",
-                    parts.join(" OR ")
-                )
+            if let Some(m) = name {
+                conds += &format!(" AND {}", b.text_match("o.host", m));
             }
-            ScanLeaf::Cpe(c) => self.cpe(c),
-            ScanLeaf::Tag { value, info } => {
-                let mut conds = String::new();
-                if let Some(m) = value {
-                    conds += &format!(" AND {}", self.text_match("t.value", m));
-                }
-                if let Some(m) = info {
-                    conds += &format!(" AND {}", self.array_match("t.info", m));
-                }
-                format!("EXISTS (SELECT 1 FROM scan_tag t WHERE t.host_id = h.id{conds})")
+            if let Some(m) = domain {
+                conds += &format!(" AND {}", b.array_match("o.domains", m));
             }
-            ScanLeaf::TimeRange { start, end } => {
-                let mut parts = Vec::new();
-                if let Some(s) = start {
-                    parts.push(format!("h.end_time >= {}", self.param(*s, "timestamptz")));
-                }
-                if let Some(e) = end {
-                    parts.push(format!("h.start_time <= {}", self.param(*e, "timestamptz")));
-                }
-                if parts.is_empty() {
-                    "true".into()
-                } else {
-                    parts.join(" AND ")
-                }
+            format!("EXISTS (SELECT 1 FROM scan_hop o WHERE o.host_id = h.id{conds})")
+        }
+        ScanLeaf::Os(m) => {
+            let parts: Vec<String> = ["o.vendor", "o.osfamily", "o.osgen", "o.type"]
+                .iter()
+                .map(|c| b.text_match(c, m))
+                .collect();
+            format!(
+                "EXISTS (SELECT 1 FROM scan_osclass o WHERE o.host_id = h.id AND ({}))",
+                parts.join(" OR ")
+            )
+        }
+        ScanLeaf::Cpe(c) => cpe(b, c),
+        ScanLeaf::Tag { value, info } => {
+            let mut conds = String::new();
+            if let Some(m) = value {
+                conds += &format!(" AND {}", b.text_match("t.value", m));
             }
-            ScanLeaf::TimeAgo(secs) => format!(
-                "h.end_time >= now() - make_interval(secs => {})",
-                self.param(*secs, "float8")
+            if let Some(m) = info {
+                conds += &format!(" AND {}", b.array_match("t.info", m));
+            }
+            format!("EXISTS (SELECT 1 FROM scan_tag t WHERE t.host_id = h.id{conds})")
+        }
+        ScanLeaf::TimeRange { start, end } => {
+            let mut parts = Vec::new();
+            if let Some(s) = start {
+                parts.push(format!("h.end_time >= {}", b.param(*s, "timestamptz")));
+            }
+            if let Some(e) = end {
+                parts.push(format!("h.start_time <= {}", b.param(*e, "timestamptz")));
+            }
+            if parts.is_empty() {
+                "true".into()
+            } else {
+                parts.join(" AND ")
+            }
+        }
+        ScanLeaf::TimeAgo(secs) => format!(
+            "h.end_time >= now() - make_interval(secs => {})",
+            b.param(*secs, "float8")
+        ),
+        ScanLeaf::Mac(m) => match m {
+            None => "jsonb_typeof(h.doc -> 'addresses' -> 'mac') = 'array'".into(),
+            Some(Match::Exact(s)) => format!(
+                "h.doc -> 'addresses' -> 'mac' @> jsonb_build_array({})",
+                b.param(s.clone(), "text")
             ),
-            ScanLeaf::Mac(m) => match m {
-                None => "jsonb_typeof(h.doc -> 'addresses' -> 'mac') = 'array'".into(),
-                Some(Match::Exact(s)) => format!(
-                    "h.doc -> 'addresses' -> 'mac' @> jsonb_build_array({})",
-                    self.param(s.clone(), "text")
-                ),
-                Some(m) => {
-                    let a = self.fresh("m");
-                    let cond = self.text_match(&format!("({a}.v #>> '{{}}')"), m);
-                    format!(
+            Some(m) => {
+                let a = b.fresh("m");
+                let cond = b.text_match(&format!("({a}.v #>> '{{}}')"), m);
+                format!(
                         "EXISTS (SELECT 1 FROM jsonb_path_query(h.doc, 'lax $.addresses.mac[*]') {a}(v) WHERE {cond})"
                     )
-                }
-            },
+            }
+        },
+    }
+}
+
+fn port_conds(b: &mut SqlBuilder, a: &str, c: &PortCond) -> String {
+    let mut conds = String::new();
+    if let Some(p) = &c.protocol {
+        conds += &format!(" AND {a}.protocol = {}", b.param(p.clone(), "text"));
+    }
+    if let Some(n) = c.port {
+        conds += &format!(" AND {a}.port = {}", b.param(n, "int4"));
+    }
+    for (col, m) in [
+        ("state", &c.state),
+        ("service_name", &c.service),
+        ("service_product", &c.product),
+        ("service_version", &c.version),
+        ("service_extrainfo", &c.extrainfo),
+        ("service_devicetype", &c.devicetype),
+        ("service_hostname", &c.hostname),
+        ("service_tunnel", &c.tunnel),
+    ] {
+        if let Some(m) = m {
+            conds += &format!(" AND {}", b.text_match(&format!("{a}.{col}"), m));
         }
     }
+    conds
+}
 
-    fn port_conds(&mut self, a: &str, c: &PortCond) -> String {
-        let mut conds = String::new();
-        if let Some(p) = &c.protocol {
-            conds += &format!(" AND {a}.protocol = {}", self.param(p.clone(), "text"));
+fn cpe(b: &mut SqlBuilder, c: &CpeCond) -> String {
+    let mut conds = String::new();
+    for (col, m) in [
+        ("type", &c.cpe_type),
+        ("vendor", &c.vendor),
+        ("product", &c.product),
+        ("version", &c.version),
+    ] {
+        if let Some(m) = m {
+            conds += &format!(" AND {}", b.text_match(&format!("c.{col}"), m));
         }
-        if let Some(n) = c.port {
-            conds += &format!(" AND {a}.port = {}", self.param(n, "int4"));
-        }
-        for (col, m) in [
-            ("state", &c.state),
-            ("service_name", &c.service),
-            ("service_product", &c.product),
-            ("service_version", &c.version),
-            ("service_extrainfo", &c.extrainfo),
-            ("service_devicetype", &c.devicetype),
-            ("service_hostname", &c.hostname),
-            ("service_tunnel", &c.tunnel),
-        ] {
-            if let Some(m) = m {
-                conds += &format!(" AND {}", self.text_match(&format!("{a}.{col}"), m));
+    }
+    format!("EXISTS (SELECT 1 FROM scan_cpe c WHERE c.host_id = h.id{conds})")
+}
+
+fn script(b: &mut SqlBuilder, c: &ScriptCond) -> String {
+    let mut conds = String::new();
+    if let Some(m) = &c.name {
+        conds += &format!(" AND {}", b.text_match("s.name", m));
+    }
+    if let Some(m) = &c.output {
+        conds += &format!(" AND {}", b.text_match("s.output", m));
+    }
+    match c.port {
+        ScriptPort::Any => {}
+        ScriptPort::Host => conds += " AND s.port = -1",
+        ScriptPort::Service => conds += " AND s.port <> -1",
+        ScriptPort::Number(n) => conds += &format!(" AND s.port = {}", b.param(n, "int4")),
+    }
+    if let Some(d) = &c.data {
+        conds += &format!(" AND {}", data(b, d));
+    }
+    format!("EXISTS (SELECT 1 FROM scan_script s WHERE s.host_id = h.id{conds})")
+}
+
+/// Conditions on one element of `s.data` along `d.path`.
+fn data(b: &mut SqlBuilder, d: &DataCond) -> String {
+    let mut out = Vec::new();
+    if let Some(doc) = containment(d) {
+        // Served by the jsonb_path_ops GIN index; the exact check follows.
+        out.push(format!("s.data @> {}", b.param(doc, "jsonb")));
+    }
+    let mut expr = "s.data".to_string();
+    let mut from = Vec::new();
+    for seg in &d.path {
+        match seg {
+            Seg::Key(k) => expr = format!("({expr} -> {})", b.param(k.clone(), "text")),
+            Seg::Each => {
+                let a = b.fresh("e");
+                from.push(format!("jsonb_path_query({expr}, 'lax $[*]') {a}(v)"));
+                expr = format!("{a}.v");
             }
         }
-        conds
     }
-
-    fn cpe(&mut self, c: &CpeCond) -> String {
-        let mut conds = String::new();
-        for (col, m) in [
-            ("type", &c.cpe_type),
-            ("vendor", &c.vendor),
-            ("product", &c.product),
-            ("version", &c.version),
-        ] {
-            if let Some(m) = m {
-                conds += &format!(" AND {}", self.text_match(&format!("c.{col}"), m));
-            }
-        }
-        format!("EXISTS (SELECT 1 FROM scan_cpe c WHERE c.host_id = h.id{conds})")
-    }
-
-    fn script(&mut self, c: &ScriptCond) -> String {
-        let mut conds = String::new();
-        if let Some(m) = &c.name {
-            conds += &format!(" AND {}", self.text_match("s.name", m));
-        }
-        if let Some(m) = &c.output {
-            conds += &format!(" AND {}", self.text_match("s.output", m));
-        }
-        match c.port {
-            ScriptPort::Any => {}
-            ScriptPort::Host => conds += " AND s.port = -1",
-            ScriptPort::Service => conds += " AND s.port <> -1",
-            ScriptPort::Number(n) => conds += &format!(" AND s.port = {}", self.param(n, "int4")),
-        }
-        if let Some(d) = &c.data {
-            conds += &format!(" AND {}", self.data(d));
-        }
-        format!("EXISTS (SELECT 1 FROM scan_script s WHERE s.host_id = h.id{conds})")
-    }
-
-    /// Conditions on one element of `s.data` along `d.path`.
-    fn data(&mut self, d: &DataCond) -> String {
-        let mut out = Vec::new();
-        if let Some(doc) = containment(d) {
-            // Served by the jsonb_path_ops GIN index; the exact check follows.
-            out.push(format!("s.data @> {}", self.param(doc, "jsonb")));
-        }
-        let mut expr = "s.data".to_string();
-        let mut from = Vec::new();
-        for seg in &d.path {
-            match seg {
-                Seg::Key(k) => expr = format!("({expr} -> {})", self.param(k.clone(), "text")),
-                Seg::Each => {
-                    let a = self.fresh("e");
-                    from.push(format!("jsonb_path_query({expr}, 'lax $[*]') {a}(v)"));
-                    expr = format!("{a}.v");
-                }
-            }
-        }
-        let mut conds = Vec::new();
-        for (sub, vc) in &d.conds {
-            let target = if sub.is_empty() {
-                expr.clone()
-            } else {
-                format!("({expr} #> {})", self.param(sub.clone(), "text[]"))
-            };
-            conds.push(match vc {
-                ValueCond::Str(m) => {
-                    let text = format!("({target} #>> '{{}}')");
-                    self.text_match(&text, m)
-                }
-                ValueCond::Bool(b) => {
-                    format!("{target} = to_jsonb({})", self.param(*b, "bool"))
-                }
-                ValueCond::Int(i) => {
-                    format!("{target} = to_jsonb({})", self.param(*i, "int8"))
-                }
-                ValueCond::Exists => format!("{target} IS NOT NULL"),
-            });
-        }
-        if conds.is_empty() {
-            conds.push(format!("{expr} IS NOT NULL"));
-        }
-        let cond = conds.join(" AND ");
-        if from.is_empty() {
-            out.push(cond);
+    let mut conds = Vec::new();
+    for (sub, vc) in &d.conds {
+        let target = if sub.is_empty() {
+            expr.clone()
         } else {
-            out.push(format!(
-                "EXISTS (SELECT 1 FROM {} WHERE {cond})",
-                from.join(" CROSS JOIN ")
-            ));
-        }
-        out.join(" AND ")
+            format!("({expr} #> {})", b.param(sub.clone(), "text[]"))
+        };
+        conds.push(match vc {
+            ValueCond::Str(m) => {
+                let text = format!("({target} #>> '{{}}')");
+                b.text_match(&text, m)
+            }
+            ValueCond::Bool(v) => {
+                format!("{target} = to_jsonb({})", b.param(*v, "bool"))
+            }
+            ValueCond::Int(i) => {
+                format!("{target} = to_jsonb({})", b.param(*i, "int8"))
+            }
+            ValueCond::Exists => format!("{target} IS NOT NULL"),
+        });
     }
+    if conds.is_empty() {
+        conds.push(format!("{expr} IS NOT NULL"));
+    }
+    let cond = conds.join(" AND ");
+    if from.is_empty() {
+        out.push(cond);
+    } else {
+        out.push(format!(
+            "EXISTS (SELECT 1 FROM {} WHERE {cond})",
+            from.join(" CROSS JOIN ")
+        ));
+    }
+    out.join(" AND ")
 }
 
 /// The JSON document that every matching `data` contains, when exact
@@ -397,32 +319,11 @@ fn containment(d: &DataCond) -> Option<Value> {
     Some(doc)
 }
 
-/// IVRE regex flags as PostgreSQL ARE embedded options. Python semantics:
-/// without `s`, `.` does not match a newline; with `m`, `^`/`$` match at
-/// line breaks.
-pub fn pg_regex(r: &Regex) -> String {
-    let m = r.flags.contains('m');
-    let s = r.flags.contains('s');
-    let mut opts = String::new();
-    opts.push(match (m, s) {
-        (false, false) => 'p',
-        (false, true) => 's',
-        (true, false) => 'n',
-        (true, true) => 'w',
-    });
-    if r.case_insensitive() {
-        opts.push('i');
-    }
-    if r.flags.contains('x') {
-        opts.push('x');
-    }
-    format!("(?{opts}){}", r.pattern)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ivre_model::filter::scan;
+    use ivre_model::filter::Match;
 
     #[test]
     fn user_text_only_in_parameters() {

@@ -5,8 +5,8 @@
 //! Results stream from the server (`query_raw` with a portal): `get` over a
 //! million hosts holds one record at a time.
 
-use super::filter::SqlBuilder;
 use super::top;
+use crate::sql::SqlBuilder;
 use anyhow::{anyhow, bail, Result};
 use fallible_iterator::FallibleIterator;
 use ivre_model::filter::scan::ScanFilter;

@@ -6,8 +6,8 @@
 //! Counting is per element, as in IVRE, except for the per-host fields
 //! (`portlist:`, `countports:`).
 
-use super::filter::SqlBuilder;
 use super::query::jsonpath;
+use crate::sql::SqlBuilder;
 use anyhow::{bail, Result};
 use ivre_model::filter::scan::parse_port;
 use ivre_model::filter::{str2regexp, Match};
