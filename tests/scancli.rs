@@ -807,3 +807,93 @@ fn usage_errors() {
     let out = tool("ivre-scancli", golden(), &["--top", "nosuch:x"], None);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn every_top_field_runs() {
+    for f in [
+        "addr",
+        "net",
+        "net:16",
+        "source",
+        "schema_version",
+        "port",
+        "port:open",
+        "port:closed",
+        "portlist",
+        "portlist:open",
+        "countports:open",
+        "service",
+        "service:tcp/443",
+        "product:80",
+        "version:ssh",
+        "devicetype",
+        "cpe",
+        "cpe.vendor",
+        "cpe.2",
+        "cpe:a:microsoft",
+        "script",
+        "script:http-title",
+        "domains",
+        "domains:2",
+        "cert.issuer_text",
+        "cacert.subject",
+        "cert.pubkey.type",
+        "sshkey.bits",
+        "sshkey.type",
+        "sshkey",
+        "hassh.raw",
+        "hassh-server.sha256",
+        "jarm",
+        "useragent",
+        "httphdr",
+        "httpapp",
+        "httpapp:Kibana",
+        "smb.os",
+        "smb.domain_dns",
+        "ntlm",
+        "ntlm.domain",
+        "ntlm.os",
+        "modbus.deviceid",
+        "s7.plant",
+        "enip.vendor",
+        "vulns.id",
+        "vulns.state",
+        "file",
+        "file:ftp-anon.size",
+        "hop",
+        "hop:3",
+        "hop>10",
+        "tag",
+        "tag.info",
+        "ttl",
+        "ports.service_name",
+        "hostnames.type",
+        "~port",
+        "!service",
+    ] {
+        let out = run_ok(golden(), &["--top", f, "--limit", "3"]);
+        assert!(out.lines().count() <= 3, "{f}: {out}");
+    }
+    assert_eq!(top("hostnames.type").len(), 1);
+    assert_eq!(top("countports:open"), ["1"]);
+}
+
+#[test]
+fn distinct_generic_paths() {
+    let out = run_ok(
+        golden(),
+        &["--distinct", "ports.scripts.id", "--service", "ssh"],
+    );
+    let ids: Vec<&str> = out.lines().collect();
+    assert!(
+        ids.contains(&"ssh-hostkey") && ids.contains(&"ssh2-enum-algos"),
+        "{ids:?}"
+    );
+    let out = run_ok(golden(), &["--distinct", "categories"]);
+    assert_eq!(out.trim(), "TEST");
+    let out = run_ok(
+        golden(),
+        &["--distinct", "ports.port", "--port", "80", "--limit", "1"],
+    );
+    assert!(out.lines().any(|l| l == "80"));
+}

@@ -220,7 +220,7 @@ pub fn distinct(
             "to_jsonb(n.name)".into(),
         ),
         _ => {
-            let path = b.param(jsonpath(field)?, "jsonpath");
+            let path = format!("{}::jsonpath", b.param(jsonpath(field)?, "text"));
             (
                 format!(" CROSS JOIN jsonb_path_query(h.doc, {path}) j(v)"),
                 "j.v".into(),

@@ -484,7 +484,7 @@ pub fn projection(b: &mut SqlBuilder, field: &str) -> Result<Projection> {
                 bail!("unknown field {field:?}");
             }
             // Any other dotted path of the record, lists unwound.
-            let path = b.param(jsonpath(field)?, "jsonpath");
+            let path = format!("{}::jsonpath", b.param(jsonpath(field)?, "text"));
             j(
                 &format!(" CROSS JOIN jsonb_path_query(h.doc, {path}) g(v)"),
                 String::new(),
