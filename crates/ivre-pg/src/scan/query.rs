@@ -10,6 +10,7 @@ use crate::sql::SqlBuilder;
 use anyhow::{anyhow, bail, Result};
 use fallible_iterator::FallibleIterator;
 use ivre_model::filter::scan::ScanFilter;
+use ivre_model::filter::Filter;
 use postgres::error::SqlState;
 use postgres::{Client, GenericClient};
 use serde_json::Value;
@@ -279,11 +280,15 @@ pub fn topvalues(
     let mut b = SqlBuilder::new();
     let w = where_clause(&mut b, flt);
     let proj = top::projection(&mut b, field)?;
+    // Without a filter, count the child rows alone (no join with scan_host).
+    let from = match (flt, proj.child_only()) {
+        (Filter::True, Some(from)) => from,
+        _ => format!("scan_host h{}", proj.from),
+    };
     let mut sql = format!(
-        "SELECT {value} AS v, count(*) AS n FROM scan_host h{from} WHERE ({w}){cond} \
+        "SELECT {value} AS v, count(*) AS n FROM {from} WHERE ({w}){cond} \
          GROUP BY 1 ORDER BY 2 {dir}, 1",
         value = proj.value,
-        from = proj.from,
         cond = proj.cond,
         dir = if least { "ASC" } else { "DESC" },
     );

@@ -21,6 +21,21 @@ pub struct Projection {
     pub value: String,
 }
 
+impl Projection {
+    /// The FROM clause without `scan_host h`, when the projection only
+    /// reads the child table it joins first (`JOIN t a ON a.host_id = h.id ...`).
+    pub fn child_only(&self) -> Option<String> {
+        let rest = self.from.strip_prefix(" JOIN ")?;
+        let (table, after) = rest.split_once(" ON ")?;
+        let (_, after) = after.split_once(" = h.id")?;
+        let mentions_host = |s: &str| s.contains("h.") || s.contains("(h)");
+        if mentions_host(after) || mentions_host(&self.value) || mentions_host(&self.cond) {
+            return None;
+        }
+        Some(format!("{table}{after}"))
+    }
+}
+
 const PORT_STATES: [&str; 5] = [
     "open",
     "closed",
