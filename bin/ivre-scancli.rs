@@ -156,7 +156,17 @@ fn main() -> ExitCode {
             skip: cli.skip,
             limit: cli.limit.unwrap_or(0),
         };
-        if cli.json && !cli.no_screenshots {
+        let tty = std::io::stdout().is_terminal();
+        if cli.json && tty {
+            // Indented for people, as IVRE does on a terminal.
+            query::get(&mut client, &flt, &opts, |mut doc| {
+                if cli.no_screenshots {
+                    output::strip_screenshots(&mut doc);
+                }
+                serde_json::to_writer_pretty(&mut out, &doc)?;
+                Ok(out.write_all(b"\n")?)
+            })?;
+        } else if cli.json && !cli.no_screenshots {
             // Fast path: the server's text, never parsed here.
             query::get_text(&mut client, &flt, &opts, |doc| {
                 out.write_all(doc.as_bytes())?;

@@ -911,3 +911,14 @@ fn distinct_generic_paths() {
     );
     assert!(out.lines().any(|l| l == "80"));
 }
+
+#[test]
+fn default_output_is_human_readable() {
+    let out = run_ok(golden(), &["--service", "imap", "--limit", "2"]);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("Host ")).count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("imap"), "{out}");
+}
