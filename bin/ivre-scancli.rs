@@ -115,9 +115,15 @@ fn main() -> ExitCode {
         }
         if let Some(top) = &cli.top {
             let (field, least) = parse_top(top);
-            for v in query::topvalues(&mut client, &flt, &field, cli.limit.unwrap_or(10), least)? {
-                writeln!(out, "{}: {}", output::top_value_text(&v.value), v.count)?;
-            }
+            let limit = cli.limit.unwrap_or(10);
+            query::for_each_topvalue(&mut client, &flt, &field, limit, least, |v| {
+                Ok(writeln!(
+                    out,
+                    "{}: {}",
+                    output::top_value_text(&v.value),
+                    v.count
+                )?)
+            })?;
             out.flush()?;
             return Ok(ExitCode::SUCCESS);
         }

@@ -277,6 +277,23 @@ pub fn topvalues(
     limit: u64,
     least: bool,
 ) -> Result<Vec<TopValue>> {
+    let mut out = Vec::new();
+    for_each_topvalue(client, flt, field, limit, least, |v| {
+        out.push(v);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`topvalues`], streamed (for `--limit 0` over many distinct values).
+pub fn for_each_topvalue(
+    client: &mut Client,
+    flt: &ScanFilter,
+    field: &str,
+    limit: u64,
+    least: bool,
+    mut each: impl FnMut(TopValue) -> Result<()>,
+) -> Result<()> {
     let mut b = SqlBuilder::new();
     let w = where_clause(&mut b, flt);
     let proj = top::projection(&mut b, field)?;
@@ -295,16 +312,12 @@ pub fn topvalues(
     if limit > 0 {
         sql += &format!(" LIMIT {}", b.param(limit as i64, "int8"));
     }
-    let rows = client
-        .query(sql.as_str(), &b.refs())
-        .map_err(explain_error)?;
-    Ok(rows
-        .iter()
-        .map(|r| TopValue {
+    stream_rows(client, &sql, &b, |r| {
+        each(TopValue {
             value: r.get::<_, Option<Value>>(0).unwrap_or(Value::Null),
             count: r.get(1),
         })
-        .collect())
+    })
 }
 
 /// Deletes the matching records (and their child rows) in one transaction.
