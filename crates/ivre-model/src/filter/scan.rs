@@ -963,18 +963,12 @@ pub fn authbypassvnc() -> ScanFilter {
 
 /// NIS servers (ypserv in the RPC listing).
 pub fn nis() -> ScanFilter {
-    script(Some(ex("rpcinfo")), Some(re("\\mypserv\\M"))).or(port_cond(PortCond {
-        service: Some(ex("ypserv")),
-        ..Default::default()
-    }))
+    script(Some(ex("rpcinfo")), Some(re("ypserv")))
 }
 
-/// NFS servers (nfs in the RPC listing, or an nfs service).
+/// NFS servers (nfs in the RPC listing).
 pub fn nfs() -> ScanFilter {
-    script(Some(ex("rpcinfo")), Some(re("\\mnfs\\M"))).or(port_cond(PortCond {
-        service: Some(ex("nfs")),
-        ..Default::default()
-    }))
+    script(Some(ex("rpcinfo")), Some(re("nfs")))
 }
 
 /// X11 servers that do not deny access.
@@ -1002,14 +996,20 @@ pub fn xp445() -> ScanFilter {
     ))
 }
 
-/// Outlook Web Access.
+/// Outlook Web Access: OWA paths or headers in HTTP scripts, or its title.
 pub fn owa() -> ScanFilter {
     script(
-        Some(Match::AnyOf(vec![
-            "http-title".into(),
-            "http-headers".into(),
-        ])),
-        Some(rei("outlook web a|/owa/|x-owa-version")),
+        Some(Match::AnyOf(
+            [
+                "http-headers",
+                "http-auth-finder",
+                "http-title",
+                "html-title",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )),
+        Some(rei("[ /](owa|exchweb)|X-OWA-Version|Outlook Web A")),
     )
 }
 
