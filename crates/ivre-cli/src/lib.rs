@@ -100,3 +100,4 @@ pub fn exit_status(failed: bool) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+pub mod scanfilter;

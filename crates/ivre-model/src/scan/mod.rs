@@ -22,3 +22,5 @@ pub use masscan::MasscanJsonReader;
 pub use nmap_xml::{NmapXmlReader, ScanInfo};
 pub use record::{Cpe, Hop, Host, Hostname, OpenPorts, Os, Port, Tag, Trace, SCHEMA_VERSION};
 pub use script::Script;
+pub mod compat;
+pub mod output;
