@@ -215,3 +215,35 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The 945 records IVRE stored for its ten sample files (schema 19), with
+/// MongoDB's split hop addresses turned back into strings (as IVRE's export does).
+pub fn golden_records() -> Vec<serde_json::Value> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(data("golden/ivre-nmap-records.jsonl.gz")).expect("golden records");
+    std::io::BufReader::new(flate2::read::GzDecoder::new(f))
+        .lines()
+        .map(|l| {
+            let mut v = serde_json::from_str(&l.expect("read")).expect("JSON");
+            ivre_model::scan::compat::normalize_mongo_addresses(&mut v);
+            v
+        })
+        .collect()
+}
+
+/// Loads records through the COPY loader, as one import.
+pub fn load_records(db: &TestDb, records: &[serde_json::Value]) {
+    let mut client = db.client();
+    ivre_pg::migrate::migrate(&mut client).expect("migrate");
+    let meta = ivre_pg::scan::ScanFileMeta {
+        sha256: format!("test-{}", records.len()),
+        name: "golden".into(),
+        format: "ivre-json".into(),
+        ..Default::default()
+    };
+    let mut loader = ivre_pg::scan::ScanLoader::begin(&mut client, &meta).expect("begin");
+    for r in records {
+        loader.add(r).expect("add");
+    }
+    loader.finish(&meta).expect("finish");
+}

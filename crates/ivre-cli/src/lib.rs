@@ -7,6 +7,7 @@ pub mod input;
 pub mod passive;
 pub mod pipeline;
 pub mod progress;
+pub mod scan;
 pub mod tools;
 
 use clap::Args;
@@ -99,3 +100,4 @@ pub fn exit_status(failed: bool) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+pub mod scanfilter;

@@ -1,5 +1,7 @@
 //! IVRE's data model: the records of each purpose, the parsers of every input
 //! format and the filter language. Pure: no database and no network, so that
 //! everything here can be unit-tested and fuzzed on its own.
+
+pub mod filter;
 pub mod passive;
 pub mod scan;

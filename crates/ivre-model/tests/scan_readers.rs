@@ -5,6 +5,7 @@ use ivre_model::scan::{read_scan, Host, ParseErrorKind, ReadOptions};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
+use std::sync::{Mutex, OnceLock};
 
 const SAMPLES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -43,6 +44,11 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 fn golden() -> Vec<Value> {
+    static CACHE: OnceLock<Vec<Value>> = OnceLock::new();
+    CACHE.get_or_init(load_golden).clone()
+}
+
+fn load_golden() -> Vec<Value> {
     let f = std::fs::File::open(GOLDEN).unwrap();
     let mut s = String::new();
     flate2::read::GzDecoder::new(f)
@@ -62,12 +68,23 @@ fn opts() -> ReadOptions {
     }
 }
 
+/// The records of a sample (parsed once per test binary).
 fn read(name: &str) -> Vec<Host> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Vec<Host>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(h) = cache.lock().unwrap().get(name) {
+        return h.clone();
+    }
     let data = sample(name);
-    read_scan(BufReader::new(&data[..]), &opts())
+    let hosts: Vec<Host> = read_scan(BufReader::new(&data[..]), &opts())
         .unwrap()
         .map(|r| r.unwrap_or_else(|e| panic!("{name}: {e}")))
-        .collect()
+        .collect();
+    cache
+        .lock()
+        .unwrap()
+        .insert(name.to_string(), hosts.clone());
+    hosts
 }
 
 #[test]
@@ -453,6 +470,69 @@ fn representative_records() {
     // The catalogue parsed the DER certificate of the banner.
     let cert = &s.data.as_ref().unwrap()[0];
     assert_eq!(cert["sha256"].as_str().map(str::len), Some(64));
-    assert!(cert["pem"].as_str().unwrap().contains("MIIDaTCCAlGgAwIBAgIBATANBgkqhkiG9w0BAQsFADB4"));
+    assert!(cert["pem"]
+        .as_str()
+        .unwrap()
+        .contains("MIIDaTCCAlGgAwIBAgIBATANBgkqhkiG9w0BAQsFADB4"));
     assert!(s.output.starts_with("Subject:"), "{}", s.output);
+}
+
+/// Old IVRE JSON records (schema 0) have their scripts run through the
+/// catalogue again: what IVRE's migrations derived is there.
+#[test]
+fn old_ivre_json_scripts_are_reprocessed() {
+    let golden: Vec<Value> = golden()
+        .into_iter()
+        .filter(|g| g["starttime"].as_str().unwrap() < "2016")
+        .collect();
+    let mut ntlm = 0;
+    for h in read("Nmap-Modbus-IPv4.json.bz2") {
+        let mine = serde_json::to_value(&h).unwrap();
+        let g = golden.iter().find(|g| key(g) == key(&mine)).unwrap();
+        // IVRE's hostnames (PTR, and ntlm from the ntlm-info migration) are all there.
+        for hn in g["hostnames"].as_array().into_iter().flatten() {
+            assert!(
+                mine["hostnames"].as_array().unwrap().contains(hn),
+                "{}: {hn}",
+                mine["addr"]
+            );
+            ntlm += usize::from(hn["type"] == "ntlm");
+        }
+        // Script ids: IVRE's are all there (the catalogue may add http-app, and
+        // drops the useless outputs it drops from fresh results).
+        for (pm, pg) in mine["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(g["ports"].as_array().unwrap())
+        {
+            let ids = |p: &Value| -> Vec<Value> {
+                p["scripts"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            // what the ignore rules drop from fresh results
+                            .filter(|s| {
+                                !ivre_model::scan::scripts::ignore::is_ignored(
+                                    s["id"].as_str().unwrap(),
+                                    s["output"].as_str().unwrap_or(""),
+                                )
+                            })
+                            .map(|s| s["id"].clone())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let mine_ids = ids(pm);
+            for id in ids(pg) {
+                assert!(
+                    mine_ids.contains(&id),
+                    "{} port {}: {id}",
+                    mine["addr"],
+                    pm["port"]
+                );
+            }
+        }
+    }
+    assert!(ntlm > 0);
 }

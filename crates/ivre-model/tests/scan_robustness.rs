@@ -90,7 +90,17 @@ fn truncations_are_reported_as_such() {
         "test-T22.xml.bz2",
         "masscan-ntlm-smb.xml.bz2",
     ] {
-        let data = sample(name);
+        let mut data = sample(name);
+        if data.len() > 40_000 {
+            // keep the quadratic cost down: the first hosts and a proper end
+            let cut = data[..40_000]
+                .windows(7)
+                .rposition(|w| w == b"</host>")
+                .unwrap()
+                + 7;
+            data.truncate(cut);
+            data.extend_from_slice(b"\n</nmaprun>\n");
+        }
         let (full, errs) = run(&data);
         assert!(errs.is_empty(), "{name}: {errs:?}");
         let mut last = 0;

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod migrate;
 pub mod passive;
 pub mod scan;
+pub mod sql;
 
 pub use config::{DbOrigin, DbTarget};
 

@@ -1,22 +1,30 @@
 //! IVRE's JSON host records, one per line (`ivre scancli --json`), with old
 //! schema versions migrated on the fly (spec scans.md §1.11 and §2.5).
 //!
-//! Migrations done here (on the JSON value, before typing): integer IPs
+//! Structural migrations (on the JSON value, before typing): integer IPs
 //! become strings (`addr`, hop `ipaddr`, `state_reason_ip`), `infos.loc`
 //! becomes `infos.coordinates` [lat, lon], host `scripts` move to the port
 //! `-1`, the old `extraports` `[total, {reason: n}]` shape is rewritten,
-//! `service_*` fields of `method=table` services are dropped, and the script
-//! shapes that changed are rewritten: `ssh-hostkey` bits to int, `vulns`,
-//! `fcrdns`, `rpcinfo`, `ms-sql-info` and `ssl-cert` to lists,
-//! `http-server-header` to a list of strings, `s7-info` keys renamed,
-//! `*-ntlm-info` to `ntlm-info` with `protocol`, `synack_honeypot` to a tag,
-//! `scanid` dropped. Not done (needs the script catalogue): re-parsing
-//! certificates, HASSH, `ls` and `http-headers` parsing, auto-tags.
-//! `infos` is kept (IVRE's v22 drops it from nmap records).
-//! The result is at [`SCHEMA_VERSION`] with `openports` recomputed.
+//! `service_*` fields of `method=table` services are dropped, structured
+//! values stored under the script id move to the alias key (`http-ntlm-info`
+//! → `ntlm-info`), `synack_honeypot` becomes a tag, `scanid` is dropped.
+//!
+//! Scripts of records older than schema 19 are then run through the script
+//! catalogue again ([`super::scripts::process`], given the stored shapes,
+//! which are close to Nmap's own), as if freshly parsed: certificates are
+//! re-parsed, HASSH added, `smb-os-discovery` split, `*-ntlm-info` renamed,
+//! lists built; the derived hostnames, CPEs and service fields are applied.
+//! (IVRE's migrations add only the `ntlm` hostnames; the other derived data
+//! is a superset of IVRE's.) Records at schema 19 or later only get the
+//! script shape rewrites of [`migrate`] (ssh-hostkey bits, lists...).
+//!
+//! `infos` is kept (IVRE's v22 drops it from nmap records). The result is at
+//! [`SCHEMA_VERSION`] with `openports` recomputed.
 
 use super::error::{ParseError, ParseErrorKind};
+use super::nmap_xml::{apply_effects, process_port_script};
 use super::record::{Host, SCHEMA_VERSION};
+use super::scripts::Effects;
 use serde_json::{json, Map, Value};
 use std::io::BufRead;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -102,11 +110,59 @@ pub fn host_from_json(v: Value) -> Result<Host, String> {
         return Err("an IVRE JSON record must be an object".into());
     };
     rec.remove("_id");
-    migrate(&mut rec)?;
+    // recomputed below; an odd old shape must not make the record unreadable
+    rec.remove("openports");
+    let version = rec
+        .get("schema_version")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    // Old scripts are given to the catalogue in their stored shape (close
+    // to Nmap's own); recent ones only get the structural rewrites.
+    migrate_with(&mut rec, version >= REPROCESS_BELOW)?;
     let mut host: Host = serde_json::from_value(Value::Object(rec))
         .map_err(|e| format!("invalid IVRE record: {e}"))?;
+    if version < REPROCESS_BELOW {
+        reprocess_scripts(&mut host);
+    }
     host.recompute_openports();
     Ok(host)
+}
+
+/// Records older than this schema version get their scripts run through the
+/// script catalogue again (IVRE's migrations re-parse certificates, add
+/// HASSH, split smb-os-discovery, derive ntlm hostnames...).
+const REPROCESS_BELOW: u64 = 19;
+
+/// Re-runs the scripts of an old record through the catalogue. IVRE's
+/// migrations rebuild structured values but drop no script and derive no
+/// new host data, except the `ntlm` host names of the ntlm-info migration:
+/// other effects (cert host names, CPEs) are dropped, so that counts match
+/// IVRE's.
+fn reprocess_scripts(host: &mut Host) {
+    let mut kept = Effects::default();
+    for port in host.ports.iter_mut().flatten() {
+        let Some(scripts) = port.scripts.take() else {
+            continue;
+        };
+        port.scripts = Some(Vec::new());
+        for s in scripts {
+            let mut effects = Effects::default();
+            let before = port.scripts.as_ref().map_or(0, Vec::len);
+            // IVRE's ignore rules apply at XML ingest only: keep what they drop.
+            let original = s.clone();
+            process_port_script(port, s, &mut effects);
+            if port.scripts.as_ref().map_or(0, Vec::len) == before {
+                port.scripts.get_or_insert_with(Vec::new).push(original);
+            }
+            kept.hostnames.extend(
+                effects
+                    .hostnames
+                    .into_iter()
+                    .filter(|(_, kind)| kind == "ntlm"),
+            );
+        }
+    }
+    apply_effects(host, kept);
 }
 
 fn int_to_ip(v: &Value) -> Option<String> {
@@ -129,8 +185,13 @@ fn fix_ip(v: &mut Value) {
     }
 }
 
-/// Migrates a record in place to [`SCHEMA_VERSION`].
+/// Migrates a record in place to [`SCHEMA_VERSION`] (script shapes included;
+/// [`host_from_json`] also runs old scripts through the catalogue).
 pub fn migrate(rec: &mut Map<String, Value>) -> Result<(), String> {
+    migrate_with(rec, true)
+}
+
+fn migrate_with(rec: &mut Map<String, Value>, script_shapes: bool) -> Result<(), String> {
     let version = rec
         .get("schema_version")
         .and_then(Value::as_u64)
@@ -195,6 +256,28 @@ pub fn migrate(rec: &mut Map<String, Value>) -> Result<(), String> {
                 p.retain(|k, _| !k.starts_with("service_"));
             }
             let proto = p.get("protocol").and_then(Value::as_str).map(String::from);
+            // structured values stored under the script id before the alias
+            // keys existed (`http-ntlm-info`, `smb-vuln-*`...)
+            if let Some(Value::Array(scripts)) = p.get_mut("scripts") {
+                for s in scripts.iter_mut() {
+                    if let Value::Object(s) = s {
+                        let id = s
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
+                        let key = super::script::alias_key(&id);
+                        if key != id && !s.contains_key(key) {
+                            if let Some(v) = s.remove(&id) {
+                                s.insert(key.to_string(), v);
+                            }
+                        }
+                    }
+                }
+            }
+            if !script_shapes {
+                continue;
+            }
             if let Some(Value::Array(scripts)) = p.get_mut("scripts") {
                 for s in scripts.iter_mut() {
                     if let Value::Object(s) = s {
@@ -386,8 +469,9 @@ mod tests {
             "infos": {"loc": {"type": "Point", "coordinates": [121.0, 23.5]}},
             "traces": [{"protocol": "tcp", "port": 80, "hops": [{"ttl": 1, "ipaddr": 391911426, "rtt": 0.4}]}],
             "ports": [{"protocol": "tcp", "port": 22, "state_state": "open", "scripts": [
-                {"id": "ssh-hostkey", "output": "", "ssh-hostkey": [{"bits": "1040"}]},
-                {"id": "http-ntlm-info", "output": "", "http-ntlm-info": {"Target_Name": "X"}}]}]});
+                {"id": "ssh-hostkey", "output": "\n  1040 63:b1:2e:98:ae:6a:e3:80:18:a6:4d:ff:fc:4c:88:8a (RSA)",
+                 "ssh-hostkey": [{"type": "ssh-rsa", "bits": "1040", "key": "QUFBQQ==", "fingerprint": "63b12e98ae6ae38018a64dfffc4c888a"}]},
+                {"id": "http-ntlm-info", "output": "\n  Target_Name: X", "http-ntlm-info": {"Target_Name": "X"}}]}]});
         let h = host_from_json(v).unwrap();
         let out = serde_json::to_value(&h).unwrap();
         assert_eq!(out["addr"], "220.128.238.187");
@@ -398,10 +482,8 @@ mod tests {
             json!({"total": 985, "reasons": {"resets": 985}})
         );
         assert_eq!(out["ports"][1]["port"], -1);
-        assert_eq!(
-            out["ports"][1]["scripts"][0]["fcrdns"][0]["name"],
-            "a-b.example.com"
-        );
+        // rebuilt as a list by the catalogue
+        assert_eq!(out["ports"][1]["scripts"][0]["fcrdns"][0]["status"], "pass");
         assert_eq!(
             out["ports"][0]["scripts"][0]["ssh-hostkey"][0]["bits"],
             1040

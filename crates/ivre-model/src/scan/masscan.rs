@@ -4,7 +4,7 @@
 //!
 //! A banner script is `{"id", "output", "masscan": {"raw": <base64 of the
 //! unescaped bytes>, "encoded": <the banner as Masscan wrote it>}}` with no
-//! structured value; [`scripts::process`] builds the structured values
+//! structured value; [`super::scripts::process`] builds the structured values
 //! (`ssl-cert`, `s7-info`, `smb-os-discovery`, `ike-info`, ...).
 //!
 //! For `X509`/`X509CA` banners (Masscan writes the DER certificate in base64),
@@ -18,9 +18,9 @@
 //! `microsoft-ds` elsewhere).
 
 use super::error::{ParseError, ParseErrorKind};
-use super::nmap_xml::{apply_effects, canonical_ip};
+use super::nmap_xml::{apply_effects, canonical_ip, process_port_script};
 use super::record::{epoch_to_datetime, parse_datetime, Host, Port};
-use super::scripts::{self, Effects, PortContext};
+use super::scripts::Effects;
 use super::Script;
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -338,13 +338,7 @@ pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, String> {
             let name = svc.get("name").and_then(Value::as_str).unwrap_or("unknown");
             let banner = svc.get("banner").and_then(Value::as_str).unwrap_or("");
             if let Some(script) = banner_script(port, name, banner) {
-                let ctx = PortContext {
-                    port: u16::try_from(port.port).ok(),
-                    protocol: port.protocol.as_deref(),
-                    service_name: port.service_name.as_deref(),
-                };
-                let out = scripts::process(script, &ctx, &mut effects);
-                port.scripts.get_or_insert_with(Vec::new).extend(out);
+                process_port_script(port, script, &mut effects);
             }
         }
     }
@@ -364,6 +358,19 @@ mod tests {
         assert_eq!(raw, b"SSH-2.0-x\r\n\x00\\\\xZZ");
         assert_eq!(printable(&raw), "SSH-2.0-x\r\n\\x00\\\\xZZ");
         assert_eq!(printable(b"\x03\x00A"), "\\x03\\x00A");
+    }
+
+    #[test]
+    fn json_array_cut_short() {
+        let input = "[\n{\"ip\": \"10.0.0.1\", \"timestamp\": \"1\", \"ports\": [{\"port\": 1, \"proto\": \"tcp\", \"status\": \"open\"}]}\n,\n{\"ip\": \"10.0.0.2\", \"timest";
+        let out: Vec<_> = MasscanJsonReader::new(input.as_bytes()).collect();
+        assert_eq!(out.len(), 2);
+        assert!(out[0].is_ok());
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!((e.kind, e.line), (ParseErrorKind::Truncated, 4), "{e}");
+        let input = "[\n{\"ip\": \"10.0.0.1\", \"timestamp\": \"1\", \"ports\": []}\n,\n";
+        let out: Vec<_> = MasscanJsonReader::new(input.as_bytes()).collect();
+        assert_eq!(out[1].as_ref().unwrap_err().kind, ParseErrorKind::Truncated);
     }
 
     #[test]

@@ -2,11 +2,12 @@
 
 pub mod detect;
 pub mod error;
+pub mod fingerprint;
 pub mod ivre_json;
 pub mod masscan;
 pub mod nmap_xml;
-pub mod record;
 pub mod probes;
+pub mod record;
 pub mod script;
 pub mod scripts;
 mod xml_events;
@@ -21,3 +22,5 @@ pub use masscan::MasscanJsonReader;
 pub use nmap_xml::{NmapXmlReader, ScanInfo};
 pub use record::{Cpe, Hop, Host, Hostname, OpenPorts, Os, Port, Tag, Trace, SCHEMA_VERSION};
 pub use script::Script;
+pub mod compat;
+pub mod output;

@@ -170,6 +170,9 @@ impl<R: BufRead> NmapXmlReader<R> {
     fn read_host(&mut self, attrs: &[(String, String)]) -> Result<Option<Host>, ParseError> {
         let masscan = self.is_masscan();
         let mut b = HostBuilder::new(masscan);
+        // Errors about the content are reported once the whole element is
+        // read, so that the iteration can go on with the next host.
+        let mut error: Option<ParseError> = None;
         for (k, v) in attrs {
             match k.as_str() {
                 "starttime" | "endtime" => {
@@ -178,10 +181,12 @@ impl<R: BufRead> NmapXmlReader<R> {
                         Some(d) if k == "starttime" => b.host.starttime = Some(d),
                         Some(d) => b.host.endtime = Some(d),
                         None => {
-                            return Err(self.xml.error_here(
-                                ParseErrorKind::Format,
-                                format!("<host {k}=\"{v}\">: not an epoch time"),
-                            ))
+                            error.get_or_insert_with(|| {
+                                self.xml.error_here(
+                                    ParseErrorKind::Format,
+                                    format!("<host {k}=\"{v}\">: not an epoch time"),
+                                )
+                            });
                         }
                     }
                 }
@@ -191,7 +196,6 @@ impl<R: BufRead> NmapXmlReader<R> {
             }
         }
         let mut depth = 1usize;
-        let mut error: Option<ParseError> = None;
         loop {
             match self.xml.next()? {
                 Ev::Start(name, attrs) => {
@@ -421,13 +425,7 @@ impl HostBuilder {
                         let name = attr(attrs, "name").unwrap_or("unknown");
                         let banner = attr(attrs, "banner").unwrap_or("");
                         if let Some(script) = masscan::banner_script(p, name, banner) {
-                            let ctx = PortContext {
-                                port: u16::try_from(p.port).ok(),
-                                protocol: p.protocol.as_deref(),
-                                service_name: p.service_name.as_deref(),
-                            };
-                            let out = scripts::process(script, &ctx, &mut self.effects);
-                            p.scripts.get_or_insert_with(Vec::new).extend(out);
+                            process_port_script(p, script, &mut self.effects);
                         }
                     } else if attr(attrs, "method") != Some("table") {
                         set_service(p, attrs);
@@ -647,20 +645,9 @@ impl HostBuilder {
             extra: Map::new(),
         };
         if let Some(p) = self.port.as_mut() {
-            let ctx = PortContext {
-                port: u16::try_from(p.port).ok(),
-                protocol: p.protocol.as_deref(),
-                service_name: p.service_name.as_deref(),
-            };
-            let out = scripts::process(script, &ctx, &mut self.effects);
-            p.scripts.get_or_insert_with(Vec::new).extend(out);
+            process_port_script(p, script, &mut self.effects);
         } else if self.in_hostscript {
-            let out = scripts::process(script, &PortContext::default(), &mut self.effects);
-            self.host
-                .host_scripts_port()
-                .scripts
-                .get_or_insert_with(Vec::new)
-                .extend(out);
+            process_port_script(self.host.host_scripts_port(), script, &mut self.effects);
         }
         // Scripts elsewhere (none in Nmap's DTD) are ignored.
     }
@@ -684,6 +671,50 @@ impl HostBuilder {
         apply_effects(&mut self.host, effects);
         self.host.recompute_openports();
         Some(self.host)
+    }
+}
+
+/// Runs a script through the catalogue ([`scripts::process`]) in the context
+/// of `port` (the `-1` pseudo-port for host scripts), appends the resulting
+/// scripts to the port, sets the service fields the catalogue reported on the
+/// port, and collects the host-level effects (hostnames, CPEs, MACs) in
+/// `host_effects`, to be applied with [`apply_effects`].
+pub fn process_port_script(port: &mut Port, script: Script, host_effects: &mut Effects) {
+    let mut fx = Effects::default();
+    let out = {
+        let ctx = PortContext {
+            port: u16::try_from(port.port).ok(),
+            protocol: port.protocol.as_deref(),
+            service_name: port.service_name.as_deref(),
+        };
+        scripts::process(script, &ctx, &mut fx)
+    };
+    port.scripts.get_or_insert_with(Vec::new).extend(out);
+    if !fx.service.is_empty() && port.port >= 0 {
+        set_port_fields(port, std::mem::take(&mut fx.service));
+    }
+    host_effects.hostnames.append(&mut fx.hostnames);
+    host_effects.cpes.append(&mut fx.cpes);
+    host_effects.macs.append(&mut fx.macs);
+}
+
+/// Sets port fields given by name (`service_name`, ...), keeping the port
+/// valid: a value of the wrong type is ignored.
+pub fn set_port_fields(port: &mut Port, fields: Map<String, Value>) {
+    let Ok(Value::Object(mut v)) = serde_json::to_value(&*port) else {
+        return;
+    };
+    for (k, val) in fields {
+        let old = v.insert(k.clone(), val);
+        if serde_json::from_value::<Port>(Value::Object(v.clone())).is_err() {
+            match old {
+                Some(o) => v.insert(k, o),
+                None => v.remove(&k),
+            };
+        }
+    }
+    if let Ok(p) = serde_json::from_value(Value::Object(v)) {
+        *port = p;
     }
 }
 
@@ -995,7 +1026,11 @@ mod tests {
         assert_eq!(out[1].as_ref().unwrap_err().kind, ParseErrorKind::Truncated);
         let (out, _) = parse("<nmaprun scanner=\"nmap\"><host><address addr=\"192.0.2.1\" addrt");
         assert_eq!(out[0].as_ref().unwrap_err().kind, ParseErrorKind::Truncated);
-        // a bad address is an error about that host only
+        // a bad time or address is an error about that host only
+        let (out, _) = parse("<nmaprun scanner=\"nmap\"><host starttime=\"x\"><address addr=\"192.0.2.2\" addrtype=\"ipv4\"/></host><host><address addr=\"192.0.2.1\" addrtype=\"ipv4\"/></host></nmaprun>");
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].as_ref().unwrap_err().kind, ParseErrorKind::Format);
+        assert_eq!(out[1].as_ref().unwrap().addr, "192.0.2.1");
         let (out, _) = parse("<nmaprun scanner=\"nmap\"><host><address addr=\"x\" addrtype=\"ipv4\"/></host><host><address addr=\"192.0.2.1\" addrtype=\"ipv4\"/></host></nmaprun>");
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].as_ref().unwrap_err().kind, ParseErrorKind::Format);

@@ -403,12 +403,23 @@ impl<'a> ScanLoader<'a> {
         Ok(())
     }
 
+    /// Whether another import has this content (for inputs hashed while read).
+    pub fn file_already_imported(&mut self, sha256: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT 1 FROM scan_file WHERE sha256 = $1 AND id <> $2 LIMIT 1",
+                &[&sha256, &self.file_id],
+            )?
+            .is_some())
+    }
+
     /// Records the file's final metadata and commits. Returns the host count.
     pub fn finish(mut self, meta: &ScanFileMeta) -> Result<u64> {
         self.tables.flush(&mut self.tx)?;
         let hosts = self.hosts as i64;
         self.tx.execute(
-            "UPDATE scan_file SET scanner = $2, scanner_version = $3, args = $4,
+            "UPDATE scan_file SET sha256 = $9, scanner = $2, scanner_version = $3, args = $4,
                  start_time = $5::text::timestamptz, end_time = $6::text::timestamptz,
                  host_count = $7, info = $8, imported_at = now()
              WHERE id = $1",
@@ -421,6 +432,7 @@ impl<'a> ScanLoader<'a> {
                 &meta.end_time.as_deref().map(|t| format!("{t}+00")),
                 &hosts,
                 &meta.info,
+                &meta.sha256,
             ],
         )?;
         self.tx.commit()?;

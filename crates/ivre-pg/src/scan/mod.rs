@@ -1,6 +1,10 @@
 //! Storage of the "nmap" purpose (tables `scan_*`, see `sql/0001_scan.sql`).
 
+pub mod filter;
 mod load;
+pub mod query;
 pub mod read;
+pub mod top;
 
 pub use load::{already_imported, ScanFileMeta, ScanLoader};
+pub use query::{QueryOpts, TopValue};

@@ -1,0 +1,321 @@
+//! `ivre-scan2db`: options and run loop (the binary only parses arguments).
+//!
+//! Each file is parsed as a stream and loaded with COPY in one transaction:
+//! it is stored whole, or not at all. A file whose content (decompressed)
+//! was imported before is skipped unless `--force`.
+
+use crate::input::{self, Input};
+use crate::{progress, CommonArgs};
+use anyhow::{Context, Result};
+use clap::Args;
+use ivre_model::scan::fingerprint::fingerprint_banners;
+use ivre_model::scan::probes::ServiceProbes;
+use ivre_model::scan::{Host, ReadOptions, ScanFormat, ScanReader, Tag};
+use ivre_pg::scan::{already_imported, ScanFileMeta, ScanLoader};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// Options of `ivre-scan2db` (IVRE's flag names).
+#[derive(Debug, Args)]
+pub struct Scan2dbArgs {
+    /// Scan results: Nmap XML (-oX), Masscan XML (-oX) or JSON (-oJ), IVRE JSON
+    /// lines (scancli --json); "-" or nothing reads stdin; compressed files are fine.
+    #[arg(value_name = "SCAN")]
+    pub files: Vec<String>,
+    /// Categories of the records (comma-separated; replace those of IVRE JSON input).
+    #[arg(short, long, value_delimiter = ',')]
+    pub categories: Vec<String>,
+    /// Source of the records (e.g. the scanner's name).
+    #[arg(short, long)]
+    pub source: Option<String>,
+    /// Tags to add, as TAG:LEVEL:INFO (comma-separated), e.g. CDN:info:"My CDN".
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Walk directories given as SCAN.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Only store hosts that have ports.
+    #[arg(long, visible_alias = "ports")]
+    pub port: bool,
+    /// Only store hosts with at least one open port.
+    #[arg(long)]
+    pub open_ports: bool,
+    /// Extra Nmap probes to try when fingerprinting Masscan banners.
+    #[arg(long, num_args = 1.., value_name = "PROBE")]
+    pub masscan_probes: Vec<String>,
+    /// Parse only: print the records as JSON lines, touch no database.
+    #[arg(short, long)]
+    pub test: bool,
+    /// Import a file again even if the same content was imported before.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Fingerprints Masscan banners with Nmap's probes, loaded on first need.
+struct Fingerprinter {
+    probes: std::cell::OnceCell<Option<ServiceProbes>>,
+    extra: Vec<String>,
+}
+
+impl Fingerprinter {
+    fn new(extra: &[String]) -> Self {
+        Fingerprinter {
+            probes: std::cell::OnceCell::new(),
+            extra: extra.to_vec(),
+        }
+    }
+
+    fn apply<R: BufRead>(&self, reader: &ScanReader<R>, host: &mut Host) {
+        if format_name(reader).starts_with("masscan") {
+            if let Some(probes) = self.probes.get_or_init(load_probes) {
+                fingerprint_banners(host, probes, &self.extra);
+            }
+        }
+    }
+}
+
+fn load_probes() -> Option<ServiceProbes> {
+    let found = ServiceProbes::find_default().map(|p| (ServiceProbes::load(&p), p));
+    match found {
+        Some((Ok(probes), _)) => Some(probes),
+        Some((Err(e), path)) => {
+            log::warn!(
+                "{}: {e}; Masscan banners are not fingerprinted",
+                path.display()
+            );
+            None
+        }
+        None => {
+            log::warn!(
+                "nmap-service-probes not found ($NMAPDIR, /usr/share/nmap, /usr/local/share/nmap): \
+                 Masscan banners are not fingerprinted (install nmap to fix this)"
+            );
+            None
+        }
+    }
+}
+
+#[derive(Default)]
+struct Totals {
+    files: u64,
+    hosts: u64,
+    failed: bool,
+}
+
+/// Runs the import; exit status 1 if any file failed (the others are still processed).
+pub fn run_scan2db(common: &CommonArgs, args: &Scan2dbArgs) -> Result<ExitCode> {
+    let opts = ReadOptions {
+        categories: args.categories.clone(),
+        source: args.source.clone(),
+        tags: args.tags.iter().map(|t| Tag::parse(t)).collect(),
+        port_only: args.port,
+        open_ports_only: args.open_ports,
+    };
+    let files = input::expand(&args.files, args.recursive)?;
+    let mut client = if args.test {
+        None
+    } else {
+        Some(common.connect()?)
+    };
+    let started = Instant::now();
+    let mut totals = Totals::default();
+    let fingerprinter = Fingerprinter::new(&args.masscan_probes);
+    for file in &files {
+        let outcome = match client.as_mut() {
+            None => print_file(file, &opts, &fingerprinter),
+            Some(client) => load_file(client, file, &opts, args, &fingerprinter),
+        };
+        match outcome {
+            Ok(hosts) => {
+                totals.files += 1;
+                totals.hosts += hosts;
+            }
+            Err(e) => {
+                log::error!("{e:#}");
+                totals.failed = true;
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    common.summary(&format!(
+        "{} file(s), {} hosts in {:.2}s ({:.0} hosts/s)",
+        totals.files,
+        totals.hosts,
+        secs,
+        totals.hosts as f64 / secs.max(1e-9)
+    ));
+    Ok(crate::exit_status(totals.failed))
+}
+
+/// `--test`: the records as JSON lines on stdout.
+fn print_file(file: &str, opts: &ReadOptions, fingerprinter: &Fingerprinter) -> Result<u64> {
+    let input = input::open(file)?;
+    let name = input.name.clone();
+    let mut reader = ScanReader::open(input.reader, opts).with_context(|| name.clone())?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut hosts = 0;
+    while let Some(item) = reader.next() {
+        match item {
+            Ok(mut host) => {
+                fingerprinter.apply(&reader, &mut host);
+                serde_json::to_writer(&mut out, &host)?;
+                out.write_all(b"\n")?;
+                hosts += 1;
+            }
+            Err(e) if e.is_truncated() => {
+                log::warn!("{name}: {e}; the {hosts} complete hosts before it are kept");
+                break;
+            }
+            Err(e) => return Err(anyhow::anyhow!("{name}: {e}")),
+        }
+    }
+    out.flush()?;
+    Ok(hosts)
+}
+
+/// Loads one file in one transaction. Returns the number of hosts stored.
+fn load_file(
+    client: &mut postgres::Client,
+    file: &str,
+    opts: &ReadOptions,
+    args: &Scan2dbArgs,
+    fingerprinter: &Fingerprinter,
+) -> Result<u64> {
+    // A regular file is hashed first, so that a known file costs no parsing;
+    // stdin can be read only once, so it is hashed while it is parsed.
+    let known_hash = if file == "-" {
+        None
+    } else {
+        let digest = hash_content(input::open(file)?)?;
+        if !args.force && already_imported(client, &digest)? {
+            log::warn!(
+                "{file}: already imported (same content); skipped (use --force to import it again)"
+            );
+            return Ok(0);
+        }
+        Some(digest)
+    };
+    let input = input::open(file)?;
+    let name = input.name.clone();
+    let hasher = Rc::new(RefCell::new(Sha256::new()));
+    let reader = HashingReader {
+        inner: input.reader,
+        hasher: hasher.clone(),
+    };
+    let mut reader = ScanReader::open(reader, opts).with_context(|| name.clone())?;
+    let mut meta = ScanFileMeta {
+        sha256: known_hash.clone().unwrap_or_default(),
+        name: name.clone(),
+        format: format_name(&reader).into(),
+        categories: opts.categories.clone(),
+        source: opts.source.clone(),
+        ..ScanFileMeta::default()
+    };
+    let mut loader = ScanLoader::begin(client, &meta)?;
+    let bar = progress::counter("hosts");
+    let mut hosts = 0u64;
+    while let Some(item) = reader.next() {
+        match item {
+            Ok(mut host) => {
+                fingerprinter.apply(&reader, &mut host);
+                let doc = serde_json::to_value(&host)?;
+                loader
+                    .add(&doc)
+                    .with_context(|| format!("{name}: cannot store host {}", host.addr))?;
+                hosts += 1;
+                bar.set_position(hosts);
+            }
+            Err(e) if e.is_truncated() => {
+                log::warn!("{name}: {e}; the {hosts} complete hosts before it are stored");
+                break;
+            }
+            // Dropping the loader rolls the transaction back: nothing of this file stays.
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "{name}: {e}; nothing stored from this file"
+                ))
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(info) = reader.scan_info() {
+        meta.scanner = info.scanner.clone();
+        meta.scanner_version = info.version.clone();
+        meta.args = info.args.clone();
+        meta.start_time = info
+            .start
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+        meta.end_time = info.end.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+        meta.info = Some(serde_json::json!({
+            "scaninfo": info.scaninfo,
+            "xmloutputversion": info.xmloutputversion,
+            "elapsed": info.elapsed,
+            "exit": info.exit,
+            "summary": info.summary,
+            "hosts_up": info.hosts_up,
+            "hosts_down": info.hosts_down,
+            "hosts_total": info.hosts_total,
+        }));
+    }
+    if known_hash.is_none() {
+        // stdin: decide now, with the hash of what was read.
+        let digest = hex::encode(hasher.borrow_mut().finalize_reset());
+        if !args.force && loader.file_already_imported(&digest)? {
+            log::warn!("{name}: already imported (same content); nothing stored (use --force to import it again)");
+            return Ok(0);
+        }
+        meta.sha256 = digest;
+    }
+    loader.finish(&meta)
+}
+
+fn format_name<R: BufRead>(reader: &ScanReader<R>) -> &'static str {
+    match reader.format() {
+        ScanFormat::Xml
+            if reader.scan_info().and_then(|i| i.scanner.as_deref()) == Some("masscan") =>
+        {
+            "masscan-xml"
+        }
+        ScanFormat::Xml => "nmap-xml",
+        ScanFormat::IvreJson => "ivre-json",
+        ScanFormat::MasscanJson => "masscan-json",
+        ScanFormat::Empty => "empty",
+    }
+}
+
+fn hash_content(mut input: Input) -> Result<String> {
+    let mut hasher = Sha256::new();
+    io::copy(&mut input.reader, &mut hasher)
+        .with_context(|| format!("cannot read {}", input.name))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Hashes what the parser consumes.
+struct HashingReader {
+    inner: Box<dyn BufRead + Send>,
+    hasher: Rc<RefCell<Sha256>>,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.borrow_mut().update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl BufRead for HashingReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            self.hasher.borrow_mut().update(&buf[..amt.min(buf.len())]);
+        }
+        self.inner.consume(amt);
+    }
+}
