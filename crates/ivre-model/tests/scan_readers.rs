@@ -213,6 +213,12 @@ fn port_fields(p: &Value, with_service: bool) -> Value {
     Value::Object(out)
 }
 
+fn is_honeypot(v: &Value) -> bool {
+    v["tags"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t["value"] == "Honeypot"))
+}
+
 #[test]
 fn field_by_field_against_golden() {
     let mut by_key: HashMap<String, Vec<Value>> = HashMap::new();
@@ -220,11 +226,18 @@ fn field_by_field_against_golden() {
         by_key.entry(key(&g)).or_default().push(g);
     }
     let mut compared = 0;
+    let mut honeypots = 0;
     let mut problems = Vec::new();
     for (name, _) in FILES {
         let masscan = name.starts_with("test-") || name.starts_with("masscan");
         for h in read(name) {
             let mine = serde_json::to_value(&h).unwrap();
+            // The schema-20 migration (not applied to the schema-19 golden
+            // records) removed the fake ports of SYN-ACK honeypots.
+            if is_honeypot(&mine) {
+                honeypots += 1;
+                continue;
+            }
             let k = key(&mine);
             let Some(gs) = by_key.get(&k) else {
                 problems.push(format!("{name}: no golden record for {k}"));
@@ -337,7 +350,7 @@ fn field_by_field_against_golden() {
             }
         }
     }
-    assert_eq!(compared, 945);
+    assert_eq!((compared, honeypots), (942, 3));
     if !problems.is_empty() {
         let n = problems.len();
         let mut by_field: std::collections::BTreeMap<String, usize> = Default::default();
@@ -488,6 +501,9 @@ fn old_ivre_json_scripts_are_reprocessed() {
     let mut ntlm = 0;
     for h in read("Nmap-Modbus-IPv4.json.bz2") {
         let mine = serde_json::to_value(&h).unwrap();
+        if is_honeypot(&mine) {
+            continue;
+        }
         let g = golden.iter().find(|g| key(g) == key(&mine)).unwrap();
         // IVRE's hostnames (PTR, and ntlm from the ntlm-info migration) are all there.
         for hn in g["hostnames"].as_array().into_iter().flatten() {

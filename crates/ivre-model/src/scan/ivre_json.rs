@@ -22,6 +22,7 @@
 //! [`SCHEMA_VERSION`] with `openports` recomputed.
 
 use super::error::{ParseError, ParseErrorKind};
+use super::honeypot::clean_synack_honeypot;
 use super::nmap_xml::{apply_effects, process_port_script};
 use super::record::{Host, SCHEMA_VERSION};
 use super::scripts::Effects;
@@ -125,6 +126,10 @@ pub fn host_from_json(v: Value) -> Result<Host, String> {
         reprocess_scripts(&mut host);
     }
     host.recompute_openports();
+    // v19 -> 20: SYN-ACK honeypots lose their fake ports.
+    if version < 20 {
+        clean_synack_honeypot(&mut host);
+    }
     Ok(host)
 }
 

@@ -3,6 +3,7 @@
 pub mod detect;
 pub mod error;
 pub mod fingerprint;
+pub mod honeypot;
 pub mod ivre_json;
 pub mod masscan;
 pub mod nmap_xml;
