@@ -6,6 +6,7 @@ use ivre_cli::scanfilter::parse_top;
 use ivre_cli::CommonArgs;
 use ivre_model::filter::passive as p;
 use ivre_model::passive::display::{write_tail, StdWriter};
+use ivre_model::passive::PassiveRecord;
 use ivre_model::scan::output::top_value_text;
 use ivre_pg::passive::query;
 use ivre_pg::scan::QueryOpts;
@@ -52,6 +53,12 @@ struct Cli {
     /// The N records last seen last (oldest first).
     #[arg(long, value_name = "N", help_heading = "Output")]
     tailnew: Option<u64>,
+    /// Print the 10 latest records by last seen, then new ones as they come (every second).
+    #[arg(long, help_heading = "Output")]
+    tailf: bool,
+    /// Print the 10 latest records by first seen, then new ones as they come.
+    #[arg(long, help_heading = "Output")]
+    tailfnew: bool,
     /// Sort the records by these fields (~FIELD: descending).
     #[arg(
         long,
@@ -124,18 +131,25 @@ fn main() -> ExitCode {
                 let n = query::delete(&mut client, &flt)?;
                 log::info!("{n} record(s) deleted");
             }
-        } else if let Some((n, new)) = cli
-            .tail
-            .map(|n| (n, false))
-            .or(cli.tailnew.map(|n| (n, true)))
-        {
-            query::tail(&mut client, &flt, n, new, |r| {
-                if cli.json {
+        } else if cli.tail.is_some() || cli.tailnew.is_some() || cli.tailf || cli.tailfnew {
+            let json = cli.json;
+            let mut show = |r: PassiveRecord| -> anyhow::Result<()> {
+                if json {
                     serde_json::to_writer(&mut out, &r)?;
-                    return Ok(writeln!(out)?);
+                    writeln!(out)?;
+                } else {
+                    write_tail(&mut out, &r)?;
                 }
-                Ok(write_tail(&mut out, &r)?)
-            })?;
+                Ok(out.flush()?)
+            };
+            match (cli.tail, cli.tailnew) {
+                (Some(n), _) => query::tail(&mut client, &flt, n, false, show)?,
+                (None, Some(n)) => query::tail(&mut client, &flt, n, true, show)?,
+                (None, None) => {
+                    let second = std::time::Duration::from_secs(1);
+                    query::follow(&mut client, &flt, cli.tailf, second, &mut show)?
+                }
+            }
         } else {
             let opts = QueryOpts {
                 sort: QueryOpts::parse_sort(&cli.sort),

@@ -557,6 +557,18 @@ fn hashes_and_certificates() {
                     && i["self_signed"] == false
             }))
     );
+    // JA4 in raw form: a valid one runs, a bad one is refused.
+    assert_eq!(
+        count(&["--ssl-ja4-client-raw", "t13d1516h2_002f,0035_0403,0804"]),
+        0
+    );
+    let out = tool(
+        "ivre-ipinfo",
+        db(),
+        &["--count", "--ssl-ja4-client-raw", "x"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
     // MAC addresses.
     let mac = expect(|r| r.recontype == "MAC_ADDRESS");
     assert_eq!(count(&["--mac"]), mac);
@@ -739,4 +751,46 @@ mod explain {
             "passive_infos_domain",
         );
     }
+}
+
+#[test]
+fn tailf_follows_new_records() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let db = TestDb::new();
+    let log = data("passive/p0f/p0f-http.log");
+    let out = tool(
+        "ivre-p0f2db",
+        &db,
+        &["-s", "TEST", log.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let total = db.scalar("SELECT count(*) FROM passive");
+    let mut child = Command::new(bin("ivre-ipinfo"))
+        .args(["--tailf", "--json"])
+        .env("IVRE_DB", &db.url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for _ in 0..total.min(10) {
+        let l = lines.next().unwrap().unwrap();
+        let _: PassiveRecord = serde_json::from_str(&l).unwrap();
+    }
+    db.client()
+        .batch_execute(
+            "INSERT INTO passive (key_hash, addr, sensor, recontype, source, port, value, count,
+                                  firstseen, lastseen)
+             VALUES (sha256('follow'::bytea), '192.0.2.99', 'TEST', 'OPEN_PORT', 'TCP', 80,
+                     'tcp/80', 1, now(), now())",
+        )
+        .unwrap();
+    let l = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let r: PassiveRecord = serde_json::from_str(&l).unwrap();
+    assert_eq!(r.addr, Some("192.0.2.99".parse().unwrap()));
 }

@@ -134,6 +134,9 @@ pub struct PassiveFilterArgs {
     /// JA4 of a TLS client (a_b_c, or /regex/).
     #[arg(long = "ssl-ja4-client", num_args = 0..=1, default_missing_value = "", value_name = "JA4")]
     pub ja4_client: Option<String>,
+    /// JA4 of a TLS client given in raw form (a_<ciphers>_<extensions>[_<algorithms>]).
+    #[arg(long = "ssl-ja4-client-raw", value_name = "RAW")]
+    pub ja4_client_raw: Option<String>,
     /// TCP server banner (/regex/ allowed).
     #[arg(long, value_name = "BANNER")]
     pub banner: Option<String>,
@@ -323,6 +326,9 @@ impl PassiveFilterArgs {
                 value: opt_re(v)?,
                 ..Default::default()
             }));
+        }
+        if let Some(v) = &self.ja4_client_raw {
+            add(p::ja4client_raw(v)?);
         }
         if let Some(v) = &self.banner {
             add(p::tcpsrvbanner(str2regexp(v)?));

@@ -561,6 +561,34 @@ pub fn ja4client(q: Ja4Query) -> PassiveFilter {
     f
 }
 
+/// A JA4 client fingerprint given in raw form (`a_<hex,...>_<hex,...>[_<hex,...>]`),
+/// hashed as at import time and compared with the stored JA4 (so it finds
+/// records imported in raw and in hashed form alike).
+pub fn ja4client_raw(raw: &str) -> Result<PassiveFilter, FilterError> {
+    let mut rec =
+        crate::passive::PassiveRecord::new("SSL_CLIENT", raw, DateTime::<Utc>::UNIX_EPOCH);
+    rec.source = Some("ja4".into());
+    let cfg = crate::passive::NormalizeConfig::default();
+    let out = crate::passive::normalize(rec, &cfg);
+    let hashed = out
+        .into_iter()
+        .next()
+        .filter(|r| {
+            r.infos
+                .as_ref()
+                .is_some_and(|i| i.contains_key("ja4_b_raw"))
+        })
+        .ok_or_else(|| {
+            FilterError(format!(
+                "invalid raw JA4 {raw:?} (a_<hex,...>_<hex,...>[_<hex,...>])"
+            ))
+        })?;
+    Ok(ja4client(Ja4Query {
+        value: Some(Match::Exact(hashed.value)),
+        ..Default::default()
+    }))
+}
+
 /// `searchhassh(value_or_hash, server)`: `Some(true)` servers only,
 /// `Some(false)` clients only.
 pub fn hassh(m: Option<Match>, server: Option<bool>) -> PassiveFilter {
@@ -693,6 +721,11 @@ mod tests {
         assert!(port_arg("udp/53").is_err());
         assert_eq!(port_arg("80").unwrap(), port(80));
         assert!(cert_hash("zz", false).is_err());
+        assert!(ja4client_raw("nope").is_err());
+        let f = ja4client_raw("t13d1516h2_002f,0035_0403,0804").unwrap();
+        assert!(leaves(&f)
+            .iter()
+            .any(|l| matches!(l, PassiveLeaf::Value(Match::Exact(v)) if v.starts_with("t13d1516h2_") && v.len() == 11 + 12 + 1 + 12)));
         let f = service_arg("http:80").unwrap();
         assert_eq!(leaves(&f).len(), 2);
     }

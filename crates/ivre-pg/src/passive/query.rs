@@ -11,7 +11,7 @@ use crate::scan::QueryOpts;
 use crate::sql::SqlBuilder;
 use anyhow::{anyhow, bail, Result};
 use fallible_iterator::FallibleIterator;
-use ivre_model::filter::passive::PassiveFilter;
+use ivre_model::filter::passive::{self as p, PassiveFilter};
 use ivre_model::filter::{str2regexp, Filter};
 use ivre_model::passive::PassiveRecord;
 use postgres::{Client, GenericClient, Row};
@@ -148,24 +148,61 @@ pub fn get(
     stream_rows(client, &sql, &b, |row| each(record(row)))
 }
 
-/// The `n` most recently first seen (`new` false, `--tail`) or last seen
-/// (`new` true, `--tailnew`) records, oldest first.
+/// The `n` most recently first seen (`--tail`) or, with `by_lastseen`,
+/// last seen (`--tailnew`) records, oldest first.
 pub fn tail(
     client: &mut Client,
     flt: &PassiveFilter,
     n: u64,
-    new: bool,
+    by_lastseen: bool,
     mut each: impl FnMut(PassiveRecord) -> Result<()>,
 ) -> Result<()> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    let col = if new { "lastseen" } else { "firstseen" };
+    let col = if by_lastseen { "lastseen" } else { "firstseen" };
     let n = b.param(n as i64, "int8");
     let sql = format!(
         "SELECT {COLUMNS} FROM (SELECT * FROM passive p WHERE {w} \
          ORDER BY p.{col} DESC, p.id DESC LIMIT {n}) p ORDER BY p.{col}, p.id"
     );
     stream_rows(client, &sql, &b, |row| each(record(row)))
+}
+
+/// Follows the store (`--tailf`: by last seen; `--tailfnew`, i.e. not
+/// `by_lastseen`: by first seen): the 10 latest records, then, every
+/// `interval`, the records seen after the latest time already shown.
+/// Returns only when `each` fails (e.g. a closed pipe).
+pub fn follow(
+    client: &mut Client,
+    flt: &PassiveFilter,
+    by_lastseen: bool,
+    interval: std::time::Duration,
+    mut each: impl FnMut(PassiveRecord) -> Result<()>,
+) -> Result<()> {
+    let time = |r: &PassiveRecord| if by_lastseen { r.lastseen } else { r.firstseen };
+    let mut last = None;
+    tail(client, flt, 10, by_lastseen, |r| {
+        last = last.max(Some(time(&r)));
+        each(r)
+    })?;
+    loop {
+        std::thread::sleep(interval);
+        let f = match last {
+            Some(t) => flt.clone().and(p::newer(t, !by_lastseen)),
+            None => flt.clone(),
+        };
+        let opts = QueryOpts {
+            sort: vec![(
+                (if by_lastseen { "lastseen" } else { "firstseen" }).into(),
+                false,
+            )],
+            ..Default::default()
+        };
+        get(client, &f, &opts, |r| {
+            last = last.max(Some(time(&r)));
+            each(r)
+        })?;
+    }
 }
 
 /// Distinct addresses of the matching records, sorted (`--short`).
