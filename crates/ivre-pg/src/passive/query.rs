@@ -229,7 +229,11 @@ pub fn distinct(
 ) -> Result<()> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    let proj = projection(&mut b, field)?;
+    // Plain sources here; `--top source` counts (recontype, source) pairs.
+    let proj = match field {
+        "source" => column("source"),
+        _ => projection(&mut b, field)?,
+    };
     let sql = format!(
         "SELECT DISTINCT {value} AS v FROM passive p{from} WHERE ({w}){cond} ORDER BY 1",
         value = proj.value,
@@ -281,7 +285,8 @@ fn infos_path(b: &mut SqlBuilder, path: &str, cond: &str) -> Result<Projection> 
 
 /// The projection of a `--top` / `--distinct` field (IVRE's `topvalues`
 /// vocabulary, spec 3.3): `addr`, `net[:MASK]`, `domains[:N|:SUFFIX[:N]]`,
-/// `sensor`, `recontype`, `source`, `port`, `value`, `targetval`, `count`,
+/// `sensor`, `recontype`, `source` (as `(recontype, source)` pairs, as
+/// IVRE's reference backend counts them), `port`, `value`, `targetval`, `count`,
 /// `schema_version`, `infos.KEY[.SUB]`, `useragent[:REGEX]`,
 /// `hassh[-client|-server][.md5|.sha1|.sha256|.raw]`, `sshkey.bits`,
 /// `sshkey.keytype`, `sshkey.fingerprint`, `sshkey.key`, `sshkey.KEY`.
@@ -343,8 +348,12 @@ pub fn projection(b: &mut SqlBuilder, field: &str) -> Result<Projection> {
                 "to_jsonb(d.v)",
             )
         }
-        "sensor" | "recontype" | "source" | "port" | "value" | "targetval" | "count"
-        | "schema_version"
+        "source" if arg.is_none() => proj(
+            "",
+            " AND p.source IS NOT NULL".into(),
+            "jsonb_build_array(p.recontype, p.source)",
+        ),
+        "sensor" | "recontype" | "port" | "value" | "targetval" | "count" | "schema_version"
             if arg.is_none() =>
         {
             column(head)
