@@ -296,10 +296,9 @@ fn smb_os_discovery_split() {
             "scripts.id:smb-os-discovery".to_string()
         )]
     );
-    assert_eq!(
-        effects.hostnames,
-        [("W2003X64.dom2008r2.lab".to_string(), "ntlm".to_string())]
-    );
+    // The golden records have no `ntlm` host name from the split (IVRE's
+    // counts, e.g. `--domain lab` = 15, depend on it).
+    assert!(effects.hostnames.is_empty(), "{:?}", effects.hostnames);
 }
 
 #[test]

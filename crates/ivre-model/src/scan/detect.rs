@@ -16,7 +16,7 @@ use super::masscan::MasscanJsonReader;
 use super::nmap_xml::{NmapXmlReader, ScanInfo};
 use super::record::{Host, Source, Tag};
 use serde_json::Value;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 /// The input formats the readers know about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,34 +65,28 @@ impl ReadOptions {
     }
 }
 
+/// The input given back its first bytes, read for detection.
+type Prefixed<R> = std::io::Chain<std::io::Cursor<Vec<u8>>, R>;
+
 /// The records of a scan file.
 pub type HostIter<'a> = Box<dyn Iterator<Item = Result<Host, ParseError>> + 'a>;
 
-/// Looks at the start of `input` (without consuming it) to tell its format.
-pub fn detect_format<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError> {
-    // skip leading whitespace (and a UTF-8 BOM)
-    let first = loop {
-        let buf = input
-            .fill_buf()
-            .map_err(|e| ParseError::nowhere(ParseErrorKind::Io, e.to_string()))?;
-        if buf.is_empty() {
-            return Ok(ScanFormat::Empty);
+/// Tells the format of an input from its first bytes (ideally at least its
+/// first line; a JSON first line cut short is tested by looking for the key
+/// names in its text).
+pub fn detect_format(prefix: &[u8]) -> Result<ScanFormat, ParseError> {
+    let mut rest = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
+    let skip = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    rest = &rest[skip..];
+    match rest.first() {
+        None => Ok(ScanFormat::Empty),
+        Some(b'<') => Ok(ScanFormat::Xml),
+        Some(b'[') => Ok(ScanFormat::MasscanJson),
+        Some(b'{') => {
+            let newline = rest.iter().position(|&b| b == b'\n');
+            detect_json_line(&rest[..newline.unwrap_or(rest.len())], newline.is_some())
         }
-        let skip = if buf.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            buf.iter().take_while(|b| b.is_ascii_whitespace()).count()
-        };
-        if skip == 0 {
-            break buf[0];
-        }
-        input.consume(skip);
-    };
-    match first {
-        b'<' => Ok(ScanFormat::Xml),
-        b'[' => Ok(ScanFormat::MasscanJson),
-        b'{' => detect_json_line(input),
-        c => Err(ParseError::new(
+        Some(&c) => Err(ParseError::new(
             ParseErrorKind::Format,
             1,
             1,
@@ -108,20 +102,57 @@ pub fn detect_format<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError
     }
 }
 
-/// Peeks at the first line (up to 1 MiB; `fill_buf` of a `BufReader` may
-/// show less, in which case it falls back to the prefix) and tests its keys.
-fn detect_json_line<R: BufRead>(input: &mut R) -> Result<ScanFormat, ParseError> {
-    let buf = input
-        .fill_buf()
-        .map_err(|e| ParseError::nowhere(ParseErrorKind::Io, e.to_string()))?;
-    let newline = buf.iter().position(|&b| b == b'\n');
-    let line = &buf[..newline.unwrap_or(buf.len())];
+/// Reads the start of `input`: leading whitespace, then the first line when
+/// it is a JSON object. Returns the format and the bytes read (to be given
+/// back to the reader, so that line numbers stay right).
+fn sniff<R: BufRead>(input: &mut R) -> Result<(ScanFormat, Vec<u8>), ParseError> {
+    let io = |e: std::io::Error| ParseError::nowhere(ParseErrorKind::Io, e.to_string());
+    let mut prefix = Vec::new();
+    let mut first_chunk = true;
+    let first = loop {
+        let buf = input.fill_buf().map_err(io)?;
+        if buf.is_empty() {
+            return Ok((ScanFormat::Empty, prefix));
+        }
+        let bom = if first_chunk && buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        first_chunk = false;
+        let ws = buf[bom..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        // keep the newlines (capped) for the line numbers of later errors
+        if prefix.len() < 1 << 20 {
+            prefix.extend(buf[bom..bom + ws].iter().filter(|&&b| b == b'\n'));
+        }
+        let first = buf.get(bom + ws).copied();
+        input.consume(bom + ws);
+        if let Some(c) = first {
+            break c;
+        }
+    };
+    if first == b'{' {
+        let mut line = Vec::new();
+        input.read_until(b'\n', &mut line).map_err(io)?;
+        let complete = line.ends_with(b"\n");
+        let format = detect_json_line(&line, complete)?;
+        prefix.extend_from_slice(&line);
+        return Ok((format, prefix));
+    }
+    Ok((detect_format(&[first])?, prefix))
+}
+
+/// Tests the keys of the first line of a JSON input.
+fn detect_json_line(line: &[u8], complete: bool) -> Result<ScanFormat, ParseError> {
     let mut cut_short = false;
     let keys: Vec<String> = match serde_json::from_slice::<Value>(line) {
         Ok(Value::Object(o)) => o.keys().cloned().collect(),
-        // a line longer than the buffer, or cut short: look for the key names as text
+        // a prefix of a long line, or cut short: look for the key names as text
         other => {
-            cut_short = newline.is_none() && matches!(&other, Err(e) if e.is_eof());
+            cut_short = !complete && matches!(&other, Err(e) if e.is_eof());
             let text = String::from_utf8_lossy(line);
             [
                 "addr",
@@ -214,7 +245,7 @@ fn unsupported(what: &str) -> ParseError {
 /// Iterate it for the records; [`ScanReader::scan_info`] gives the XML
 /// scan-level information (complete once the iteration is over).
 pub struct ScanReader<R: BufRead> {
-    inner: Inner<R>,
+    inner: Inner<Prefixed<R>>,
     opts: ReadOptions,
 }
 
@@ -228,7 +259,9 @@ enum Inner<R: BufRead> {
 impl<R: BufRead> ScanReader<R> {
     /// Detects the format of `input` and opens the matching reader.
     pub fn open(mut input: R, opts: &ReadOptions) -> Result<Self, ParseError> {
-        let inner = match detect_format(&mut input)? {
+        let (format, prefix) = sniff(&mut input)?;
+        let input = std::io::Cursor::new(prefix).chain(input);
+        let inner = match format {
             ScanFormat::Empty => Inner::Empty,
             ScanFormat::Xml => Inner::Xml(Box::new(NmapXmlReader::new(input))),
             ScanFormat::IvreJson => Inner::IvreJson(IvreJsonReader::new(input)),
@@ -325,7 +358,11 @@ mod tests {
     use super::*;
 
     fn fmt(s: &str) -> Result<ScanFormat, ParseError> {
-        detect_format(&mut s.as_bytes())
+        let f = detect_format(s.as_bytes());
+        // the reader's sniffing agrees
+        let r = ScanReader::open(s.as_bytes(), &ReadOptions::default()).map(|r| r.format());
+        assert_eq!(f, r, "{s:?}");
+        f
     }
 
     #[test]
@@ -355,6 +392,36 @@ mod tests {
                 .count(),
             0
         );
+    }
+
+    #[test]
+    fn line_numbers_count_leading_blank_lines() {
+        let doc = "\n\n<nmaprun scanner=\"nmap\">\n<host></hostx></nmaprun>";
+        let e = read_scan(doc.as_bytes(), &ReadOptions::default())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!((e.kind, e.line), (ParseErrorKind::Syntax, 4), "{e}");
+        let doc = "\n{\"addr\": \"192.0.2.1\"}\n{\"addr\": 1.2.3}\n";
+        let errs: Vec<_> = read_scan(doc.as_bytes(), &ReadOptions::default())
+            .unwrap()
+            .filter_map(Result::err)
+            .collect();
+        assert_eq!(errs[0].line, 3, "{}", errs[0]);
+    }
+
+    #[test]
+    fn long_first_line() {
+        // a first record longer than the reader's buffer
+        let line = format!(
+            "{{\"state\": \"up\", \"x\": \"{}\", \"addr\": \"192.0.2.1\"}}\n",
+            "a".repeat(100_000)
+        );
+        let input = std::io::BufReader::with_capacity(64, line.as_bytes());
+        let r = ScanReader::open(input, &ReadOptions::default()).unwrap();
+        assert_eq!(r.format(), ScanFormat::IvreJson);
+        assert_eq!(r.count(), 1);
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub fn fingerprint_banners(host: &mut Host, probes: &ServiceProbes, extra_probes
             continue;
         };
         let Some(m) = probes.match_banner(&names, protocol, number, data) else {
+            // Unidentified, an HTTP response is still HTTP (as IVRE stores it).
+            if script_id == "http-headers" && port.service_name.is_none() {
+                port.service_name = Some("http".into());
+            }
             continue;
         };
         let (name, tunnel) = m.name_and_tunnel();

@@ -133,18 +133,36 @@ pub fn host_from_json(v: Value) -> Result<Host, String> {
 /// HASSH, split smb-os-discovery, derive ntlm hostnames...).
 const REPROCESS_BELOW: u64 = 19;
 
+/// Re-runs the scripts of an old record through the catalogue. IVRE's
+/// migrations rebuild structured values but drop no script and derive no
+/// new host data, except the `ntlm` host names of the ntlm-info migration:
+/// other effects (cert host names, CPEs) are dropped, so that counts match
+/// IVRE's.
 fn reprocess_scripts(host: &mut Host) {
-    let mut effects = Effects::default();
+    let mut kept = Effects::default();
     for port in host.ports.iter_mut().flatten() {
         let Some(scripts) = port.scripts.take() else {
             continue;
         };
         port.scripts = Some(Vec::new());
         for s in scripts {
+            let mut effects = Effects::default();
+            let before = port.scripts.as_ref().map_or(0, Vec::len);
+            // IVRE's ignore rules apply at XML ingest only: keep what they drop.
+            let original = s.clone();
             process_port_script(port, s, &mut effects);
+            if port.scripts.as_ref().map_or(0, Vec::len) == before {
+                port.scripts.get_or_insert_with(Vec::new).push(original);
+            }
+            kept.hostnames.extend(
+                effects
+                    .hostnames
+                    .into_iter()
+                    .filter(|(_, kind)| kind == "ntlm"),
+            );
         }
     }
-    apply_effects(host, effects);
+    apply_effects(host, kept);
 }
 
 fn int_to_ip(v: &Value) -> Option<String> {

@@ -361,6 +361,19 @@ mod tests {
     }
 
     #[test]
+    fn json_array_cut_short() {
+        let input = "[\n{\"ip\": \"10.0.0.1\", \"timestamp\": \"1\", \"ports\": [{\"port\": 1, \"proto\": \"tcp\", \"status\": \"open\"}]}\n,\n{\"ip\": \"10.0.0.2\", \"timest";
+        let out: Vec<_> = MasscanJsonReader::new(input.as_bytes()).collect();
+        assert_eq!(out.len(), 2);
+        assert!(out[0].is_ok());
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!((e.kind, e.line), (ParseErrorKind::Truncated, 4), "{e}");
+        let input = "[\n{\"ip\": \"10.0.0.1\", \"timestamp\": \"1\", \"ports\": []}\n,\n";
+        let out: Vec<_> = MasscanJsonReader::new(input.as_bytes()).collect();
+        assert_eq!(out[1].as_ref().unwrap_err().kind, ParseErrorKind::Truncated);
+    }
+
+    #[test]
     fn json_array_and_ndjson() {
         let input = "[\n{   \"ip\": \"10.0.0.1\",   \"timestamp\": \"1610324225\", \"ports\": [ {\"port\": 445, \"proto\": \"tcp\", \"status\": \"open\", \"reason\": \"syn-ack\", \"ttl\": 127} ] }\n,\n{   \"ip\": \"10.0.0.1\",   \"timestamp\": \"1610324229\", \"ports\": [ {\"port\": 22, \"proto\": \"tcp\", \"service\": {\"name\": \"ssh\", \"banner\": \"SSH-2.0-OpenSSH_8.4\"} } ] }\n,\n{\"finished\": 1}\n]\n";
         let hosts: Vec<Host> = MasscanJsonReader::new(input.as_bytes())

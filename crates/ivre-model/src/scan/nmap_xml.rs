@@ -170,6 +170,9 @@ impl<R: BufRead> NmapXmlReader<R> {
     fn read_host(&mut self, attrs: &[(String, String)]) -> Result<Option<Host>, ParseError> {
         let masscan = self.is_masscan();
         let mut b = HostBuilder::new(masscan);
+        // Errors about the content are reported once the whole element is
+        // read, so that the iteration can go on with the next host.
+        let mut error: Option<ParseError> = None;
         for (k, v) in attrs {
             match k.as_str() {
                 "starttime" | "endtime" => {
@@ -178,10 +181,12 @@ impl<R: BufRead> NmapXmlReader<R> {
                         Some(d) if k == "starttime" => b.host.starttime = Some(d),
                         Some(d) => b.host.endtime = Some(d),
                         None => {
-                            return Err(self.xml.error_here(
-                                ParseErrorKind::Format,
-                                format!("<host {k}=\"{v}\">: not an epoch time"),
-                            ))
+                            error.get_or_insert_with(|| {
+                                self.xml.error_here(
+                                    ParseErrorKind::Format,
+                                    format!("<host {k}=\"{v}\">: not an epoch time"),
+                                )
+                            });
                         }
                     }
                 }
@@ -191,7 +196,6 @@ impl<R: BufRead> NmapXmlReader<R> {
             }
         }
         let mut depth = 1usize;
-        let mut error: Option<ParseError> = None;
         loop {
             match self.xml.next()? {
                 Ev::Start(name, attrs) => {
@@ -1022,7 +1026,11 @@ mod tests {
         assert_eq!(out[1].as_ref().unwrap_err().kind, ParseErrorKind::Truncated);
         let (out, _) = parse("<nmaprun scanner=\"nmap\"><host><address addr=\"192.0.2.1\" addrt");
         assert_eq!(out[0].as_ref().unwrap_err().kind, ParseErrorKind::Truncated);
-        // a bad address is an error about that host only
+        // a bad time or address is an error about that host only
+        let (out, _) = parse("<nmaprun scanner=\"nmap\"><host starttime=\"x\"><address addr=\"192.0.2.2\" addrtype=\"ipv4\"/></host><host><address addr=\"192.0.2.1\" addrtype=\"ipv4\"/></host></nmaprun>");
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].as_ref().unwrap_err().kind, ParseErrorKind::Format);
+        assert_eq!(out[1].as_ref().unwrap().addr, "192.0.2.1");
         let (out, _) = parse("<nmaprun scanner=\"nmap\"><host><address addr=\"x\" addrtype=\"ipv4\"/></host><host><address addr=\"192.0.2.1\" addrtype=\"ipv4\"/></host></nmaprun>");
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].as_ref().unwrap_err().kind, ParseErrorKind::Format);

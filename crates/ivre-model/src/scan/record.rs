@@ -437,6 +437,11 @@ impl Host {
         }
     }
 
+    /// The address, parsed (`None` when `addr` is not an IP address).
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.addr.parse().ok()
+    }
+
     /// Adds a hostname of type `kind`. The name is lower-cased and loses its
     /// trailing dot; names that are not `[a-z0-9_.*-]+`, or that are IPv4
     /// literals, are rejected (returns false). Deduplicated on `(name, type)`.

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::util::{get_str, parse_flat_output, restore_key};
-use super::{ntlm, Effects, Script};
+use super::{Effects, Script};
 
 /// Windows version (`major.minor.build`) of an OS name such as
 /// `Windows Server 2008 R2 Enterprise 7600` or `Windows 5.1`.
@@ -132,8 +132,9 @@ pub(crate) fn process_os_discovery(mut script: Script, effects: &mut Effects) ->
         .map(|(k, v)| format!("  {k}: {}", v.as_str().unwrap_or_default()))
         .collect::<Vec<_>>()
         .join("\n");
+    // IVRE derives no `ntlm` host name from the split (the golden records
+    // show none): only the `*-ntlm-info` scripts give one.
     ntlm_data.insert("protocol".into(), json!("smb"));
-    ntlm::add_hostname(&ntlm_data, effects);
     let mut ntlm_script = Script::new("ntlm-info", output);
     ntlm_script.data = Some(Value::Object(ntlm_data));
     vec![script, ntlm_script]
@@ -297,7 +298,7 @@ pub(crate) fn process_masscan(
                 effects.hostnames.push(pair);
             }
         }
-        ntlm::add_hostname(&ntlm_data, effects);
+        // Masscan's SMB banner gives an `smb` host name (above), not an `ntlm` one.
         let mut s = Script::new("ntlm-info", output);
         s.data = Some(Value::Object(ntlm_data));
         out.push(s);
