@@ -4,13 +4,15 @@ use clap::Parser;
 use ivre_cli::passivefilter::PassiveFilterArgs;
 use ivre_cli::scanfilter::parse_top;
 use ivre_cli::CommonArgs;
+use ivre_data::{GeoIpDb, GeoIpError};
 use ivre_model::filter::passive as p;
-use ivre_model::passive::display::{write_tail, StdWriter};
+use ivre_model::passive::display::{geo_lines, write_tail, StdWriter};
 use ivre_model::passive::PassiveRecord;
 use ivre_model::scan::output::top_value_text;
 use ivre_pg::passive::query;
 use ivre_pg::scan::QueryOpts;
 use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -73,6 +75,10 @@ struct Cli {
     /// At most this many records (for --top: values, default 10; 0: no limit).
     #[arg(long, help_heading = "Output")]
     limit: Option<u64>,
+    /// Directory of the MaxMind .mmdb files for the country and AS lines of
+    /// the text output (default: $IVRE_GEOIP_DIR, /var/lib/GeoIP, ...; none: no such lines).
+    #[arg(long = "geoip-dir", value_name = "DIR", help_heading = "Output")]
+    geoip_dir: Option<PathBuf>,
     /// Print the query plan of the filter.
     #[arg(long, help_heading = "Output")]
     explain: bool,
@@ -96,6 +102,24 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// The text layout, with IVRE's country and AS lines when MaxMind databases are installed.
+fn std_writer(dir: Option<&Path>) -> StdWriter {
+    match GeoIpDb::discover(dir) {
+        Ok(db) => StdWriter::with_address_lines(move |a| match db.lookup(a) {
+            Ok(i) => geo_lines(i.country_code, i.country_name, i.as_num, i.as_name),
+            Err(e) => {
+                log::warn!("{e}");
+                Vec::new()
+            }
+        }),
+        Err(GeoIpError::NoDatabase { .. }) if dir.is_none() => StdWriter::new(),
+        Err(e) => {
+            log::warn!("{e}: no country and AS lines");
+            StdWriter::new()
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -169,7 +193,7 @@ fn main() -> ExitCode {
             } else {
                 // The text output is per address: records without one are left out.
                 let flt = flt.and(p::ipv4().or(p::ipv6()));
-                let mut w = StdWriter::new();
+                let mut w = std_writer(cli.geoip_dir.as_deref());
                 query::get(&mut client, &flt, &opts, |r| Ok(w.write(&mut out, &r)?))?;
             }
         }

@@ -903,3 +903,60 @@ fn golden_records_give_ivre_expected_counts() {
     }
     assert_eq!(n(&[]), golden.len() as i64);
 }
+
+#[test]
+fn std_output_has_country_and_as_lines_with_maxmind_databases() {
+    let db = TestDb::new();
+    let mut c = db.client();
+    ivre_pg::migrate::migrate(&mut c).unwrap();
+    c.batch_execute(
+        "INSERT INTO passive (key_hash, addr, sensor, recontype, source, port, value, count,
+                              firstseen, lastseen)
+         VALUES (sha256('a'::bytea), '81.2.69.142', 'TEST', 'OPEN_PORT', 'TCP', 80, 'tcp/80', 1,
+                 '2021-01-06 17:44:23+00', '2021-01-06 17:44:23+00'),
+                (sha256('b'::bytea), '1.128.0.1', 'TEST', 'OPEN_PORT', 'TCP', 22, 'tcp/22', 2,
+                 '2021-01-06 17:44:23+00', '2021-01-06 17:44:24+00')",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["ASN", "Country", "City"] {
+        std::fs::copy(
+            data(&format!("geoip/GeoLite2-{kind}-Test.mmdb")),
+            dir.path().join(format!("GeoLite2-{kind}.mmdb")),
+        )
+        .unwrap();
+    }
+    let out = run_tool("ivre-ipinfo", &[], None, |cmd| {
+        cmd.env("IVRE_DB", &db.url)
+            .env("IVRE_GEOIP_DIR", dir.path());
+    });
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "1.128.0.1\n\
+         \tAS1221 [Telstra Pty Ltd]\n\
+         \t22 OPEN_PORT TCP tcp/22 (2 times) 2021-01-06 17:44:23 - 2021-01-06 17:44:24 TEST\n\
+         81.2.69.142\n\
+         \tGB [United Kingdom]\n\
+         \t80 OPEN_PORT TCP tcp/80 (1 time) 2021-01-06 17:44:23 - 2021-01-06 17:44:23 TEST\n"
+    );
+    // Without databases: no such lines, no error.
+    let empty = tempfile::tempdir().unwrap();
+    let out = tool(
+        "ivre-ipinfo",
+        &db,
+        &[
+            "--geoip-dir",
+            empty.path().to_str().unwrap(),
+            "--port",
+            "80",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("81.2.69.142\n\t80 OPEN_PORT"),
+        "{}",
+        stdout(&out)
+    );
+}

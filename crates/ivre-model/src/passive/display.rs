@@ -7,8 +7,10 @@
 //! ```
 //!
 //! Values are made printable (anything but printable ASCII becomes `.`),
-//! times are shown to the second (UTC). IVRE's GeoIP / AS / tag lines under
-//! the address are not printed (the data purpose is not consulted).
+//! times are shown to the second (UTC). Under the address, the caller can
+//! add lines ([`StdWriter::with_address_lines`]): `ivre-ipinfo` adds IVRE's
+//! `\tCC [Country]` and `\tASnnn [AS name]` lines ([`geo_lines`]) when
+//! MaxMind databases are installed (IVRE's tag lines are not printed).
 
 use super::PassiveRecord;
 use serde_json::Value;
@@ -72,16 +74,50 @@ pub fn infos_lines(r: &PassiveRecord) -> Vec<String> {
         .collect()
 }
 
+/// IVRE's GeoIP lines under an address: `\tCC [Country]`, `\tASnnn [AS name]`.
+pub fn geo_lines(
+    country_code: Option<&str>,
+    country_name: Option<&str>,
+    as_num: Option<u32>,
+    as_name: Option<&str>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(cc) = country_code {
+        out.push(match country_name {
+            Some(n) => format!("\t{cc} [{}]", printable(n)),
+            None => format!("\t{cc}"),
+        });
+    }
+    if let Some(n) = as_num {
+        out.push(match as_name {
+            Some(name) => format!("\tAS{n} [{}]", printable(name)),
+            None => format!("\tAS{n}"),
+        });
+    }
+    out
+}
+
+type AddressLines = Box<dyn FnMut(IpAddr) -> Vec<String>>;
+
 /// Writes records in IVRE's std layout; records must come sorted by
 /// address. Records without an address are skipped.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct StdWriter {
     current: Option<IpAddr>,
+    address_lines: Option<AddressLines>,
 }
 
 impl StdWriter {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Prints the lines `f` gives for each address under it (GeoIP lines).
+    pub fn with_address_lines(f: impl FnMut(IpAddr) -> Vec<String> + 'static) -> Self {
+        StdWriter {
+            current: None,
+            address_lines: Some(Box::new(f)),
+        }
     }
 
     pub fn write(&mut self, out: &mut impl Write, r: &PassiveRecord) -> io::Result<()> {
@@ -90,6 +126,11 @@ impl StdWriter {
         };
         if self.current != Some(addr) {
             writeln!(out, "{addr}")?;
+            if let Some(f) = self.address_lines.as_mut() {
+                for l in f(addr) {
+                    writeln!(out, "{l}")?;
+                }
+            }
             self.current = Some(addr);
         }
         writeln!(out, "{}", record_line(r))?;
