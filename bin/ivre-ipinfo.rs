@@ -7,7 +7,7 @@ use ivre_cli::CommonArgs;
 use ivre_data::{GeoIpDb, GeoIpError};
 use ivre_model::filter::passive as p;
 use ivre_model::passive::display::{geo_lines, write_tail, StdWriter};
-use ivre_model::passive::PassiveRecord;
+use ivre_model::passive::{NormalizeConfig, PassiveRecord};
 use ivre_model::scan::output::top_value_text;
 use ivre_pg::passive::query;
 use ivre_pg::scan::QueryOpts;
@@ -88,6 +88,13 @@ struct Cli {
     /// Remove every passive record (asks on a terminal).
     #[arg(long, help_heading = "Actions")]
     init: bool,
+    /// Turn the stored DNS answers that are DNS blacklist lookups into
+    /// DNS_BLACKLIST records (zones: zen.spamhaus.org, blacklist.woody.ch and --dnsbl-zone).
+    #[arg(long = "dnsbl-update", help_heading = "Actions")]
+    dnsbl_update: bool,
+    /// Extra DNS blacklist zone for --dnsbl-update (repeatable).
+    #[arg(long = "dnsbl-zone", value_name = "ZONE", help_heading = "Actions")]
+    dnsbl_zone: Vec<String>,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y', help_heading = "Actions")]
     yes: bool,
@@ -133,6 +140,11 @@ fn main() -> ExitCode {
             if cli.yes || confirm("This will remove every passive record. Continue?")? {
                 query::purge(&mut client)?;
             }
+        } else if cli.dnsbl_update {
+            let mut config = NormalizeConfig::default();
+            config.dnsbl_zones.extend(cli.dnsbl_zone.iter().cloned());
+            let n = query::dnsbl_update(&mut client, &flt, &config)?;
+            log::info!("{n} DNS answer(s) turned into DNS_BLACKLIST records");
         } else if let Some(top) = &cli.top {
             let (field, least) = parse_top(top);
             let limit = cli.limit.unwrap_or(10);

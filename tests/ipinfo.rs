@@ -960,3 +960,55 @@ fn std_output_has_country_and_as_lines_with_maxmind_databases() {
         stdout(&out)
     );
 }
+
+/// `--dnsbl-update` on a store imported without a DNSBL zone gives what the
+/// import with that zone gives.
+#[test]
+fn dnsbl_update_matches_an_import_with_the_zone() {
+    let snapshot = |db: &TestDb| -> Vec<String> {
+        db.client()
+            .query(
+                "SELECT concat_ws('|', host(addr), sensor, recontype, source, port, value,
+                        targetval, count, firstseen, lastseen, infos::text)
+                 FROM passive WHERE recontype NOT LIKE 'P0FV3%' ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let db = TestDb::new();
+    let log = data("passive/zeek/passive_recon.log");
+    let out = tool(
+        "ivre-passiverecon2db",
+        &db,
+        &["-s", "TEST", log.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = db.scalar("SELECT count(*) FROM passive WHERE recontype = 'DNS_BLACKLIST'");
+    let reference = snapshot(self::db());
+    assert_ne!(snapshot(&db), reference);
+    let out = tool(
+        "ivre-ipinfo",
+        &db,
+        &["--dnsbl-update", "--dnsbl-zone", "dnsbl.ivre.rocks"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = db.scalar("SELECT count(*) FROM passive WHERE recontype = 'DNS_BLACKLIST'");
+    assert!(after > before, "{before} -> {after}");
+    assert_eq!(snapshot(&db), reference);
+    // Idempotent.
+    let out = tool(
+        "ivre-ipinfo",
+        &db,
+        &["--dnsbl-update", "--dnsbl-zone", "dnsbl.ivre.rocks"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(snapshot(&db), reference);
+    // IVRE's own test expects 12 before and 21 after on its samples.
+    assert_eq!((before, after), (12, 21));
+}

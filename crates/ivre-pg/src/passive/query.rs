@@ -26,25 +26,30 @@ const COLUMNS: &str = "p.addr, p.sensor, p.recontype, p.source, p.port, p.value,
 const DEFAULT_ORDER: &str = "p.addr, p.port, p.recontype, p.source, p.id";
 
 fn record(row: &Row) -> PassiveRecord {
-    let infos: Option<Value> = row.get(10);
+    record_at(row, 0)
+}
+
+/// The record in the [`COLUMNS`] of `row`, from column `i` on.
+fn record_at(row: &Row, i: usize) -> PassiveRecord {
+    let infos: Option<Value> = row.get(i + 10);
     PassiveRecord {
-        addr: row.get(0),
-        sensor: row.get(1),
-        recontype: row.get(2),
-        source: row.get(3),
+        addr: row.get(i),
+        sensor: row.get(i + 1),
+        recontype: row.get(i + 2),
+        source: row.get(i + 3),
         port: row
-            .get::<_, Option<i32>>(4)
+            .get::<_, Option<i32>>(i + 4)
             .and_then(|p| u16::try_from(p).ok()),
-        value: row.get(5),
-        targetval: row.get(6),
-        count: u64::try_from(row.get::<_, i64>(7)).unwrap_or(0),
-        firstseen: row.get(8),
-        lastseen: row.get(9),
+        value: row.get(i + 5),
+        targetval: row.get(i + 6),
+        count: u64::try_from(row.get::<_, i64>(i + 7)).unwrap_or(0),
+        firstseen: row.get(i + 8),
+        lastseen: row.get(i + 9),
         infos: match infos {
             Some(Value::Object(m)) => Some(m),
             _ => None,
         },
-        schema_version: u32::try_from(row.get::<_, i32>(11)).unwrap_or(0),
+        schema_version: u32::try_from(row.get::<_, i32>(i + 11)).unwrap_or(0),
     }
 }
 
@@ -475,6 +480,91 @@ pub fn delete(client: &mut Client, flt: &PassiveFilter) -> Result<u64> {
     let n = tx.execute(sql.as_str(), &b.refs()).map_err(explain_error)?;
     tx.commit()?;
     Ok(n)
+}
+
+/// IVRE's `--dnsbl-update`: turns the stored `DNS_ANSWER` records (among
+/// those matching `flt`) that are DNS blacklist lookups under one of the
+/// zones of `config` into `DNS_BLACKLIST` records, as the importer does
+/// for new observations (the converted record merges with an existing one
+/// of the same identity; unlike IVRE, the sensor is kept). One transaction.
+/// Returns how many records were converted.
+pub fn dnsbl_update(
+    client: &mut Client,
+    flt: &PassiveFilter,
+    config: &ivre_model::passive::NormalizeConfig,
+) -> Result<u64> {
+    let mut tx = client.transaction()?;
+    let mut b = SqlBuilder::new();
+    let w = b.filter(flt);
+    let zones = b.param(config.dnsbl_zones.clone(), "text[]");
+    // Candidates only (a name under a zone); the importer's rules decide.
+    let sql = format!(
+        "SELECT p.id, {COLUMNS} FROM passive p WHERE p.recontype = 'DNS_ANSWER' \
+         AND p.addr IS NOT NULL AND ({w}) AND EXISTS (SELECT 1 FROM unnest({zones}) z(v) \
+         WHERE right(rtrim(lower(p.value), '.'), length(z.v) + 1) = '.' || lower(z.v)) \
+         ORDER BY p.id"
+    );
+    let rows = tx.query(sql.as_str(), &b.refs()).map_err(explain_error)?;
+    let mut converted = 0;
+    for row in &rows {
+        let id: i64 = row.get(0);
+        let old = record_at(row, 1);
+        let new: Vec<PassiveRecord> = ivre_model::passive::process(old, config, None)
+            .into_iter()
+            .filter(|r| r.recontype == "DNS_BLACKLIST")
+            .collect();
+        if new.is_empty() {
+            continue;
+        }
+        for r in &new {
+            upsert(&mut tx, r)?;
+        }
+        tx.execute("DELETE FROM passive WHERE id = $1", &[&id])?;
+        converted += 1;
+    }
+    tx.commit()?;
+    Ok(converted)
+}
+
+/// Inserts one record or merges it into the stored one of the same identity.
+fn upsert(tx: &mut postgres::Transaction, r: &PassiveRecord) -> Result<()> {
+    let addr = r.addr.map(|a| a.to_string());
+    let port = r.port.map(i32::from);
+    let key = super::identity_hash(
+        addr.as_deref(),
+        r.sensor.as_deref(),
+        &r.recontype,
+        port.map(i64::from),
+        r.source.as_deref(),
+        &r.value,
+        r.targetval.as_deref(),
+    );
+    let infos = r.infos.clone().filter(|m| !m.is_empty()).map(Value::Object);
+    tx.execute(
+        "INSERT INTO passive (key_hash, addr, sensor, recontype, source, port, value, targetval,
+             count, firstseen, lastseen, infos, schema_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (key_hash) DO UPDATE SET
+             count = passive.count + excluded.count,
+             firstseen = least(passive.firstseen, excluded.firstseen),
+             lastseen = greatest(passive.lastseen, excluded.lastseen)",
+        &[
+            &key.as_slice(),
+            &r.addr,
+            &r.sensor,
+            &r.recontype,
+            &r.source,
+            &port,
+            &r.value,
+            &r.targetval,
+            &i64::try_from(r.count).unwrap_or(i64::MAX),
+            &r.firstseen,
+            &r.lastseen,
+            &infos,
+            &(r.schema_version as i32),
+        ],
+    )?;
+    Ok(())
 }
 
 /// Removes every passive record (`--init`).
