@@ -88,6 +88,12 @@ struct Cli {
     /// Remove every passive record (asks on a terminal).
     #[arg(long, help_heading = "Actions")]
     init: bool,
+    /// Copy the matching records into this database (merged with its records).
+    #[arg(long = "to-db", value_name = "URL", help_heading = "Actions")]
+    to_db: Option<String>,
+    /// Read the records from this database instead of --db.
+    #[arg(long = "from-db", value_name = "URL", help_heading = "Actions")]
+    from_db: Option<String>,
     /// Turn the stored DNS answers that are DNS blacklist lookups into
     /// DNS_BLACKLIST records (zones: zen.spamhaus.org, blacklist.woody.ch and --dnsbl-zone).
     #[arg(long = "dnsbl-update", help_heading = "Actions")]
@@ -134,12 +140,19 @@ fn main() -> ExitCode {
     cli.common.init_logging();
     ivre_cli::run("ivre-ipinfo", || {
         let flt = cli.filter.to_filter()?;
-        let mut client = cli.common.connect()?;
+        let mut client = match &cli.from_db {
+            Some(url) => ivre_pg::connect(Some(url))?,
+            None => cli.common.connect()?,
+        };
         let mut out = BufWriter::new(std::io::stdout().lock());
         if cli.init {
             if cli.yes || confirm("This will remove every passive record. Continue?")? {
                 query::purge(&mut client)?;
             }
+        } else if let Some(url) = &cli.to_db {
+            let mut dst = ivre_pg::connect(Some(url))?;
+            let n = query::copy_to(&mut client, &flt, &mut dst, 10_000)?;
+            log::info!("{n} record(s) copied");
         } else if cli.dnsbl_update {
             let mut config = NormalizeConfig::default();
             config.dnsbl_zones.extend(cli.dnsbl_zone.iter().cloned());

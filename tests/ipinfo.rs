@@ -1012,3 +1012,32 @@ fn dnsbl_update_matches_an_import_with_the_zone() {
     // IVRE's own test expects 12 before and 21 after on its samples.
     assert_eq!((before, after), (12, 21));
 }
+
+#[test]
+fn to_db_and_from_db_copy_and_merge() {
+    let target = TestDb::new();
+    let in_10 = |r: &Row| matches!(r.addr, Some(IpAddr::V4(a)) if a.octets()[0] == 10);
+    let n = expect(in_10);
+    let sum: i64 = all().iter().filter(|r| in_10(r)).map(|r| r.count).sum();
+    for round in 1..=2 {
+        let out = tool(
+            "ivre-ipinfo",
+            db(),
+            &["--net", "10.0.0.0/8", "--to-db", &target.url],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(target.scalar("SELECT count(*) FROM passive"), n);
+        assert_eq!(
+            target.scalar("SELECT sum(count)::bigint FROM passive"),
+            round * sum
+        );
+    }
+    let out = tool(
+        "ivre-ipinfo",
+        db(),
+        &["--from-db", &target.url, "--count"],
+        None,
+    );
+    assert_eq!(stdout(&out).trim(), n.to_string(), "{}", stderr(&out));
+}

@@ -567,6 +567,34 @@ fn upsert(tx: &mut postgres::Transaction, r: &PassiveRecord) -> Result<()> {
     Ok(())
 }
 
+/// IVRE's `--to-db`: copies the matching records into another database's
+/// store, merging them with the records of the same identity there (counts
+/// summed, first seen min, last seen max), in transactions of `batch`
+/// records. Streams: the records are never all in memory.
+pub fn copy_to(
+    src: &mut Client,
+    flt: &PassiveFilter,
+    dst: &mut Client,
+    batch: usize,
+) -> Result<u64> {
+    let mut loader = super::PassiveLoader::new(dst)?;
+    let mut n = 0;
+    let opts = QueryOpts {
+        sort: vec![("id".into(), false)],
+        ..Default::default()
+    };
+    get(src, flt, &opts, |r| {
+        loader.add(&r);
+        n += 1;
+        if loader.pending() >= batch.max(1) {
+            loader.commit()?;
+        }
+        Ok(())
+    })?;
+    loader.commit()?;
+    Ok(n)
+}
+
 /// Removes every passive record (`--init`).
 pub fn purge(client: &mut Client) -> Result<()> {
     client.batch_execute("TRUNCATE passive RESTART IDENTITY")?;
