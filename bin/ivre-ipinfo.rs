@@ -101,6 +101,14 @@ struct Cli {
     /// Extra DNS blacklist zone for --dnsbl-update (repeatable).
     #[arg(long = "dnsbl-zone", value_name = "ZONE", help_heading = "Actions")]
     dnsbl_zone: Vec<String>,
+    /// Accepted for compatibility with IVRE: the schema and its indexes are
+    /// created and upgraded on every connection.
+    #[arg(
+        long = "ensure-indexes",
+        alias = "update-schema",
+        help_heading = "Actions"
+    )]
+    ensure_indexes: bool,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y', help_heading = "Actions")]
     yes: bool,
@@ -145,7 +153,9 @@ fn main() -> ExitCode {
             None => cli.common.connect()?,
         };
         let mut out = BufWriter::new(std::io::stdout().lock());
-        if cli.init {
+        if cli.ensure_indexes {
+            log::info!("the passive schema and its indexes are up to date");
+        } else if cli.init {
             if cli.yes || confirm("This will remove every passive record. Continue?")? {
                 query::purge(&mut client)?;
             }

@@ -719,6 +719,10 @@ fn delete_in_one_transaction() {
         ipinfo_on(&db, &["--count", "--net", "10.0.0.0/8"]).trim(),
         "0"
     );
+    for flag in ["--ensure-indexes", "--update-schema"] {
+        let out = tool("ivre-ipinfo", &db, &[flag], None);
+        assert!(out.status.success(), "{flag}: {}", stderr(&out));
+    }
     let out = tool("ivre-ipinfo", &db, &["--init"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(db.scalar("SELECT count(*) FROM passive"), 0);
