@@ -5,6 +5,7 @@
 
 pub mod input;
 pub mod passive;
+pub mod passivefilter;
 pub mod pipeline;
 pub mod progress;
 pub mod scan;

@@ -9,6 +9,7 @@
 //! self-contained predicate on one record, so OR and NOT combine leaves that
 //! look at different parts of a record (ports, hostnames, ...) exactly.
 
+pub mod passive;
 pub mod scan;
 
 use std::fmt;

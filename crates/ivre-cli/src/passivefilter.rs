@@ -1,0 +1,393 @@
+//! IVRE's `ipinfo` filter flags, and their translation into a
+//! [`PassiveFilter`] (all flags are ANDed; positional addresses are ORed).
+
+use crate::scanfilter::parse_duration;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use ivre_model::filter::passive::{self as p, Ja4Query, PassiveFilter};
+use ivre_model::filter::{str2list, str2regexp, Filter, Match};
+
+/// The filter flags of `ivre-ipinfo` (IVRE's names).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Filters")]
+pub struct PassiveFilterArgs {
+    /// Hosts, ranges (A-B), networks (CIDR) or integer addresses, ORed together.
+    #[arg(value_name = "IP|A-B|CIDR")]
+    pub ips: Vec<String>,
+    /// This address.
+    #[arg(long, value_name = "IP")]
+    pub host: Vec<String>,
+    /// Addresses from A to B (inclusive).
+    #[arg(long, num_args = 2, value_names = ["START", "STOP"])]
+    pub range: Vec<String>,
+    /// Addresses in this network.
+    #[arg(long, value_name = "CIDR")]
+    pub net: Vec<String>,
+    /// IPv4 addresses only.
+    #[arg(long)]
+    pub ipv4: bool,
+    /// IPv6 addresses only.
+    #[arg(long)]
+    pub ipv6: bool,
+    /// Records with these ids.
+    #[arg(long, num_args = 1.., value_name = "ID")]
+    pub id: Vec<i64>,
+    /// Records without these ids.
+    #[arg(long = "no-id", num_args = 1.., value_name = "ID")]
+    pub no_id: Vec<i64>,
+    /// Records of this schema version.
+    #[arg(long = "schema-version", alias = "version", value_name = "N")]
+    pub schema_version: Option<i64>,
+    /// Sensor (exact, A,B list, or /regex/; repeat to AND).
+    #[arg(long, value_name = "SENSOR")]
+    pub sensor: Vec<String>,
+    /// Not this sensor.
+    #[arg(long = "no-sensor", value_name = "SENSOR")]
+    pub no_sensor: Vec<String>,
+    /// Category: the sensor, as IVRE's generic flag.
+    #[arg(long, value_name = "CAT")]
+    pub category: Vec<String>,
+    /// Record type (DNS_ANSWER, SSL_SERVER, ...; A,B list or /regex/).
+    #[arg(long, value_name = "RECONTYPE")]
+    pub recontype: Vec<String>,
+    /// Source (sub-type: header name, cert, ja3, ...; A,B list or /regex/).
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Vec<String>,
+    /// The server port ([tcp/]PORT).
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<String>,
+    /// Service name (infos.service_name): SVC[:PORT] (- for none, /regex/).
+    #[arg(long, value_name = "SVC[:PORT]")]
+    pub service: Vec<String>,
+    /// Product: [SVC:]PROD[:PORT].
+    #[arg(long, value_name = "[SVC:]PROD[:PORT]")]
+    pub product: Vec<String>,
+    /// Version: VERSION, PROD:VERSION or SVC:PROD:VERSION[:PORT].
+    #[arg(long, alias = "product-version", value_name = "[[SVC:]PROD:]VERSION")]
+    pub prodversion: Vec<String>,
+    /// Host name given by a service (/regex/ allowed).
+    #[arg(long, value_name = "NAME")]
+    pub svchostname: Option<String>,
+    /// HTTP user agents (optionally this one, or /regex/).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "UA")]
+    pub useragent: Option<String>,
+    /// Java user agents.
+    #[arg(long)]
+    pub java: bool,
+    /// MAC addresses (optionally this one, or /regex/).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "MAC")]
+    pub mac: Option<String>,
+    /// DNS answers for exactly this name (/regex/ allowed).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// DNS answers for names in this domain (/regex/ allowed).
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// DNS answers for this name (exact, or /regex/).
+    #[arg(long, value_name = "NAME")]
+    pub dns: Option<String>,
+    /// DNS answers for this name or its subdomains.
+    #[arg(long, value_name = "NAME")]
+    pub dnssub: Option<String>,
+    /// DNS answers of this type (A, AAAA, PTR, CNAME, NS, MX).
+    #[arg(long, value_name = "TYPE")]
+    pub dnstype: Option<String>,
+    /// HTTP Basic credentials.
+    #[arg(long)]
+    pub basicauth: bool,
+    /// HTTP authorization headers.
+    #[arg(long)]
+    pub auth: bool,
+    /// FTP credentials.
+    #[arg(long)]
+    pub ftp: bool,
+    /// POP credentials.
+    #[arg(long)]
+    pub pop: bool,
+    /// Certificate hash (MD5, SHA-1 or SHA-256; colons and spaces ignored).
+    #[arg(long, value_name = "HASH")]
+    pub cert: Option<String>,
+    /// CA certificate hash.
+    #[arg(long, value_name = "HASH")]
+    pub cacert: Option<String>,
+    /// TOR-like certificates.
+    #[arg(long)]
+    pub torcert: bool,
+    /// SSH host key fingerprint (MD5, colons allowed).
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub sshkey: Option<String>,
+    /// HASSH, client or server (value, MD5/SHA-1/SHA-256, or /regex/ on the raw string).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
+    pub hassh: Option<String>,
+    /// HASSH of a server.
+    #[arg(long = "hassh-server", num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
+    pub hassh_server: Option<String>,
+    /// HASSH of a client.
+    #[arg(long = "hassh-client", num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
+    pub hassh_client: Option<String>,
+    /// JA3 of a TLS client (value, hash or /regex/).
+    #[arg(long = "ssl-ja3-client", num_args = 0..=1, default_missing_value = "", value_name = "JA3")]
+    pub ja3_client: Option<String>,
+    /// JA3S of a TLS server, optionally with the client's JA3: S[:C].
+    #[arg(long = "ssl-ja3-server", num_args = 0..=1, default_missing_value = "", value_name = "S[:C]")]
+    pub ja3_server: Option<String>,
+    /// JA4 of a TLS client (a_b_c, or /regex/).
+    #[arg(long = "ssl-ja4-client", num_args = 0..=1, default_missing_value = "", value_name = "JA4")]
+    pub ja4_client: Option<String>,
+    /// JA4 of a TLS client given in raw form (a_<ciphers>_<extensions>[_<algorithms>]).
+    #[arg(long = "ssl-ja4-client-raw", value_name = "RAW")]
+    pub ja4_client_raw: Option<String>,
+    /// TCP server banner (/regex/ allowed).
+    #[arg(long, value_name = "BANNER")]
+    pub banner: Option<String>,
+    /// An infos value: KEY:VALUE (KEY dotted; VALUE exact, - for absent, or /regex/).
+    #[arg(long, value_name = "KEY:VALUE")]
+    pub infos: Vec<String>,
+    /// Last seen less than this long ago (seconds, or Ns/m/h/d/y).
+    #[arg(long, value_name = "TIME")]
+    pub timeago: Option<String>,
+    /// Last seen more than this long ago.
+    #[arg(long = "no-timeago", value_name = "TIME")]
+    pub no_timeago: Option<String>,
+    /// First seen less than this long ago.
+    #[arg(long, value_name = "TIME")]
+    pub timeagonew: Option<String>,
+    /// First seen more than this long ago.
+    #[arg(long = "no-timeagonew", value_name = "TIME")]
+    pub no_timeagonew: Option<String>,
+}
+
+fn opt_re(s: &str) -> Result<Option<Match>> {
+    Ok(if s.is_empty() {
+        None
+    } else {
+        Some(str2regexp(s)?)
+    })
+}
+
+/// Splits `S[:C]` on the first `:` outside a `/regex/`.
+fn split_server_client(s: &str) -> (&str, Option<&str>) {
+    let mut in_re = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '/' if i == 0 => in_re = true,
+            '/' if in_re => in_re = false,
+            ':' if !in_re => return (&s[..i], Some(&s[i + 1..])),
+            _ => {}
+        }
+    }
+    (s, None)
+}
+
+impl PassiveFilterArgs {
+    /// The filter the flags describe.
+    pub fn to_filter(&self) -> Result<PassiveFilter> {
+        let mut f = Filter::True;
+        let mut add = |x: PassiveFilter| {
+            let cur = std::mem::take(&mut f);
+            f = cur.and(x);
+        };
+        if !self.ips.is_empty() {
+            let mut any = Filter::False;
+            for a in &self.ips {
+                any = any.or(p::address_arg(a)?);
+            }
+            add(any);
+        }
+        for h in &self.host {
+            add(p::host(p::address(h)?));
+        }
+        for pair in self.range.chunks(2) {
+            add(p::range(p::address(&pair[0])?, p::address(&pair[1])?));
+        }
+        for n in &self.net {
+            add(p::net(n)?);
+        }
+        if self.ipv4 {
+            add(p::ipv4());
+        }
+        if self.ipv6 {
+            add(p::ipv6());
+        }
+        if !self.id.is_empty() {
+            add(p::id(self.id.clone()));
+        }
+        if !self.no_id.is_empty() {
+            add(p::id(self.no_id.clone()).not());
+        }
+        if let Some(v) = self.schema_version {
+            add(p::schema_version(v));
+        }
+        for s in self.sensor.iter().chain(&self.category) {
+            add(p::sensor(str2list(s)?));
+        }
+        for s in &self.no_sensor {
+            add(p::sensor(str2list(s)?).not());
+        }
+        for r in &self.recontype {
+            add(p::recontype(Some(str2list(r)?), None));
+        }
+        for s in &self.source {
+            add(p::source(str2list(s)?));
+        }
+        for v in &self.port {
+            add(p::port_arg(v)?);
+        }
+        for v in &self.service {
+            add(p::service_arg(v)?);
+        }
+        for v in &self.product {
+            add(p::product_arg(v)?);
+        }
+        for v in &self.prodversion {
+            add(p::version_arg(v)?);
+        }
+        if let Some(v) = &self.svchostname {
+            add(p::svchostname(str2regexp(v)?));
+        }
+        if let Some(v) = &self.useragent {
+            add(p::useragent(opt_re(v)?));
+        }
+        if self.java {
+            add(p::javaua());
+        }
+        if let Some(v) = &self.mac {
+            add(p::mac(opt_re(v)?));
+        }
+        if let Some(v) = &self.hostname {
+            add(p::hostname(str2regexp(v)?));
+        }
+        if let Some(v) = &self.domain {
+            add(p::domain(str2regexp(v)?));
+        }
+        let dnstype = self.dnstype.as_deref();
+        if let Some(t) = dnstype {
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                bail!("invalid DNS type {t:?} (A, AAAA, PTR, CNAME, NS, MX)");
+            }
+        }
+        let mut typed = false;
+        if let Some(v) = &self.dns {
+            add(p::dns(Some(str2regexp(v)?), false, dnstype, false, false));
+            typed = true;
+        }
+        if let Some(v) = &self.dnssub {
+            add(p::dns(Some(str2regexp(v)?), false, dnstype, true, false));
+            typed = true;
+        }
+        if !typed && dnstype.is_some() {
+            add(p::dns(None, false, dnstype, false, false));
+        }
+        if self.basicauth {
+            add(p::basicauth());
+        }
+        if self.auth {
+            add(p::httpauth());
+        }
+        if self.ftp {
+            add(p::ftpauth());
+        }
+        if self.pop {
+            add(p::popauth());
+        }
+        if let Some(v) = &self.cert {
+            add(p::cert_hash(v, false)?);
+        }
+        if let Some(v) = &self.cacert {
+            add(p::cert_hash(v, true)?);
+        }
+        if self.torcert {
+            add(p::torcert());
+        }
+        if let Some(v) = &self.sshkey {
+            add(p::sshkey(Some(str2regexp(v)?), None, None, None));
+        }
+        if let Some(v) = &self.hassh {
+            add(p::hassh(opt_re(v)?, None));
+        }
+        if let Some(v) = &self.hassh_server {
+            add(p::hassh(opt_re(v)?, Some(true)));
+        }
+        if let Some(v) = &self.hassh_client {
+            add(p::hassh(opt_re(v)?, Some(false)));
+        }
+        if let Some(v) = &self.ja3_client {
+            add(p::ja3client(opt_re(v)?));
+        }
+        if let Some(v) = &self.ja3_server {
+            let (s, c) = split_server_client(v);
+            add(p::ja3server(
+                opt_re(s)?,
+                c.map(opt_re).transpose()?.flatten(),
+            ));
+        }
+        if let Some(v) = &self.ja4_client {
+            add(p::ja4client(Ja4Query {
+                value: opt_re(v)?,
+                ..Default::default()
+            }));
+        }
+        if let Some(v) = &self.ja4_client_raw {
+            add(p::ja4client_raw(v)?);
+        }
+        if let Some(v) = &self.banner {
+            add(p::tcpsrvbanner(str2regexp(v)?));
+        }
+        for v in &self.infos {
+            let Some((k, val)) = v.split_once(':') else {
+                bail!("expected KEY:VALUE, got {v:?}");
+            };
+            let keys: Vec<&str> = k.split('.').collect();
+            if keys.iter().any(|k| k.is_empty()) {
+                bail!("invalid infos key {k:?}");
+            }
+            let m = if val == "-" {
+                Match::Absent
+            } else {
+                str2regexp(val)?
+            };
+            add(p::infos(&keys, m));
+        }
+        for (v, neg, new) in [
+            (&self.timeago, false, false),
+            (&self.no_timeago, true, false),
+            (&self.timeagonew, false, true),
+            (&self.no_timeagonew, true, true),
+        ] {
+            if let Some(v) = v {
+                add(p::timeago(parse_duration(v)?, new).neg_if(neg));
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// Used by the tests: builds the filter from a command line of flags.
+pub fn filter_from_args(args: &[&str]) -> Result<PassiveFilter> {
+    #[derive(clap::Parser)]
+    struct P {
+        #[command(flatten)]
+        f: PassiveFilterArgs,
+    }
+    use clap::Parser;
+    let p = P::try_parse_from(std::iter::once("ipinfo").chain(args.iter().copied()))
+        .context("invalid filter arguments")?;
+    p.f.to_filter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_map_to_filters() {
+        assert_eq!(filter_from_args(&[]).unwrap(), Filter::True);
+        assert!(filter_from_args(&["10.0.0.1", "10.0.0.0/8"]).is_ok());
+        assert!(filter_from_args(&["--port", "udp/53"]).is_err());
+        assert!(filter_from_args(&["--dnstype", "A'"]).is_err());
+        assert!(filter_from_args(&["--timeago", "x"]).is_err());
+        assert!(filter_from_args(&["--sensor", "/a/q"]).is_err());
+        assert_eq!(split_server_client("/a:b/:c"), ("/a:b/", Some("c")));
+        assert_eq!(split_server_client("abc"), ("abc", None));
+    }
+}
