@@ -215,4 +215,15 @@ fn zeek_fixture_gives_the_golden_recontypes() {
         db.scalar("SELECT count(*) FROM passive WHERE addr IS NULL AND targetval IS NOT NULL") > 0
     );
     assert!(db.scalar("SELECT count(*) FROM passive WHERE infos ? 'domain'") > 0);
+    // Banners and Server headers identified with Nmap's probes (IVRE's
+    // expected ssh / imap / http counts for these captures).
+    for (service, n) in [("ssh", 4), ("imap", 1), ("http", 21)] {
+        let out = tool("ivre-ipinfo", &db, &["--count", "--service", service], None);
+        assert_eq!(
+            stdout(&out).trim(),
+            n.to_string(),
+            "{service}: {}",
+            stderr(&out)
+        );
+    }
 }

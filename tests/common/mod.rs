@@ -151,7 +151,8 @@ pub fn tool(name: &str, db: &TestDb, args: &[&str], stdin: Option<&[u8]>) -> Out
     })
 }
 
-/// Runs a tool with a clean environment adjusted by `setup`.
+/// Runs a tool with a clean environment (no database variables, our copy of
+/// Nmap's data files) adjusted by `setup`.
 pub fn run_tool(
     name: &str,
     args: &[&str],

@@ -7,6 +7,7 @@ pub mod input;
 pub mod passive;
 pub mod passivefilter;
 pub mod pipeline;
+pub mod probes;
 pub mod progress;
 pub mod scan;
 pub mod tools;

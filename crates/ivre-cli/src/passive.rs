@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::passive::ignore::IgnoreSpec;
 use ivre_model::passive::normalize::{self, NormalizeConfig};
+use ivre_model::passive::services::add_service_infos;
 use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
 use ivre_pg::passive::PassiveLoader;
 use std::io::{BufWriter, Write};
@@ -201,12 +202,19 @@ pub fn flatten_rows(rows: Vec<Result<Vec<PassiveRecord>, LineError>>) -> Records
 pub fn zeek_records(input: Input, args: &PassiveImportArgs, ignore: Arc<IgnoreSpec>) -> Records {
     let mut config = NormalizeConfig::default();
     config.dnsbl_zones.extend(args.dnsbl_zone.iter().cloned());
+    let probes = crate::probes::service_probes();
     Box::new(
         ZeekReader::new(input.reader)
             .with_sensor(args.sensor.clone())
             .flat_map(move |item| match item {
                 Ok(rec) => normalize::process(rec, &config, Some(&ignore))
                     .into_iter()
+                    .map(|mut r| {
+                        if let Some(probes) = probes {
+                            add_service_infos(&mut r, probes);
+                        }
+                        r
+                    })
                     .map(Ok)
                     .collect(),
                 Err(e) => vec![Err(e)],

@@ -9,7 +9,6 @@ use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::scan::fingerprint::fingerprint_banners;
-use ivre_model::scan::probes::ServiceProbes;
 use ivre_model::scan::{Host, ReadOptions, ScanFormat, ScanReader, Tag};
 use ivre_pg::scan::{already_imported, ScanFileMeta, ScanLoader};
 use sha2::{Digest, Sha256};
@@ -55,46 +54,23 @@ pub struct Scan2dbArgs {
     pub force: bool,
 }
 
-/// Fingerprints Masscan banners with Nmap's probes, loaded on first need.
+/// Fingerprints Masscan banners with Nmap's probes.
 struct Fingerprinter {
-    probes: std::cell::OnceCell<Option<ServiceProbes>>,
     extra: Vec<String>,
 }
 
 impl Fingerprinter {
     fn new(extra: &[String]) -> Self {
         Fingerprinter {
-            probes: std::cell::OnceCell::new(),
             extra: extra.to_vec(),
         }
     }
 
     fn apply<R: BufRead>(&self, reader: &ScanReader<R>, host: &mut Host) {
         if format_name(reader).starts_with("masscan") {
-            if let Some(probes) = self.probes.get_or_init(load_probes) {
+            if let Some(probes) = crate::probes::service_probes() {
                 fingerprint_banners(host, probes, &self.extra);
             }
-        }
-    }
-}
-
-fn load_probes() -> Option<ServiceProbes> {
-    let found = ServiceProbes::find_default().map(|p| (ServiceProbes::load(&p), p));
-    match found {
-        Some((Ok(probes), _)) => Some(probes),
-        Some((Err(e), path)) => {
-            log::warn!(
-                "{}: {e}; Masscan banners are not fingerprinted",
-                path.display()
-            );
-            None
-        }
-        None => {
-            log::warn!(
-                "nmap-service-probes not found ($NMAPDIR, /usr/share/nmap, /usr/local/share/nmap): \
-                 Masscan banners are not fingerprinted (install nmap to fix this)"
-            );
-            None
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod normalize;
 pub mod ntlm;
 pub mod p0f;
 pub mod record;
+pub mod services;
 pub mod zeek;
 
 pub use normalize::{normalize, process, NormalizeConfig};
