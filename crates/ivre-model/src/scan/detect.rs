@@ -327,32 +327,6 @@ pub fn read_scan<'a, R: BufRead + 'a>(
     Ok(Box::new(ScanReader::open(input, opts)?))
 }
 
-/// A compression format recognised by its magic bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Bzip2,
-    Xz,
-    Zstd,
-}
-
-/// Tells the compression of a file from its first bytes (IVRE checks gzip
-/// `1f 8b` and bzip2 `BZh`; xz and zstd are recognised too).
-pub fn sniff_compression(prefix: &[u8]) -> Compression {
-    if prefix.starts_with(b"\x1f\x8b") {
-        Compression::Gzip
-    } else if prefix.starts_with(b"BZh") {
-        Compression::Bzip2
-    } else if prefix.starts_with(b"\xfd7zXZ\x00") {
-        Compression::Xz
-    } else if prefix.starts_with(b"\x28\xb5\x2f\xfd") {
-        Compression::Zstd
-    } else {
-        Compression::None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

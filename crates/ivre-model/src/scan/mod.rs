@@ -13,10 +13,7 @@ pub mod script;
 pub mod scripts;
 mod xml_events;
 
-pub use detect::{
-    detect_format, read_scan, sniff_compression, Compression, HostIter, ReadOptions, ScanFormat,
-    ScanReader,
-};
+pub use detect::{detect_format, read_scan, HostIter, ReadOptions, ScanFormat, ScanReader};
 pub use error::{ParseError, ParseErrorKind};
 pub use ivre_json::IvreJsonReader;
 pub use masscan::MasscanJsonReader;
