@@ -3,32 +3,6 @@
 mod common;
 use common::*;
 
-const SAMPLES: &[&str] = &[
-    "Nmap-Modbus-IPv4.json.bz2",
-    "ipv6_all.xml",
-    "masscan-ntlm-smb.xml.bz2",
-    "nmap-ntlm-all.xml.bz2",
-    "nmap-ntlm-smb.xml.bz2",
-    "test-T102-s7comm.xml.bz2",
-    "test-T22.xml.bz2",
-    "test-T443.xml.bz2",
-    "test-probe-ike-ipsec-nat-t-probe-U4500.xml.bz2",
-    "test-probe-ike-probe-U500.xml.bz2",
-];
-
-fn sample(name: &str) -> String {
-    data(&format!("ivre-samples/{name}"))
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn import_samples(db: &TestDb) -> std::process::Output {
-    let files: Vec<String> = SAMPLES.iter().map(|s| sample(s)).collect();
-    let mut args = vec!["--port", "-c", "TEST", "-s", "SOURCE"];
-    args.extend(files.iter().map(String::as_str));
-    tool("ivre-scan2db", db, &args, None)
-}
-
 fn decompressed(name: &str) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();

@@ -7,34 +7,11 @@ mod common;
 use common::*;
 use std::sync::OnceLock;
 
-const SAMPLES: &[&str] = &[
-    "Nmap-Modbus-IPv4.json.bz2",
-    "ipv6_all.xml",
-    "masscan-ntlm-smb.xml.bz2",
-    "nmap-ntlm-all.xml.bz2",
-    "nmap-ntlm-smb.xml.bz2",
-    "test-T102-s7comm.xml.bz2",
-    "test-T22.xml.bz2",
-    "test-T443.xml.bz2",
-    "test-probe-ike-ipsec-nat-t-probe-U4500.xml.bz2",
-    "test-probe-ike-probe-U500.xml.bz2",
-];
-
 fn ingested() -> &'static TestDb {
     static DB: OnceLock<TestDb> = OnceLock::new();
     DB.get_or_init(|| {
         let db = TestDb::new();
-        let files: Vec<String> = SAMPLES
-            .iter()
-            .map(|s| {
-                data(&format!("ivre-samples/{s}"))
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        let mut args = vec!["--port", "-c", "TEST", "-s", "SOURCE"];
-        args.extend(files.iter().map(String::as_str));
-        let out = tool("ivre-scan2db", &db, &args, None);
+        let out = import_samples(&db);
         assert!(out.status.success(), "{}", stderr(&out));
         db
     })

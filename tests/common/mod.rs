@@ -248,3 +248,32 @@ pub fn load_records(db: &TestDb, records: &[serde_json::Value]) {
     }
     loader.finish(&meta).expect("finish");
 }
+
+/// IVRE's ten sample scan files (tests/data/ivre-samples), as its tests import them.
+pub const SAMPLES: &[&str] = &[
+    "Nmap-Modbus-IPv4.json.bz2",
+    "ipv6_all.xml",
+    "masscan-ntlm-smb.xml.bz2",
+    "nmap-ntlm-all.xml.bz2",
+    "nmap-ntlm-smb.xml.bz2",
+    "test-T102-s7comm.xml.bz2",
+    "test-T22.xml.bz2",
+    "test-T443.xml.bz2",
+    "test-probe-ike-ipsec-nat-t-probe-U4500.xml.bz2",
+    "test-probe-ike-probe-U500.xml.bz2",
+];
+
+/// Path of a sample scan file.
+pub fn sample(name: &str) -> String {
+    data(&format!("ivre-samples/{name}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `ivre-scan2db --port -c TEST -s SOURCE` over the ten samples, as IVRE's tests do.
+pub fn import_samples(db: &TestDb) -> Output {
+    let files: Vec<String> = SAMPLES.iter().map(|s| sample(s)).collect();
+    let mut args = vec!["--port", "-c", "TEST", "-s", "SOURCE"];
+    args.extend(files.iter().map(String::as_str));
+    tool("ivre-scan2db", db, &args, None)
+}
