@@ -183,9 +183,10 @@ fn name_to_json(name: &X509Name) -> (Map<String, Value>, String) {
     (obj, parts.join("/"))
 }
 
-/// OpenSSL's one-line form (`/C=US/O=x/CN=y`), used for `DirName:` entries.
+/// OpenSSL's one-line form (`C = US, O = x, CN = y`, as in the golden
+/// records), used for `DirName:` entries.
 fn name_oneline(name: &X509Name) -> (String, Option<String>) {
-    let mut out = String::new();
+    let mut parts = Vec::new();
     let mut cn = None;
     for attr in name.iter_attributes() {
         let oid = attr.attr_type().to_id_string();
@@ -194,9 +195,9 @@ fn name_oneline(name: &X509Name) -> (String, Option<String>) {
             cn = Some(value.clone());
         }
         let key = attribute_short_name(&oid).map_or(oid.clone(), str::to_string);
-        out.push_str(&format!("/{key}={value}"));
+        parts.push(format!("{key} = {value}"));
     }
-    (out, cn)
+    (parts.join(", "), cn)
 }
 
 fn format_ip(bytes: &[u8]) -> String {
@@ -488,7 +489,7 @@ fn add_hostnames(cert: &Value, effects: &mut Effects) {
                 push(&host, "cert-san-uri");
             }
         } else if let Some(dn) = san.strip_prefix("DirName:") {
-            if let Some(cn) = dn.split('/').find_map(|p| p.strip_prefix("CN=")) {
+            if let Some(cn) = dn.split(", ").find_map(|p| p.strip_prefix("CN = ")) {
                 push(cn, "cert-san-dirname-cn");
             }
         } else if let Some(other) = san.strip_prefix("othername:") {
