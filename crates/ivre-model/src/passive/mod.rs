@@ -28,6 +28,7 @@
 //! payloads (both need `scan::probes`).
 pub mod airodump;
 pub mod cert;
+pub mod dns;
 pub mod escape;
 pub mod ignore;
 pub mod infos;
