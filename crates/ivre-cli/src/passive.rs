@@ -2,11 +2,12 @@
 //! their options and their run loop. Each tool only supplies its reader.
 
 use crate::input::{self, Input};
-use crate::pipeline::{ingest, IngestOptions, IngestStats};
+use crate::pipeline::{ingest, Batch, IngestOptions, IngestStats};
 use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::passive::ignore::IgnoreSpec;
+use ivre_model::passive::infos;
 use ivre_model::passive::normalize::{self, NormalizeConfig};
 use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
 use ivre_pg::passive::PassiveLoader;
@@ -83,6 +84,17 @@ pub fn run_import(
     args: &PassiveImportArgs,
     reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> Records,
 ) -> Result<ExitCode> {
+    run_import_with(common, args, reader, |_| {})
+}
+
+/// [`run_import`] with a `finish` step applied once per distinct
+/// observation kept in a batch (see [`ingest`]), e.g. [`zeek_infos`].
+pub fn run_import_with(
+    common: &CommonArgs,
+    args: &PassiveImportArgs,
+    reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> Records,
+    finish: impl Fn(&mut PassiveRecord),
+) -> Result<ExitCode> {
     let ignore = match &args.ignore_spec {
         Some(path) => {
             let text =
@@ -129,12 +141,13 @@ pub fn run_import(
         let keep = |r: &PassiveRecord| !ignore.ignores(r);
         let stats = match client.as_mut() {
             None => {
-                let mut out = BufWriter::new(std::io::stdout().lock());
+                let mut out = BufWriter::new(std::io::stdout());
                 let stats = ingest(
                     records,
                     |batch| print_batch(&mut out, batch),
                     &opts,
                     keep,
+                    &finish,
                     report,
                     progress,
                 )?;
@@ -146,11 +159,12 @@ pub fn run_import(
                 ingest(
                     records,
                     |batch| {
-                        batch.iter().for_each(|r| loader.add(r));
+                        batch.iter().for_each(|(k, r)| loader.add_keyed(&k.0, r));
                         loader.commit().map(drop)
                     },
                     &opts,
                     keep,
+                    &finish,
                     report,
                     progress,
                 )
@@ -178,7 +192,8 @@ pub fn run_import(
 }
 
 /// `--test` output: one aggregated record per line, in a stable order.
-fn print_batch(out: &mut impl Write, mut batch: Vec<PassiveRecord>) -> Result<()> {
+fn print_batch(out: &mut impl Write, batch: Batch) -> Result<()> {
+    let mut batch: Vec<PassiveRecord> = batch.into_iter().map(|(_, r)| r).collect();
     batch.sort_by_key(|r| r.identity());
     for r in batch {
         serde_json::to_writer(&mut *out, &r)?;
@@ -197,7 +212,8 @@ pub fn flatten_rows(rows: Vec<Result<Vec<PassiveRecord>, LineError>>) -> Records
 }
 
 /// Zeek `passive_recon` observations, normalised as IVRE stores them (one
-/// line can give zero, one or two records).
+/// line can give zero, one or two records); their infos are left to
+/// [`zeek_infos`], run once per distinct observation.
 pub fn zeek_records(input: Input, args: &PassiveImportArgs, ignore: Arc<IgnoreSpec>) -> Records {
     let mut config = NormalizeConfig::default();
     config.dnsbl_zones.extend(args.dnsbl_zone.iter().cloned());
@@ -205,11 +221,16 @@ pub fn zeek_records(input: Input, args: &PassiveImportArgs, ignore: Arc<IgnoreSp
         ZeekReader::new(input.reader)
             .with_sensor(args.sensor.clone())
             .flat_map(move |item| match item {
-                Ok(rec) => normalize::process(rec, &config, Some(&ignore))
+                Ok(rec) => normalize::prepare(rec, &config, Some(&ignore))
                     .into_iter()
                     .map(Ok)
                     .collect(),
                 Err(e) => vec![Err(e)],
             }),
     )
+}
+
+/// The `finish` step of Zeek observations: their infos (IVRE's `getinfos`).
+pub fn zeek_infos(rec: &mut PassiveRecord) {
+    rec.infos = infos::compute(rec);
 }
