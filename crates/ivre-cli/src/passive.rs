@@ -10,7 +10,7 @@ use ivre_model::passive::ignore::IgnoreSpec;
 use ivre_model::passive::infos;
 use ivre_model::passive::normalize::{self, NormalizeConfig};
 use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
-use ivre_pg::passive::PassiveLoader;
+use ivre_pg::passive::{PassiveLoader, StagedRow};
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -53,7 +53,7 @@ pub struct PassiveImportArgs {
     pub flush_seconds: u64,
 
     /// Distinct observations aggregated in memory per transaction.
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    #[arg(long, default_value_t = 500_000, value_name = "N")]
     pub batch_size: usize,
 
     /// Extra DNS blacklist zone (IVRE's DNS_BLACKLIST_DOMAINS): answers for
@@ -158,9 +158,8 @@ pub fn run_import_with(
                 let mut loader = PassiveLoader::new(client)?;
                 ingest(
                     records,
-                    |batch| {
-                        batch.iter().for_each(|(k, r)| loader.add_keyed(&k.0, r));
-                        loader.commit().map(drop)
+                    |batch: Batch<StagedRow>| {
+                        loader.store(batch.iter().map(|(k, r)| (&k.0, r))).map(drop)
                     },
                     &opts,
                     keep,
@@ -192,7 +191,7 @@ pub fn run_import_with(
 }
 
 /// `--test` output: one aggregated record per line, in a stable order.
-fn print_batch(out: &mut impl Write, batch: Batch) -> Result<()> {
+fn print_batch(out: &mut impl Write, batch: Batch<PassiveRecord>) -> Result<()> {
     let mut batch: Vec<PassiveRecord> = batch.into_iter().map(|(_, r)| r).collect();
     batch.sort_by_key(|r| r.identity());
     for r in batch {

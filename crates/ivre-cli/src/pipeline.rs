@@ -14,7 +14,7 @@
 
 use anyhow::Result;
 use ivre_model::passive::{LineError, PassiveRecord};
-use ivre_pg::passive::record_key;
+use ivre_pg::passive::{record_key, StagedRow};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -33,7 +33,7 @@ pub struct IngestOptions {
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
-            batch_size: 100_000,
+            batch_size: 500_000,
             flush_every: None,
         }
     }
@@ -90,10 +90,51 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// A batch of distinct observations with their keys, as given to the sink.
-pub type Batch = Vec<(Key, PassiveRecord)>;
+/// What the aggregator keeps of each distinct observation.
+pub trait Slot: Send {
+    /// The first observation of an identity, completed by `finish` (the
+    /// tool's last step, e.g. computing the infos).
+    fn first(rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) -> Self;
+    /// Folds a further observation of the same identity into the slot.
+    fn fold(&mut self, rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord));
+}
 
-type BatchMap = HashMap<Key, PassiveRecord, BuildHasherDefault<KeyHasher>>;
+/// The whole record (for printing: `--test`).
+impl Slot for PassiveRecord {
+    fn first(mut rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) -> Self {
+        finish(&mut rec);
+        rec
+    }
+
+    fn fold(&mut self, mut rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) {
+        // `merge` takes the infos of `rec` only when the stored one has
+        // none: only then are they worth computing.
+        if self.infos.is_none() {
+            finish(&mut rec);
+        }
+        self.merge(rec)
+    }
+}
+
+/// The COPY text of the record (for the database: compact).
+impl Slot for StagedRow {
+    fn first(mut rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) -> Self {
+        finish(&mut rec);
+        StagedRow::new(&rec)
+    }
+
+    fn fold(&mut self, mut rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) {
+        if !self.has_infos() {
+            finish(&mut rec);
+        }
+        self.merge(&rec)
+    }
+}
+
+/// A batch of distinct observations with their keys, as given to the sink.
+pub type Batch<S> = Vec<(Key, S)>;
+
+type BatchMap<S> = HashMap<Key, S, BuildHasherDefault<KeyHasher>>;
 
 /// Reads `records` on a thread of its own (parsing, normalisation and the
 /// identity hash happen there), aggregates them on this thread, and gives
@@ -104,9 +145,9 @@ type BatchMap = HashMap<Key, PassiveRecord, BuildHasherDefault<KeyHasher>>;
 /// in the batch (e.g. computes its infos: done once per distinct
 /// observation, not once per line); `on_error` reports each unreadable line
 /// and the import goes on.
-pub fn ingest<I>(
+pub fn ingest<I, S: Slot>(
     records: I,
-    mut sink: impl FnMut(Batch) -> Result<()> + Send,
+    mut sink: impl FnMut(Batch<S>) -> Result<()> + Send,
     opts: &IngestOptions,
     keep: impl Fn(&PassiveRecord) -> bool,
     finish: impl Fn(&mut PassiveRecord),
@@ -134,7 +175,7 @@ where
 
     let mut stats = IngestStats::default();
     let result = std::thread::scope(|scope| -> Result<()> {
-        let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(0);
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch<S>>(0);
         let storer = scope.spawn(move || -> Result<()> {
             for batch in batch_rx {
                 sink(batch)?;
@@ -142,11 +183,11 @@ where
             Ok(())
         });
         // Hands a batch to the storer; on failure, the storer's error.
-        let hand_over = |batch: &mut BatchMap, stats: &mut IngestStats| -> bool {
+        let hand_over = |batch: &mut BatchMap<S>, stats: &mut IngestStats| -> bool {
             stats.merged += batch.len() as u64;
             batch.is_empty() || batch_tx.send(batch.drain().collect()).is_ok()
         };
-        let mut batch = BatchMap::default();
+        let mut batch = BatchMap::<S>::default();
         let mut last_commit = Instant::now();
         let mut alive = true;
         loop {
@@ -173,21 +214,12 @@ where
                         on_error(&e);
                     }
                     Ok((_, rec)) if !keep(&rec) => stats.ignored += 1,
-                    Ok((key, mut rec)) => {
+                    Ok((key, rec)) => {
                         stats.observations += 1;
                         match batch.entry(key) {
-                            Entry::Occupied(mut e) => {
-                                // `merge` takes the infos of `rec` only when
-                                // the stored one has none: only then are
-                                // they worth computing.
-                                if e.get().infos.is_none() {
-                                    finish(&mut rec);
-                                }
-                                e.get_mut().merge(rec)
-                            }
+                            Entry::Occupied(mut e) => e.get_mut().fold(rec, &finish),
                             Entry::Vacant(e) => {
-                                finish(&mut rec);
-                                e.insert(rec);
+                                e.insert(S::first(rec, &finish));
                             }
                         }
                     }

@@ -26,6 +26,30 @@ impl CopyBuffer {
         }
     }
 
+    /// A buffer that is never sent, to encode fields ahead of time (see
+    /// [`CopyBuffer::raw`]).
+    pub fn detached(capacity: usize) -> Self {
+        CopyBuffer {
+            statement: String::new(),
+            buf: Vec::with_capacity(capacity),
+            rows: 0,
+            row_open: false,
+        }
+    }
+
+    /// The encoded bytes (of a [`CopyBuffer::detached`] buffer).
+    pub fn into_bytes(self) -> Box<[u8]> {
+        self.buf.into_boxed_slice()
+    }
+
+    /// Fields already encoded by another buffer (one or several,
+    /// tab-separated), written as they are.
+    pub fn raw(&mut self, encoded: &[u8]) -> &mut Self {
+        self.sep();
+        self.buf.extend_from_slice(encoded);
+        self
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -134,6 +158,19 @@ impl CopyBuffer {
         self
     }
 
+    /// An `inet` value (canonical text, IPv4 written without the
+    /// formatting machinery).
+    pub fn opt_ip(&mut self, ip: Option<&std::net::IpAddr>) -> &mut Self {
+        match ip {
+            Some(ip) => {
+                self.sep();
+                write_ip(&mut self.buf, ip);
+                self
+            }
+            None => self.null(),
+        }
+    }
+
     /// A value written with its `Display` form (addresses, numbers), which
     /// must need no COPY escaping.
     pub fn opt_display(&mut self, v: Option<&impl std::fmt::Display>) -> &mut Self {
@@ -201,6 +238,29 @@ impl CopyBuffer {
     }
 }
 
+/// Appends the canonical text of an address (what `Display` writes).
+pub fn write_ip(buf: &mut Vec<u8>, ip: &std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'.');
+                }
+                if o >= 100 {
+                    buf.push(b'0' + o / 100);
+                }
+                if o >= 10 {
+                    buf.push(b'0' + o / 10 % 10);
+                }
+                buf.push(b'0' + o % 10);
+            }
+        }
+        std::net::IpAddr::V6(_) => {
+            let _ = write!(buf, "{ip}");
+        }
+    }
+}
+
 /// A writer that applies COPY text escaping to what goes through it.
 struct Escaping<'a>(&'a mut Vec<u8>);
 
@@ -262,6 +322,23 @@ mod tests {
             "x\\ty\\\\z\\n\t\\N\t{\"a\\\\\"b\",\"c,d\"}\t-1\n"
         );
         assert_eq!(c.rows(), 1);
+    }
+
+    #[test]
+    fn addresses() {
+        for text in [
+            "0.0.0.0",
+            "10.0.99.100",
+            "255.255.255.255",
+            "1.20.3.40",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+        ] {
+            let ip: std::net::IpAddr = text.parse().unwrap();
+            let mut buf = Vec::new();
+            write_ip(&mut buf, &ip);
+            assert_eq!(String::from_utf8(buf).unwrap(), ip.to_string());
+        }
     }
 
     #[test]

@@ -3,4 +3,4 @@
 pub mod dns;
 mod load;
 
-pub use load::{identity_hash, record_key, PassiveLoader};
+pub use load::{identity_hash, record_key, PassiveLoader, StagedRow};
