@@ -1,7 +1,7 @@
 //! `ivre-passiverecon2db`: import Zeek passive_recon logs (TSV or JSON) into the passive purpose.
 
 use clap::Parser;
-use ivre_cli::passive::{run_import, zeek_records, PassiveImportArgs};
+use ivre_cli::passive::{run_import_with, zeek_infos, zeek_records, PassiveImportArgs};
 use ivre_cli::CommonArgs;
 use std::process::ExitCode;
 
@@ -23,6 +23,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.init_logging();
     ivre_cli::run("ivre-passiverecon2db", || {
-        run_import(&cli.common, &cli.import, zeek_records)
+        run_import_with(&cli.common, &cli.import, zeek_records, zeek_infos)
     })
 }

@@ -4,6 +4,7 @@
 //! exit status convention ([`run`]): 0 success, 1 error, 2 usage (clap).
 
 pub mod input;
+pub mod iphost;
 pub mod passive;
 pub mod passivefilter;
 pub mod pipeline;

@@ -2,15 +2,16 @@
 //! their options and their run loop. Each tool only supplies its reader.
 
 use crate::input::{self, Input};
-use crate::pipeline::{ingest, IngestOptions, IngestStats};
+use crate::pipeline::{ingest, Batch, IngestOptions, IngestStats};
 use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::passive::ignore::IgnoreSpec;
+use ivre_model::passive::infos;
 use ivre_model::passive::normalize::{self, NormalizeConfig};
 use ivre_model::passive::services::add_service_infos;
 use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
-use ivre_pg::passive::PassiveLoader;
+use ivre_pg::passive::{PassiveLoader, StagedRow};
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -53,7 +54,7 @@ pub struct PassiveImportArgs {
     pub flush_seconds: u64,
 
     /// Distinct observations aggregated in memory per transaction.
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    #[arg(long, default_value_t = 500_000, value_name = "N")]
     pub batch_size: usize,
 
     /// Extra DNS blacklist zone (IVRE's DNS_BLACKLIST_DOMAINS): answers for
@@ -83,6 +84,17 @@ pub fn run_import(
     common: &CommonArgs,
     args: &PassiveImportArgs,
     reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> Records,
+) -> Result<ExitCode> {
+    run_import_with(common, args, reader, |_| {})
+}
+
+/// [`run_import`] with a `finish` step applied once per distinct
+/// observation kept in a batch (see [`ingest`]), e.g. [`zeek_infos`].
+pub fn run_import_with(
+    common: &CommonArgs,
+    args: &PassiveImportArgs,
+    reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> Records,
+    finish: impl Fn(&mut PassiveRecord),
 ) -> Result<ExitCode> {
     let ignore = match &args.ignore_spec {
         Some(path) => {
@@ -130,12 +142,13 @@ pub fn run_import(
         let keep = |r: &PassiveRecord| !ignore.ignores(r);
         let stats = match client.as_mut() {
             None => {
-                let mut out = BufWriter::new(std::io::stdout().lock());
+                let mut out = BufWriter::new(std::io::stdout());
                 let stats = ingest(
                     records,
                     |batch| print_batch(&mut out, batch),
                     &opts,
                     keep,
+                    &finish,
                     report,
                     progress,
                 )?;
@@ -146,12 +159,12 @@ pub fn run_import(
                 let mut loader = PassiveLoader::new(client)?;
                 ingest(
                     records,
-                    |batch| {
-                        batch.iter().for_each(|r| loader.add(r));
-                        loader.commit().map(drop)
+                    |batch: Batch<StagedRow>| {
+                        loader.store(batch.iter().map(|(k, r)| (&k.0, r))).map(drop)
                     },
                     &opts,
                     keep,
+                    &finish,
                     report,
                     progress,
                 )
@@ -179,7 +192,8 @@ pub fn run_import(
 }
 
 /// `--test` output: one aggregated record per line, in a stable order.
-fn print_batch(out: &mut impl Write, mut batch: Vec<PassiveRecord>) -> Result<()> {
+fn print_batch(out: &mut impl Write, batch: Batch<PassiveRecord>) -> Result<()> {
+    let mut batch: Vec<PassiveRecord> = batch.into_iter().map(|(_, r)| r).collect();
     batch.sort_by_key(|r| r.identity());
     for r in batch {
         serde_json::to_writer(&mut *out, &r)?;
@@ -198,26 +212,29 @@ pub fn flatten_rows(rows: Vec<Result<Vec<PassiveRecord>, LineError>>) -> Records
 }
 
 /// Zeek `passive_recon` observations, normalised as IVRE stores them (one
-/// line can give zero, one or two records).
+/// line can give zero, one or two records); their infos are left to
+/// [`zeek_infos`], run once per distinct observation.
 pub fn zeek_records(input: Input, args: &PassiveImportArgs, ignore: Arc<IgnoreSpec>) -> Records {
     let mut config = NormalizeConfig::default();
     config.dnsbl_zones.extend(args.dnsbl_zone.iter().cloned());
-    let probes = crate::probes::service_probes();
     Box::new(
         ZeekReader::new(input.reader)
             .with_sensor(args.sensor.clone())
             .flat_map(move |item| match item {
-                Ok(rec) => normalize::process(rec, &config, Some(&ignore))
+                Ok(rec) => normalize::prepare(rec, &config, Some(&ignore))
                     .into_iter()
-                    .map(|mut r| {
-                        if let Some(probes) = probes {
-                            add_service_infos(&mut r, probes);
-                        }
-                        r
-                    })
                     .map(Ok)
                     .collect(),
                 Err(e) => vec![Err(e)],
             }),
     )
+}
+
+/// The `finish` step of Zeek observations: their infos (IVRE's `getinfos`),
+/// with the services Nmap's probes recognise in banners and Server headers.
+pub fn zeek_infos(rec: &mut PassiveRecord) {
+    rec.infos = infos::compute(rec);
+    if let Some(probes) = crate::probes::service_probes() {
+        add_service_infos(rec, probes);
+    }
 }

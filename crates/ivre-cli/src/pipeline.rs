@@ -3,13 +3,21 @@
 //! aggregates them by identity and hands each batch to a sink (the database
 //! upsert, or the `--test` printer).
 //!
+//! Three threads: the reader parses, normalises and hashes observations;
+//! the aggregator (the calling thread) folds them by identity; the storer
+//! sinks each full batch while the next one is being aggregated.
+//!
 //! A batch is committed when it holds `batch_size` distinct observations, when
 //! `flush_every` has passed (for `--follow` on a live log or pipe), and at the
-//! end of the input, so that at most one batch is lost if the process dies.
+//! end of the input, so that at most two batches (one being stored, one being
+//! aggregated) are lost if the process dies.
 
 use anyhow::Result;
-use ivre_model::passive::{IdentityKey, LineError, PassiveRecord};
+use ivre_model::passive::{LineError, PassiveRecord};
+use ivre_pg::passive::{record_key, StagedRow};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -25,7 +33,7 @@ pub struct IngestOptions {
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
-            batch_size: 100_000,
+            batch_size: 500_000,
             flush_every: None,
         }
     }
@@ -47,26 +55,114 @@ pub struct IngestStats {
 /// Items travel between the threads in chunks, to keep the channel cheap.
 const CHUNK: usize = 1024;
 
-/// Reads `records` on a thread of its own, aggregates them and gives each
-/// batch of distinct observations to `sink`. `keep` decides which
-/// observations to store (the ignore rules); `on_error` reports each
-/// unreadable line and the import goes on.
-pub fn ingest<I>(
+/// The identity of an observation: the SHA-256 the database keys it by
+/// ([`record_key`]), computed once on the reader thread and used both for
+/// the in-memory aggregation and as the stored `key_hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key(pub [u8; 32]);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Already a cryptographic hash: 8 of its bytes are a good hash.
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(word));
+    }
+}
+
+/// Hasher for [`Key`]: passes its 64 bits through.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// What the aggregator keeps of each distinct observation.
+pub trait Slot: Send {
+    /// The first observation of an identity, completed by `finish` (the
+    /// tool's last step, e.g. computing the infos).
+    fn first(rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) -> Self;
+    /// Folds a further observation of the same identity into the slot.
+    fn fold(&mut self, rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord));
+}
+
+/// The whole record (for printing: `--test`).
+impl Slot for PassiveRecord {
+    fn first(mut rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) -> Self {
+        finish(&mut rec);
+        rec
+    }
+
+    fn fold(&mut self, mut rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) {
+        // `merge` takes the infos of `rec` only when the stored one has
+        // none: only then are they worth computing.
+        if self.infos.is_none() {
+            finish(&mut rec);
+        }
+        self.merge(rec)
+    }
+}
+
+/// The COPY text of the record (for the database: compact).
+impl Slot for StagedRow {
+    fn first(mut rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) -> Self {
+        finish(&mut rec);
+        StagedRow::new(&rec)
+    }
+
+    fn fold(&mut self, mut rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) {
+        if !self.has_infos() {
+            finish(&mut rec);
+        }
+        self.merge(&rec)
+    }
+}
+
+/// A batch of distinct observations with their keys, as given to the sink.
+pub type Batch<S> = Vec<(Key, S)>;
+
+type BatchMap<S> = HashMap<Key, S, BuildHasherDefault<KeyHasher>>;
+
+/// Reads `records` on a thread of its own (parsing, normalisation and the
+/// identity hash happen there), aggregates them on this thread, and gives
+/// each batch of distinct observations to `sink`, which runs on a third
+/// thread so that storing a batch overlaps reading the next one (at most
+/// one batch waits for the sink). `keep` decides which observations to
+/// store (the ignore rules); `finish` completes an observation that is kept
+/// in the batch (e.g. computes its infos: done once per distinct
+/// observation, not once per line); `on_error` reports each unreadable line
+/// and the import goes on.
+pub fn ingest<I, S: Slot>(
     records: I,
-    mut sink: impl FnMut(Vec<PassiveRecord>) -> Result<()>,
+    mut sink: impl FnMut(Batch<S>) -> Result<()> + Send,
     opts: &IngestOptions,
     keep: impl Fn(&PassiveRecord) -> bool,
+    finish: impl Fn(&mut PassiveRecord),
     mut on_error: impl FnMut(&LineError),
     mut on_progress: impl FnMut(u64),
 ) -> Result<IngestStats>
 where
     I: Iterator<Item = Result<PassiveRecord, LineError>> + Send + 'static,
 {
-    let (tx, rx) = mpsc::sync_channel::<Vec<Result<PassiveRecord, LineError>>>(16);
+    type Item = Result<(Key, PassiveRecord), LineError>;
+    let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(16);
     let reader = std::thread::spawn(move || {
         let mut chunk = Vec::with_capacity(CHUNK);
         for item in records {
-            chunk.push(item);
+            chunk.push(item.map(|r| (Key(record_key(&r)), r)));
             if chunk.len() == CHUNK {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                 if tx.send(full).is_err() {
@@ -78,62 +174,81 @@ where
     });
 
     let mut stats = IngestStats::default();
-    let mut batch: HashMap<IdentityKey, PassiveRecord> = HashMap::new();
-    let mut last_commit = Instant::now();
-    let mut flush =
-        |batch: &mut HashMap<IdentityKey, PassiveRecord>, stats: &mut IngestStats| -> Result<()> {
-            stats.merged += batch.len() as u64;
-            if !batch.is_empty() {
-                sink(batch.drain().map(|(_, rec)| rec).collect())?;
+    let result = std::thread::scope(|scope| -> Result<()> {
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch<S>>(0);
+        let storer = scope.spawn(move || -> Result<()> {
+            for batch in batch_rx {
+                sink(batch)?;
             }
             Ok(())
+        });
+        // Hands a batch to the storer; on failure, the storer's error.
+        let hand_over = |batch: &mut BatchMap<S>, stats: &mut IngestStats| -> bool {
+            stats.merged += batch.len() as u64;
+            batch.is_empty() || batch_tx.send(batch.drain().collect()).is_ok()
         };
-    loop {
-        let received = match opts.flush_every {
-            Some(every) => match rx.recv_timeout(every.saturating_sub(last_commit.elapsed())) {
-                Ok(chunk) => Some(chunk),
-                Err(RecvTimeoutError::Timeout) => {
-                    flush(&mut batch, &mut stats)?;
-                    last_commit = Instant::now();
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => None,
-            },
-            None => rx.recv().ok(),
-        };
-        let Some(chunk) = received else { break };
-        for item in chunk {
-            match item {
-                Err(e) => {
-                    stats.errors += 1;
-                    on_error(&e);
-                }
-                Ok(rec) if !keep(&rec) => stats.ignored += 1,
-                Ok(rec) => {
-                    stats.observations += 1;
-                    match batch.entry(rec.identity()) {
-                        std::collections::hash_map::Entry::Occupied(mut e) => {
-                            e.get_mut().merge(rec)
+        let mut batch = BatchMap::<S>::default();
+        let mut last_commit = Instant::now();
+        let mut alive = true;
+        loop {
+            let received = match opts.flush_every {
+                Some(every) => match rx.recv_timeout(every.saturating_sub(last_commit.elapsed())) {
+                    Ok(chunk) => Some(chunk),
+                    Err(RecvTimeoutError::Timeout) => {
+                        alive = hand_over(&mut batch, &mut stats);
+                        last_commit = Instant::now();
+                        if !alive {
+                            break;
                         }
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert(rec);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => None,
+                },
+                None => rx.recv().ok(),
+            };
+            let Some(chunk) = received else { break };
+            for item in chunk {
+                match item {
+                    Err(e) => {
+                        stats.errors += 1;
+                        on_error(&e);
+                    }
+                    Ok((_, rec)) if !keep(&rec) => stats.ignored += 1,
+                    Ok((key, rec)) => {
+                        stats.observations += 1;
+                        match batch.entry(key) {
+                            Entry::Occupied(mut e) => e.get_mut().fold(rec, &finish),
+                            Entry::Vacant(e) => {
+                                e.insert(S::first(rec, &finish));
+                            }
                         }
                     }
                 }
             }
+            on_progress(stats.observations);
+            let due = opts
+                .flush_every
+                .is_some_and(|every| last_commit.elapsed() >= every);
+            if batch.len() >= opts.batch_size || due {
+                alive = hand_over(&mut batch, &mut stats);
+                last_commit = Instant::now();
+                if !alive {
+                    break;
+                }
+            }
         }
-        on_progress(stats.observations);
-        let due = opts
-            .flush_every
-            .is_some_and(|every| last_commit.elapsed() >= every);
-        if batch.len() >= opts.batch_size || due {
-            flush(&mut batch, &mut stats)?;
-            last_commit = Instant::now();
+        if alive {
+            hand_over(&mut batch, &mut stats);
         }
-    }
-    flush(&mut batch, &mut stats)?;
+        drop(batch_tx);
+        storer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the storing thread panicked"))?
+    });
+    // On a storing error, stop the reader (it ends when its channel closes).
+    drop(rx);
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
-    Ok(stats)
+    result.map(|()| stats)
 }

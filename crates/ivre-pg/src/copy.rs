@@ -2,6 +2,7 @@
 //! `COPY ... FROM STDIN`: the fastest way to load many rows.
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use postgres::Transaction;
 use std::io::Write;
 
@@ -23,6 +24,30 @@ impl CopyBuffer {
             rows: 0,
             row_open: false,
         }
+    }
+
+    /// A buffer that is never sent, to encode fields ahead of time (see
+    /// [`CopyBuffer::raw`]).
+    pub fn detached(capacity: usize) -> Self {
+        CopyBuffer {
+            statement: String::new(),
+            buf: Vec::with_capacity(capacity),
+            rows: 0,
+            row_open: false,
+        }
+    }
+
+    /// The encoded bytes (of a [`CopyBuffer::detached`] buffer).
+    pub fn into_bytes(self) -> Box<[u8]> {
+        self.buf.into_boxed_slice()
+    }
+
+    /// Fields already encoded by another buffer (one or several,
+    /// tab-separated), written as they are.
+    pub fn raw(&mut self, encoded: &[u8]) -> &mut Self {
+        self.sep();
+        self.buf.extend_from_slice(encoded);
+        self
     }
 
     pub fn rows(&self) -> usize {
@@ -112,11 +137,86 @@ impl CopyBuffer {
         self
     }
 
-    /// A `jsonb` value from a serialisable value.
+    /// A `jsonb` value from a serialisable value, serialised straight into
+    /// the buffer.
     pub fn json(&mut self, v: &impl serde::Serialize) -> &mut Self {
         self.sep();
-        let text = serde_json::to_string(v).expect("JSON values serialise");
-        escape_into(&mut self.buf, &text);
+        serde_json::to_writer(Escaping(&mut self.buf), v).expect("JSON values serialise");
+        self
+    }
+
+    /// A `bytea` value (hex form).
+    pub fn bytea(&mut self, data: &[u8]) -> &mut Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.sep();
+        // `\\x`: an escaped backslash (COPY text), then `x`.
+        self.buf.extend_from_slice(b"\\\\x");
+        for &b in data {
+            self.buf.push(HEX[usize::from(b >> 4)]);
+            self.buf.push(HEX[usize::from(b & 15)]);
+        }
+        self
+    }
+
+    /// An `inet` value (canonical text, IPv4 written without the
+    /// formatting machinery).
+    pub fn opt_ip(&mut self, ip: Option<&std::net::IpAddr>) -> &mut Self {
+        match ip {
+            Some(ip) => {
+                self.sep();
+                write_ip(&mut self.buf, ip);
+                self
+            }
+            None => self.null(),
+        }
+    }
+
+    /// A value written with its `Display` form (addresses, numbers), which
+    /// must need no COPY escaping.
+    pub fn opt_display(&mut self, v: Option<&impl std::fmt::Display>) -> &mut Self {
+        match v {
+            Some(v) => {
+                self.sep();
+                let _ = write!(self.buf, "{v}");
+                self
+            }
+            None => self.null(),
+        }
+    }
+
+    /// A `timestamptz` value, `YYYY-MM-DD HH:MM:SS.ffffff+00`.
+    pub fn timestamptz(&mut self, t: &DateTime<Utc>) -> &mut Self {
+        self.sep();
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            let _ = write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+            return self;
+        }
+        let digits = |v: u32, width: usize, buf: &mut Vec<u8>| {
+            let mut d = [b'0'; 6];
+            let mut v = v;
+            for i in (0..width).rev() {
+                d[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            buf.extend_from_slice(&d[..width]);
+        };
+        let b = &mut self.buf;
+        digits(year as u32, 4, b);
+        b.push(b'-');
+        digits(t.month(), 2, b);
+        b.push(b'-');
+        digits(t.day(), 2, b);
+        b.push(b' ');
+        digits(t.hour(), 2, b);
+        b.push(b':');
+        digits(t.minute(), 2, b);
+        b.push(b':');
+        digits(t.second(), 2, b);
+        b.push(b'.');
+        // Leap seconds (nanos >= 1e9) are written as chrono writes them.
+        digits(t.timestamp_subsec_micros() % 1_000_000, 6, b);
+        b.extend_from_slice(b"+00");
         self
     }
 
@@ -138,9 +238,56 @@ impl CopyBuffer {
     }
 }
 
+/// Appends the canonical text of an address (what `Display` writes).
+pub fn write_ip(buf: &mut Vec<u8>, ip: &std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'.');
+                }
+                if o >= 100 {
+                    buf.push(b'0' + o / 100);
+                }
+                if o >= 10 {
+                    buf.push(b'0' + o / 10 % 10);
+                }
+                buf.push(b'0' + o % 10);
+            }
+        }
+        std::net::IpAddr::V6(_) => {
+            let _ = write!(buf, "{ip}");
+        }
+    }
+}
+
+/// A writer that applies COPY text escaping to what goes through it.
+struct Escaping<'a>(&'a mut Vec<u8>);
+
+impl Write for Escaping<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        escape_bytes_into(self.0, data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// COPY text escaping. NUL cannot be stored in PostgreSQL text; it is dropped.
 fn escape_into(buf: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
+    escape_bytes_into(buf, s.as_bytes())
+}
+
+fn escape_bytes_into(buf: &mut Vec<u8>, bytes: &[u8]) {
+    if !bytes
+        .iter()
+        .any(|&b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0))
+    {
+        buf.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let rep: &[u8] = match b {
@@ -175,5 +322,41 @@ mod tests {
             "x\\ty\\\\z\\n\t\\N\t{\"a\\\\\"b\",\"c,d\"}\t-1\n"
         );
         assert_eq!(c.rows(), 1);
+    }
+
+    #[test]
+    fn addresses() {
+        for text in [
+            "0.0.0.0",
+            "10.0.99.100",
+            "255.255.255.255",
+            "1.20.3.40",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+        ] {
+            let ip: std::net::IpAddr = text.parse().unwrap();
+            let mut buf = Vec::new();
+            write_ip(&mut buf, &ip);
+            assert_eq!(String::from_utf8(buf).unwrap(), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn typed_values() {
+        let mut c = CopyBuffer::new("t", &["a"]);
+        let t = DateTime::from_timestamp(1_600_000_000, 1_000).unwrap();
+        c.bytea(&[0, 0xab])
+            .timestamptz(&t)
+            .timestamptz(&DateTime::from_timestamp(-62_167_219_200 - 86_400, 0).unwrap())
+            .opt_display(Some(&"10.0.0.1".parse::<std::net::IpAddr>().unwrap()))
+            .json(&serde_json::json!({"a": "x\ty\\"}));
+        c.end_row();
+        assert_eq!(
+            String::from_utf8(c.buf.clone()).unwrap(),
+            "\\\\x00ab\t2020-09-13 12:26:40.000001+00\t-0001-12-31 00:00:00.000000+00\t10.0.0.1\t{\"a\":\"x\\\\ty\\\\\\\\\"}\n"
+        );
+        let mut old = Vec::new();
+        write!(old, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f+00")).unwrap();
+        assert!(c.buf.windows(old.len()).any(|w| w == old.as_slice()));
     }
 }

@@ -29,6 +29,7 @@
 pub mod airodump;
 pub mod cert;
 pub mod display;
+pub mod dns;
 pub mod escape;
 pub mod ignore;
 pub mod infos;

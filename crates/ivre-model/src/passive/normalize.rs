@@ -48,16 +48,28 @@ pub fn process(
     cfg: &NormalizeConfig,
     ignore: Option<&IgnoreSpec>,
 ) -> Vec<PassiveRecord> {
-    if ignore.is_some_and(|i| i.ignores(&rec)) {
-        return Vec::new();
-    }
-    normalize(rec, cfg)
+    prepare(rec, cfg, ignore)
         .into_iter()
         .map(|mut r| {
             r.infos = infos::compute(&r);
             r
         })
         .collect()
+}
+
+/// [`process`] without the infos: ignore check and normalisation. The
+/// infos depend only on the normalised record, so an importer that
+/// aggregates observations computes them once per distinct record
+/// ([`infos::compute`]) instead of once per observation.
+pub fn prepare(
+    rec: PassiveRecord,
+    cfg: &NormalizeConfig,
+    ignore: Option<&IgnoreSpec>,
+) -> Vec<PassiveRecord> {
+    if ignore.is_some_and(|i| i.ignores(&rec)) {
+        return Vec::new();
+    }
+    normalize(rec, cfg)
 }
 
 fn is_md5_hex(s: &str) -> bool {
@@ -71,33 +83,57 @@ fn md5_hex(s: &str) -> String {
 /// Normalises one observation (no ignore check, no infos beyond those the
 /// normalisation itself moves there). Returns 1 or 2 records.
 pub fn normalize(mut rec: PassiveRecord, cfg: &NormalizeConfig) -> Vec<PassiveRecord> {
-    let src = rec.source.clone().unwrap_or_default();
-    match (rec.recontype.as_str(), src.as_str()) {
-        ("HTTP_CLIENT_HEADER", "USER-AGENT") => user_agent(&mut rec),
+    // Which rule applies, decided on borrowed text (no copy of the source
+    // for every observation).
+    enum Rule {
+        UserAgent,
+        Auth,
+        Banner,
+        HashRaw,
+        Ja3Server,
+        Ja4,
+        HostKey,
+        Dnsbl,
+        None,
+    }
+    let src = rec.source.as_deref().unwrap_or_default();
+    let rule = match (rec.recontype.as_str(), src) {
+        ("HTTP_CLIENT_HEADER", "USER-AGENT") => Rule::UserAgent,
         ("HTTP_CLIENT_HEADER" | "HTTP_CLIENT_HEADER_SERVER", "AUTHORIZATION")
         | ("HTTP_CLIENT_HEADER" | "HTTP_CLIENT_HEADER_SERVER", "PROXY-AUTHORIZATION")
         | ("HTTP_SERVER_HEADER", "WWW-AUTHENTICATE")
-        | ("HTTP_SERVER_HEADER", "PROXY-AUTHENTICATE") => return auth_header(rec),
-        ("TCP_SERVER_BANNER", _) => {
+        | ("HTTP_SERVER_HEADER", "PROXY-AUTHENTICATE") => Rule::Auth,
+        ("TCP_SERVER_BANNER", _) => Rule::Banner,
+        ("SSL_CLIENT", "ja3") => Rule::HashRaw,
+        ("SSL_SERVER", s) if s.starts_with("ja3-") => Rule::Ja3Server,
+        ("SSL_CLIENT", "ja4") => Rule::Ja4,
+        ("SSH_CLIENT_HASSH" | "SSH_SERVER_HASSH", _) => Rule::HashRaw,
+        ("SSH_SERVER_HOSTKEY", _) => Rule::HostKey,
+        ("DNS_ANSWER", _) => Rule::Dnsbl,
+        _ => Rule::None,
+    };
+    match rule {
+        Rule::UserAgent => user_agent(&mut rec),
+        Rule::Auth => return auth_header(rec),
+        Rule::Banner => {
             if let Some(v) = canonical_banner(&rec.value) {
                 rec.value = v;
             }
         }
-        ("SSL_CLIENT", "ja3") => hash_raw(&mut rec),
-        ("SSL_SERVER", s) if s.starts_with("ja3-") => {
+        Rule::HashRaw => hash_raw(&mut rec),
+        Rule::Ja3Server => {
             hash_raw(&mut rec);
-            let client = &s[4..];
-            if !is_md5_hex(client) {
-                rec.source = Some(format!("ja3-{}", md5_hex(client)));
+            let client = rec.source.as_deref().unwrap_or_default()[4..].to_owned();
+            if !is_md5_hex(&client) {
+                rec.source = Some(format!("ja3-{}", md5_hex(&client)));
                 rec.infos_mut()
                     .insert("client".into(), json!({ "raw": client }));
             }
         }
-        ("SSL_CLIENT", "ja4") => ja4(&mut rec),
-        ("SSH_CLIENT_HASSH" | "SSH_SERVER_HASSH", _) => hash_raw(&mut rec),
-        ("SSH_SERVER_HOSTKEY", _) => hostkey_base64(&mut rec),
-        ("DNS_ANSWER", _) => dnsbl(&mut rec, cfg),
-        _ => {}
+        Rule::Ja4 => ja4(&mut rec),
+        Rule::HostKey => hostkey_base64(&mut rec),
+        Rule::Dnsbl => dnsbl(&mut rec, cfg),
+        Rule::None => {}
     }
     vec![rec]
 }
@@ -212,6 +248,16 @@ struct BannerRule {
     rep: &'static [u8],
 }
 
+/// All banner rules in one automaton: when none matches the banner, no rule
+/// applies (each rule only runs on what the previous ones produced, which
+/// is the banner itself until one matches), and one scan said so.
+fn any_banner_rule() -> &'static regex::bytes::RegexSet {
+    static SET: OnceLock<regex::bytes::RegexSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        regex::bytes::RegexSet::new(banner_rules().iter().map(|r| r.re.as_str())).unwrap()
+    })
+}
+
 fn banner_rules() -> &'static [BannerRule] {
     static RULES: OnceLock<Vec<BannerRule>> = OnceLock::new();
     RULES.get_or_init(|| {
@@ -250,10 +296,12 @@ fn banner_rules() -> &'static [BannerRule] {
 pub fn canonical_banner(value: &str) -> Option<String> {
     let mut data = escape::decode(value);
     let mut matched = false;
-    for rule in banner_rules() {
-        if rule.re.is_match(&data) {
-            matched = true;
-            data = rule.re.replace_all(&data, rule.rep).into_owned();
+    if any_banner_rule().is_match(&data) {
+        for rule in banner_rules() {
+            if rule.re.is_match(&data) {
+                matched = true;
+                data = rule.re.replace_all(&data, rule.rep).into_owned();
+            }
         }
     }
     // MySQL handshake: zero the thread id and both salt parts.

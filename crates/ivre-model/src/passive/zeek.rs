@@ -67,16 +67,52 @@ struct Header {
     empty_field: String,
     unset_field: String,
     fields: Vec<String>,
+    columns: Columns,
+}
+
+/// Positions of the columns that are read (the last one of a name wins, as
+/// when the values were assigned in column order).
+#[derive(Debug, Clone, Default)]
+struct Columns {
+    ts: Option<usize>,
+    host: Option<usize>,
+    srvport: Option<usize>,
+    recon_type: Option<usize>,
+    source: Option<usize>,
+    value: Option<usize>,
+    targetval: Option<usize>,
+}
+
+impl Columns {
+    fn of(fields: &[String]) -> Self {
+        let mut c = Columns::default();
+        for (i, name) in fields.iter().enumerate() {
+            let slot = match name.as_str() {
+                "ts" => &mut c.ts,
+                "host" => &mut c.host,
+                "srvport" => &mut c.srvport,
+                "recon_type" => &mut c.recon_type,
+                "source" => &mut c.source,
+                "value" => &mut c.value,
+                "targetval" => &mut c.targetval,
+                _ => continue,
+            };
+            *slot = Some(i);
+        }
+        c
+    }
 }
 
 impl Default for Header {
     fn default() -> Self {
+        let fields: Vec<String> = DEFAULT_FIELDS.iter().map(|s| s.to_string()).collect();
         Header {
             separator: b"\t".to_vec(),
             set_separator: ",".into(),
             empty_field: "(empty)".into(),
             unset_field: "-".into(),
-            fields: DEFAULT_FIELDS.iter().map(|s| s.to_string()).collect(),
+            columns: Columns::of(&fields),
+            fields,
         }
     }
 }
@@ -103,6 +139,9 @@ fn unescape_header(arg: &[u8]) -> Vec<u8> {
 fn split_bytes<'a>(line: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
     if sep.is_empty() {
         return vec![line];
+    }
+    if let [b] = sep {
+        return line.split(|c| c == b).collect();
     }
     let mut out = Vec::new();
     let mut start = 0;
@@ -228,6 +267,7 @@ impl<R: BufRead> ZeekReader<R> {
                     return Err(self.err("#fields without any field"));
                 }
                 self.header.fields = args.into_iter().map(|f| f.replace('.', "_")).collect();
+                self.header.columns = Columns::of(&self.header.fields);
             }
             // #path, #open, #close, #types and comments carry nothing we need.
             _ => {}
@@ -244,37 +284,64 @@ impl<R: BufRead> ZeekReader<R> {
                 parts.len()
             )));
         }
-        let mut obs = RawObservation::default();
-        for (name, raw) in self.header.fields.iter().zip(parts) {
-            let text = lossless_utf8(raw);
-            let val = if text == self.header.unset_field {
-                None
-            } else if text == self.header.empty_field {
-                Some(String::new())
-            } else {
-                Some(text)
-            };
-            match name.as_str() {
-                "ts" => {
-                    obs.ts = match val {
-                        None => None,
-                        Some(v) => Some(
-                            v.parse::<f64>()
-                                .ok()
-                                .and_then(epoch_to_utc)
-                                .ok_or_else(|| self.err(format!("invalid ts {v:?}")))?,
-                        ),
+        let cols = &self.header.columns;
+        let text = |col: Option<usize>| -> Option<String> {
+            let raw = parts[col?];
+            match std::str::from_utf8(raw) {
+                Ok(t) if t == self.header.unset_field => None,
+                Ok(t) if t == self.header.empty_field => Some(String::new()),
+                Ok(t) => Some(t.to_owned()),
+                Err(_) => {
+                    let t = lossless_utf8(raw);
+                    if t == self.header.unset_field {
+                        None
+                    } else if t == self.header.empty_field {
+                        Some(String::new())
+                    } else {
+                        Some(t)
                     }
                 }
-                "host" => obs.host = val,
-                "srvport" => obs.srvport = val,
-                "recon_type" => obs.recon_type = val,
-                "source" => obs.source = val,
-                "value" => obs.value = val,
-                "targetval" => obs.targetval = val,
-                _ => {}
             }
-        }
+        };
+        let ts = match cols.ts.map(|i| parts[i]) {
+            None => None,
+            Some(raw) => {
+                let parsed = std::str::from_utf8(raw).ok().and_then(|t| {
+                    if t == self.header.unset_field {
+                        Some(None)
+                    } else if t == self.header.empty_field {
+                        None
+                    } else {
+                        t.parse::<f64>().ok().and_then(epoch_to_utc).map(Some)
+                    }
+                });
+                match parsed {
+                    Some(ts) => ts,
+                    None => {
+                        let v = lossless_utf8(raw);
+                        if v == self.header.unset_field {
+                            None
+                        } else {
+                            let v = if v == self.header.empty_field {
+                                String::new()
+                            } else {
+                                v
+                            };
+                            return Err(self.err(format!("invalid ts {v:?}")));
+                        }
+                    }
+                }
+            }
+        };
+        let obs = RawObservation {
+            ts,
+            host: text(cols.host),
+            srvport: text(cols.srvport),
+            recon_type: text(cols.recon_type),
+            source: text(cols.source),
+            value: text(cols.value),
+            targetval: text(cols.targetval),
+        };
         obs.into_record(self.sensor.as_deref())
             .map_err(|m| self.err(m))
     }

@@ -1,7 +1,8 @@
 //! Storage of the "passive" purpose (table `passive`, see `sql/0003_passive.sql`).
 
+pub mod dns;
 pub mod filter;
 mod load;
 pub mod query;
 
-pub use load::{identity_hash, PassiveLoader};
+pub use load::{identity_hash, record_key, PassiveLoader, StagedRow};

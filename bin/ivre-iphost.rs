@@ -1,0 +1,26 @@
+//! `ivre-iphost`: passive DNS — names seen for an address, addresses seen for a name.
+
+use clap::Parser;
+use ivre_cli::iphost::{run, IphostArgs};
+use ivre_cli::CommonArgs;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ivre-iphost",
+    version,
+    about = "Passive DNS: names seen for an address, addresses seen for a name",
+    after_help = "Examples:\n  ivre-iphost www.example.com\n  ivre-iphost 192.0.2.1 192.0.2.0/24\n  ivre-iphost --sub example.com\n  ivre-iphost --reverse --type CNAME cdn.example.net\n  ivre-iphost --cof /^mail\\./"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    args: IphostArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli.common.init_logging();
+    ivre_cli::run("ivre-iphost", || run(&cli.common, &cli.args))
+}
