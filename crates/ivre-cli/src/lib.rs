@@ -3,6 +3,7 @@
 //! transparent decompression ([`input`]), progress bars ([`progress`]) and the
 //! exit status convention ([`run`]): 0 success, 1 error, 2 usage (clap).
 
+pub mod addressargs;
 pub mod input;
 pub mod iphost;
 pub mod passive;

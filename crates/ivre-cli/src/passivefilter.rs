@@ -1,6 +1,7 @@
 //! IVRE's `ipinfo` filter flags, and their translation into a
 //! [`PassiveFilter`] (all flags are ANDed; positional addresses are ORed).
 
+use crate::addressargs::AddressArgs;
 use crate::scanfilter::parse_duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -11,24 +12,8 @@ use ivre_model::filter::{str2list, str2regexp, Filter, Match};
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Filters")]
 pub struct PassiveFilterArgs {
-    /// Hosts, ranges (A-B), networks (CIDR) or integer addresses, ORed together.
-    #[arg(value_name = "IP|A-B|CIDR")]
-    pub ips: Vec<String>,
-    /// This address.
-    #[arg(long, value_name = "IP")]
-    pub host: Vec<String>,
-    /// Addresses from A to B (inclusive).
-    #[arg(long, num_args = 2, value_names = ["START", "STOP"])]
-    pub range: Vec<String>,
-    /// Addresses in this network.
-    #[arg(long, value_name = "CIDR")]
-    pub net: Vec<String>,
-    /// IPv4 addresses only.
-    #[arg(long)]
-    pub ipv4: bool,
-    /// IPv6 addresses only.
-    #[arg(long)]
-    pub ipv6: bool,
+    #[command(flatten)]
+    pub addresses: AddressArgs,
     /// Records with these ids.
     #[arg(long, num_args = 1.., value_name = "ID")]
     pub id: Vec<i64>,
@@ -187,28 +172,7 @@ impl PassiveFilterArgs {
             let cur = std::mem::take(&mut f);
             f = cur.and(x);
         };
-        if !self.ips.is_empty() {
-            let mut any = Filter::False;
-            for a in &self.ips {
-                any = any.or(p::address_arg(a)?);
-            }
-            add(any);
-        }
-        for h in &self.host {
-            add(p::host(p::address(h)?));
-        }
-        for pair in self.range.chunks(2) {
-            add(p::range(p::address(&pair[0])?, p::address(&pair[1])?));
-        }
-        for n in &self.net {
-            add(p::net(n)?);
-        }
-        if self.ipv4 {
-            add(p::ipv4());
-        }
-        if self.ipv6 {
-            add(p::ipv6());
-        }
+        add(self.addresses.to_filter()?.map(&mut p::from_scan));
         if !self.id.is_empty() {
             add(p::id(self.id.clone()));
         }

@@ -1,6 +1,7 @@
 //! IVRE's `scancli` filter flags, and their translation into a [`ScanFilter`]
 //! (all flags are ANDed; positional addresses are ORed together).
 
+use crate::addressargs::AddressArgs;
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use clap::Args;
@@ -11,24 +12,8 @@ use ivre_model::filter::{str2list, str2regexp, str2regexpnone, Filter, Match};
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Filters")]
 pub struct ScanFilterArgs {
-    /// Hosts, ranges (A-B), networks (CIDR) or integer addresses, ORed together.
-    #[arg(value_name = "IP|A-B|CIDR")]
-    pub ips: Vec<String>,
-    /// This address.
-    #[arg(long, value_name = "IP")]
-    pub host: Vec<String>,
-    /// Addresses from A to B (inclusive).
-    #[arg(long, num_args = 2, value_names = ["START", "STOP"])]
-    pub range: Vec<String>,
-    /// Addresses in this network.
-    #[arg(long, value_name = "CIDR")]
-    pub net: Vec<String>,
-    /// IPv4 addresses only.
-    #[arg(long)]
-    pub ipv4: bool,
-    /// IPv6 addresses only.
-    #[arg(long)]
-    pub ipv6: bool,
+    #[command(flatten)]
+    pub addresses: AddressArgs,
     /// Hosts with this MAC address (or /regex/).
     #[arg(long, value_name = "MAC")]
     pub mac: Option<String>,
@@ -319,28 +304,7 @@ impl ScanFilterArgs {
             let cur = std::mem::take(&mut f);
             f = cur.and(x);
         };
-        if !self.ips.is_empty() {
-            let mut any = Filter::False;
-            for a in &self.ips {
-                any = any.or(s::address_arg(a)?);
-            }
-            add(any);
-        }
-        for h in &self.host {
-            add(s::host(s::address(h)?));
-        }
-        for pair in self.range.chunks(2) {
-            add(s::range(s::address(&pair[0])?, s::address(&pair[1])?));
-        }
-        for n in &self.net {
-            add(s::net(n)?);
-        }
-        if self.ipv4 {
-            add(s::ipv4());
-        }
-        if self.ipv6 {
-            add(s::ipv6());
-        }
+        add(self.addresses.to_filter()?);
         if let Some(m) = &self.mac {
             add(s::mac(opt_re(m)?));
         }

@@ -110,7 +110,9 @@ fn infos_cond(keys: &[&str], c: ValueCond) -> PassiveFilter {
 
 // ----- addresses and columns ------------------------------------------------
 
-fn from_scan(l: ScanLeaf) -> PassiveLeaf {
+/// The passive twin of a scan address leaf (the address flags are shared).
+/// Only address leaves have one: anything else is a bug of the caller.
+pub fn from_scan(l: ScanLeaf) -> PassiveLeaf {
     match l {
         ScanLeaf::Host(a) => PassiveLeaf::Host(a),
         ScanLeaf::Net(a, n) => PassiveLeaf::Net(a, n),

@@ -1,0 +1,59 @@
+//! The address flags every query tool shares (`IP|A-B|CIDR...`, `--host`,
+//! `--range`, `--net`, `--ipv4`, `--ipv6`), flattened into each tool's
+//! filter flags.
+
+use anyhow::Result;
+use clap::Args;
+use ivre_model::filter::scan::{self as s, ScanFilter};
+use ivre_model::filter::Filter;
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct AddressArgs {
+    /// Hosts, ranges (A-B), networks (CIDR) or integer addresses, ORed together.
+    #[arg(value_name = "IP|A-B|CIDR")]
+    pub ips: Vec<String>,
+    /// This address.
+    #[arg(long, value_name = "IP")]
+    pub host: Vec<String>,
+    /// Addresses from A to B (inclusive).
+    #[arg(long, num_args = 2, value_names = ["START", "STOP"])]
+    pub range: Vec<String>,
+    /// Addresses in this network.
+    #[arg(long, value_name = "CIDR")]
+    pub net: Vec<String>,
+    /// IPv4 addresses only.
+    #[arg(long)]
+    pub ipv4: bool,
+    /// IPv6 addresses only.
+    #[arg(long)]
+    pub ipv6: bool,
+}
+
+impl AddressArgs {
+    /// The address conditions, as scan leaves (other purposes map them to
+    /// their own leaves).
+    pub fn to_filter(&self) -> Result<ScanFilter> {
+        let mut parts = Vec::new();
+        if !self.ips.is_empty() {
+            let any: Result<Vec<ScanFilter>, _> =
+                self.ips.iter().map(|a| s::address_arg(a)).collect();
+            parts.push(Filter::any(any?));
+        }
+        for h in &self.host {
+            parts.push(s::host(s::address(h)?));
+        }
+        for pair in self.range.chunks(2) {
+            parts.push(s::range(s::address(&pair[0])?, s::address(&pair[1])?));
+        }
+        for n in &self.net {
+            parts.push(s::net(n)?);
+        }
+        if self.ipv4 {
+            parts.push(s::ipv4());
+        }
+        if self.ipv6 {
+            parts.push(s::ipv6());
+        }
+        Ok(Filter::all(parts))
+    }
+}
