@@ -114,17 +114,6 @@ struct Cli {
     yes: bool,
 }
 
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(true);
-    }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
-
 /// The text layout, with IVRE's country and AS lines when MaxMind databases are installed.
 fn std_writer(dir: Option<&Path>) -> StdWriter {
     match GeoIpDb::discover(dir) {
@@ -156,7 +145,7 @@ fn main() -> ExitCode {
         if cli.ensure_indexes {
             log::info!("the passive schema and its indexes are up to date");
         } else if cli.init {
-            if cli.yes || confirm("This will remove every passive record. Continue?")? {
+            if cli.yes || ivre_cli::confirm("This will remove every passive record. Continue?")? {
                 query::purge(&mut client)?;
             }
         } else if let Some(url) = &cli.to_db {
@@ -186,7 +175,7 @@ fn main() -> ExitCode {
             writeln!(out, "{}", query::explain(&mut client, &flt)?)?;
         } else if cli.delete {
             let n = query::count(&mut client, &flt)?;
-            if cli.yes || confirm(&format!("This will delete {n} record(s). Continue?"))? {
+            if cli.yes || ivre_cli::confirm(&format!("This will delete {n} record(s). Continue?"))? {
                 let n = query::delete(&mut client, &flt)?;
                 log::info!("{n} record(s) deleted");
             }

@@ -89,17 +89,6 @@ struct Cli {
     yes: bool,
 }
 
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(true);
-    }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.common.init_logging();
@@ -108,7 +97,7 @@ fn main() -> ExitCode {
         let mut client = cli.common.connect()?;
         let mut out = BufWriter::new(std::io::stdout().lock());
         if cli.init {
-            if cli.yes || confirm("This will remove every scan record. Continue?")? {
+            if cli.yes || ivre_cli::confirm("This will remove every scan record. Continue?")? {
                 query::purge(&mut client)?;
             }
             return Ok(ExitCode::SUCCESS);
@@ -146,7 +135,7 @@ fn main() -> ExitCode {
         }
         if cli.delete {
             let n = query::count(&mut client, &flt)?;
-            if cli.yes || confirm(&format!("This will delete {n} record(s). Continue?"))? {
+            if cli.yes || ivre_cli::confirm(&format!("This will delete {n} record(s). Continue?"))? {
                 let n = query::delete(&mut client, &flt)?;
                 log::info!("{n} record(s) deleted");
             }

@@ -96,6 +96,20 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Asks a yes/no question on a terminal (destructive actions); anything
+/// but a terminal on stdin (scripts, cron) counts as yes.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(true);
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 /// Exit status 1 when something failed along the way but the run went on.
 pub fn exit_status(failed: bool) -> ExitCode {
     if failed {
