@@ -175,7 +175,8 @@ fn main() -> ExitCode {
             writeln!(out, "{}", query::explain(&mut client, &flt)?)?;
         } else if cli.delete {
             let n = query::count(&mut client, &flt)?;
-            if cli.yes || ivre_cli::confirm(&format!("This will delete {n} record(s). Continue?"))? {
+            if cli.yes || ivre_cli::confirm(&format!("This will delete {n} record(s). Continue?"))?
+            {
                 let n = query::delete(&mut client, &flt)?;
                 log::info!("{n} record(s) deleted");
             }

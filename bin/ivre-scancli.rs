@@ -135,7 +135,8 @@ fn main() -> ExitCode {
         }
         if cli.delete {
             let n = query::count(&mut client, &flt)?;
-            if cli.yes || ivre_cli::confirm(&format!("This will delete {n} record(s). Continue?"))? {
+            if cli.yes || ivre_cli::confirm(&format!("This will delete {n} record(s). Continue?"))?
+            {
                 let n = query::delete(&mut client, &flt)?;
                 log::info!("{n} record(s) deleted");
             }
