@@ -227,3 +227,38 @@ fn zeek_fixture_gives_the_golden_recontypes() {
         );
     }
 }
+
+#[test]
+fn follow_mode_commits_while_the_feed_pauses() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let db = TestDb::new();
+    let log = std::fs::read_to_string(data("passive/zeek/passive_recon.log")).unwrap();
+    let head: String = log.lines().take(300).map(|l| format!("{l}\n")).collect();
+    let mut child = Command::new(bin("ivre-passiverecon2db"))
+        .args(["-s", "LIVE", "--follow", "--flush-seconds", "1"])
+        .env("IVRE_DB", &db.url)
+        .env("NMAPDIR", data("nmap"))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(head.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // The pipe stays open: the rows must show up anyway.
+    let start = Instant::now();
+    let mut stored = 0;
+    while stored == 0 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(200));
+        stored = db.scalar("SELECT count(*) FROM passive");
+    }
+    assert!(stored > 0, "nothing committed while the feed was open");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the tool must still be reading"
+    );
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

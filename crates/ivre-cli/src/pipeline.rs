@@ -159,12 +159,15 @@ where
 {
     type Item = Result<(Key, PassiveRecord), LineError>;
     let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(16);
+    // A live feed (--follow) may pause for long: pass each observation on at
+    // once, so that the periodic commit sees it.
+    let chunk_size = if opts.flush_every.is_some() { 1 } else { CHUNK };
     let reader = std::thread::spawn(move || {
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut chunk = Vec::with_capacity(chunk_size);
         for item in records {
             chunk.push(item.map(|r| (Key(record_key(&r)), r)));
-            if chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            if chunk.len() == chunk_size {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
                 if tx.send(full).is_err() {
                     return;
                 }
