@@ -426,30 +426,17 @@ pub fn cert(q: CertQuery) -> PassiveFilter {
 
 /// A certificate hash (MD5, SHA-1 or SHA-256 by length; `:` and spaces dropped).
 pub fn cert_hash(h: &str, cacert: bool) -> Result<PassiveFilter, FilterError> {
-    let h: String = h
+    let digits: String = h
         .chars()
         .filter(|c| *c != ':' && !c.is_whitespace())
-        .collect::<String>()
-        .to_lowercase();
-    let mut q = CertQuery {
-        cacert,
-        ..Default::default()
-    };
-    let m = Some(Match::Exact(h.clone()));
-    if !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(FilterError(format!("invalid certificate hash {h:?}")));
+        .collect();
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(FilterError(format!(
+            "invalid certificate hash {:?}",
+            digits.to_lowercase()
+        )));
     }
-    match h.len() {
-        32 => q.md5 = m,
-        40 => q.sha1 = m,
-        64 => q.sha256 = m,
-        _ => {
-            return Err(FilterError(format!(
-                "invalid certificate hash {h:?}: expected an MD5, SHA-1 or SHA-256 (32, 40 or 64 hex digits)"
-            )))
-        }
-    }
-    Ok(cert(q))
+    Ok(cert(CertQuery::for_hash(h, cacert)?))
 }
 
 /// `searchtorcert()`: certificates like those TOR generates.

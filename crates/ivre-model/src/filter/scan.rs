@@ -687,29 +687,37 @@ pub fn cert(q: CertQuery) -> ScanFilter {
     )
 }
 
+impl CertQuery {
+    /// A certificate hash, the kind chosen by its length (MD5, SHA-1 or
+    /// SHA-256; `:` and spaces dropped, case ignored).
+    pub fn for_hash(h: &str, cacert: bool) -> Result<CertQuery, FilterError> {
+        let h: String = h
+            .chars()
+            .filter(|c| *c != ':' && !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        let m = Some(Match::Exact(h.clone()));
+        let mut q = CertQuery {
+            cacert,
+            ..Default::default()
+        };
+        match h.len() {
+            32 => q.md5 = m,
+            40 => q.sha1 = m,
+            64 => q.sha256 = m,
+            _ => {
+                return Err(FilterError(format!(
+                    "invalid certificate hash {h:?}: expected an MD5, SHA-1 or SHA-256 (32, 40 or 64 hex digits)"
+                )))
+            }
+        }
+        Ok(q)
+    }
+}
+
 /// A certificate hash, the kind chosen by its length.
 pub fn cert_hash(h: &str, cacert: bool) -> Result<ScanFilter, FilterError> {
-    let h: String = h
-        .chars()
-        .filter(|c| *c != ':' && !c.is_whitespace())
-        .collect::<String>()
-        .to_lowercase();
-    let m = Some(Match::Exact(h.clone()));
-    let mut q = CertQuery {
-        cacert,
-        ..Default::default()
-    };
-    match h.len() {
-        32 => q.md5 = m,
-        40 => q.sha1 = m,
-        64 => q.sha256 = m,
-        _ => {
-            return Err(FilterError(format!(
-                "invalid certificate hash {h:?}: expected an MD5, SHA-1 or SHA-256 (32, 40 or 64 hex digits)"
-            )))
-        }
-    }
-    Ok(cert(q))
+    Ok(cert(CertQuery::for_hash(h, cacert)?))
 }
 
 /// Certificates issued by what TOR uses (`www.<random>.net|com` subjects and issuers).
