@@ -181,6 +181,7 @@ pub fn run_tool(
     ] {
         cmd.env_remove(var);
     }
+    cmd.env("NMAPDIR", data("nmap"));
     setup(&mut cmd);
     let mut child = cmd
         .spawn()
