@@ -5,25 +5,27 @@
 pub mod cluster;
 pub mod config;
 pub mod copy;
+pub mod error;
 pub mod migrate;
 pub mod passive;
 pub mod scan;
 pub mod sql;
 
 pub use config::{DbOrigin, DbTarget};
+pub use error::{Error, ErrorClass, Result};
 
-use anyhow::{anyhow, Result};
+use anyhow::anyhow;
 use postgres::{Client, NoTls};
 
 /// Connects to the database chosen by `--db` / the environment, starting the
 /// embedded cluster when that is the choice, and applies pending migrations.
-pub fn connect(db_flag: Option<&str>) -> Result<Client> {
+pub fn connect(db_flag: Option<&str>) -> anyhow::Result<Client> {
     let target = DbTarget::resolve(db_flag)?;
     connect_to(&target)
 }
 
 /// Connects to a resolved target (see [`connect`]).
-pub fn connect_to(target: &DbTarget) -> Result<Client> {
+pub fn connect_to(target: &DbTarget) -> anyhow::Result<Client> {
     if let DbOrigin::Embedded(dir) = &target.origin {
         let cluster = cluster::LocalCluster::new(dir)?;
         if let Some(done) = cluster.ensure_running()? {
