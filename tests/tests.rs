@@ -14,3 +14,4 @@ mod scan2db;
 mod scan_explain;
 mod scancli;
 mod scancli_ingest;
+mod schema_doc;

@@ -69,7 +69,7 @@ impl CommonArgs {
 
     /// Connects to the chosen database and applies pending migrations.
     pub fn connect(&self) -> anyhow::Result<postgres::Client> {
-        ivre_pg::connect(self.db.as_deref())
+        Ok(ivre_pg::connect(self.db.as_deref())?)
     }
 }
 
