@@ -1,7 +1,6 @@
 //! The foundation: database selection, the embedded cluster, migrations.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 #[test]

@@ -1,8 +1,6 @@
 //! `ivre-iphost` (passive DNS) on the Zeek fixture.
 
-mod common;
-
-use common::{data, stderr, stdout, tool, TestDb};
+use crate::common::{data, stderr, stdout, tool, TestDb};
 use serde_json::Value;
 use std::collections::BTreeSet;
 

@@ -2,8 +2,7 @@
 //! results are computed in Rust from the rows read back with plain SQL (or
 //! from the golden records), never with the filter compiler under test.
 
-mod common;
-use common::*;
+use crate::common::*;
 use ivre_model::passive::PassiveRecord;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -731,7 +730,7 @@ fn delete_in_one_transaction() {
 /// EXPLAIN on ~20,000 generated rows: the address and recontype filters use
 /// their indexes.
 mod explain {
-    use super::common::*;
+    use crate::common::*;
     use ivre_model::filter::passive as p;
     use ivre_model::filter::Match;
     use std::sync::OnceLock;

@@ -1,7 +1,6 @@
 //! The passive import tools against a real database.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::HashMap;
 
 fn p0f_logs() -> Vec<String> {

@@ -1,7 +1,6 @@
 //! ivre-scan2db against a real database: the sample corpus, stdin, bad input.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn decompressed(name: &str) -> Vec<u8> {
     use std::io::Read;

@@ -1,8 +1,7 @@
 //! The filters use indexes: EXPLAIN on 20,000 generated hosts (enough for
 //! the planner to prefer an index over a sequential scan).
 
-mod common;
-use common::*;
+use crate::common::*;
 use ivre_model::filter::scan::{self as s, ScanFilter};
 use ivre_model::filter::{str2regexp, Match};
 use std::sync::OnceLock;

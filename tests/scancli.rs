@@ -6,8 +6,7 @@
 //! once per test binary into a shared database that the read-only tests
 //! query; tests that write get a database of their own.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::sync::OnceLock;
 
 fn golden() -> &'static TestDb {

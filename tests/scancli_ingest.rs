@@ -3,8 +3,7 @@
 //! SOURCE` stores for those files (tests/scancli.rs checks the same values
 //! over IVRE's golden records). One test per value.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::sync::OnceLock;
 
 fn ingested() -> &'static TestDb {

@@ -6,8 +6,6 @@
 //! temporary directory, socket only, once per test binary; a watcher process
 //! kills it and removes the directory when the test binary exits.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
-
 use ivre_pg::cluster::LocalCluster;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,7 +1,8 @@
 //! What every IVRE tool shares, so that each `bin/ivre-*.rs` reads as what it
 //! does: the `--db` and `-v/-q` options ([`CommonArgs`]), opening inputs with
 //! transparent decompression ([`input`]), progress bars ([`progress`]) and the
-//! exit status convention ([`run`]): 0 success, 1 error, 2 usage (clap).
+//! exit status convention ([`run`]): 0 success, 1 error, 2 usage (clap, or
+//! a filter the database refuses).
 
 pub mod addressargs;
 pub mod input;
@@ -69,12 +70,13 @@ impl CommonArgs {
 
     /// Connects to the chosen database and applies pending migrations.
     pub fn connect(&self) -> anyhow::Result<postgres::Client> {
-        ivre_pg::connect(self.db.as_deref())
+        Ok(ivre_pg::connect(self.db.as_deref())?)
     }
 }
 
 /// Runs a tool's body and turns its outcome into the exit status: an error is
-/// printed as one line (`tool: error: cause: cause`) and gives status 1.
+/// printed as one line (`tool: error: cause: cause`) and gives status 2 when
+/// the request was wrong (see [`failure_status`]), else 1.
 pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
     match body() {
         Ok(code) => code,
@@ -84,8 +86,24 @@ pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitC
                 return ExitCode::SUCCESS;
             }
             eprintln!("{tool}: error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(failure_status(&e))
         }
+    }
+}
+
+/// 2 (usage, as clap's errors) when the error comes from the user's request:
+/// an [`ivre_pg::Error`] of class [`ivre_pg::ErrorClass::Usage`] (bad filter,
+/// bad regular expression) anywhere in its chain; 1 for anything else.
+fn failure_status(e: &anyhow::Error) -> u8 {
+    let from_request = e.chain().any(|cause| {
+        cause
+            .downcast_ref::<ivre_pg::Error>()
+            .is_some_and(|pg| pg.class() == ivre_pg::ErrorClass::Usage)
+    });
+    if from_request {
+        2
+    } else {
+        1
     }
 }
 
@@ -119,3 +137,28 @@ pub fn exit_status(failed: bool) -> ExitCode {
     }
 }
 pub mod scanfilter;
+
+#[cfg(test)]
+mod tests {
+    use super::failure_status;
+
+    #[test]
+    fn a_bad_request_exits_2_anything_else_1() {
+        let bad_regex: anyhow::Error =
+            ivre_pg::Error::BadRegex("brackets [] not balanced".into()).into();
+        assert_eq!(failure_status(&bad_regex), 2);
+        let bad_filter_in_context =
+            anyhow::Error::new(ivre_pg::Error::BadFilter("unknown field".into()))
+                .context("--top bogus");
+        assert_eq!(failure_status(&bad_filter_in_context), 2);
+        let setup: anyhow::Error = ivre_pg::Error::Setup("no server binaries".into()).into();
+        assert_eq!(failure_status(&setup), 1);
+        let unreachable: anyhow::Error = ivre_pg::Error::Connect {
+            target: "socket /nonexistent".into(),
+            reason: "No such file or directory".into(),
+        }
+        .into();
+        assert_eq!(failure_status(&unreachable), 1);
+        assert_eq!(failure_status(&anyhow::anyhow!("disk full")), 1);
+    }
+}

@@ -7,7 +7,7 @@
 //! `postgres` refuse to run as root, so when the caller is root the cluster
 //! belongs to an unprivileged system user (`postgres`, else `nobody`).
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::{with_causes, Error, Result};
 use std::ffi::CString;
 use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
@@ -49,13 +49,14 @@ pub fn find_server_bindir() -> Result<PathBuf> {
             }
         }
     }
-    bail!(
+    Err(Error::Setup(
         "no PostgreSQL server binaries found (looked in `pg_config --bindir`, \
          /usr/lib/postgresql/*/bin and PATH): install them (Debian/Ubuntu: \
          `apt-get install postgresql`; Fedora: `dnf install postgresql-server`; \
          macOS: `brew install postgresql`), or point the tools at an existing \
          server with --db URL or IVRE_DB"
-    )
+            .into(),
+    ))
 }
 
 /// A cluster directory: `data/` (PGDATA), the socket and `server.log` beside it.
@@ -109,10 +110,12 @@ impl LocalCluster {
     /// Creates the cluster directory and runs initdb.
     pub fn init(&self) -> Result<()> {
         fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
-        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
+            .map_err(|e| Error::Setup(format!("cannot create {}: {e}", self.dir.display())))?;
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(&self.dir, e))?;
         if let Some((uid, gid)) = self.run_as {
-            std::os::unix::fs::chown(&self.dir, Some(uid), Some(gid))?;
+            std::os::unix::fs::chown(&self.dir, Some(uid), Some(gid))
+                .map_err(|e| Error::io(&self.dir, e))?;
         }
         let data = self.data_dir();
         self.run(
@@ -154,7 +157,7 @@ impl LocalCluster {
                 "start".as_ref(),
             ],
         )
-        .with_context(|| format!("see {}", log.display()))
+        .map_err(|e| Error::Setup(format!("see {}: {e}", log.display())))
     }
 
     /// Stops the server at once (used for throwaway clusters).
@@ -179,42 +182,50 @@ impl LocalCluster {
         if let Some((uid, gid)) = self.run_as {
             cmd.uid(uid).gid(gid);
         }
-        let out = cmd
-            .output()
-            .with_context(|| format!("cannot run {}", self.bindir.join(program).display()))?;
+        let out = cmd.output().map_err(|e| {
+            Error::Setup(format!(
+                "cannot run {}: {e}",
+                self.bindir.join(program).display()
+            ))
+        })?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let stdout = String::from_utf8_lossy(&out.stdout);
-            return Err(anyhow!(
+            return Err(Error::Setup(format!(
                 "{program} failed ({}): {}",
                 out.status,
                 format!("{stderr}{stdout}").trim()
-            ));
+            )));
         }
         Ok(())
     }
 
     /// Creates a database (the cluster starts with `postgres` only).
     pub fn create_database(&self, name: &str) -> Result<()> {
+        let setup = |e: postgres::Error| Error::Setup(with_causes(&e));
         let mut admin = self
             .connection_string("postgres")
-            .parse::<postgres::Config>()?
-            .connect(postgres::NoTls)?;
+            .parse::<postgres::Config>()
+            .map_err(setup)?
+            .connect(postgres::NoTls)
+            .map_err(setup)?;
         // `name` is ours (a constant or a generated test name), never user input.
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
-        Ok(())
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .map_err(setup)
     }
 
     /// Creates the cluster if needed and starts it if it is not running.
     /// A lock file serialises tools that start at the same moment.
     /// Returns what was done, for the one line the tools print.
     pub fn ensure_running(&self) -> Result<Option<&'static str>> {
-        fs::create_dir_all(self.dir.parent().unwrap_or(Path::new("/")))?;
+        let parent = self.dir.parent().unwrap_or(Path::new("/"));
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         let lock_path = self.dir.with_extension("lock");
         let lock = File::create(&lock_path)
-            .with_context(|| format!("cannot create {}", lock_path.display()))?;
+            .map_err(|e| Error::Setup(format!("cannot create {}: {e}", lock_path.display())))?;
         lock.lock()
-            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+            .map_err(|e| Error::Setup(format!("cannot lock {}: {e}", lock_path.display())))?;
         let done = if !self.is_initialized() {
             self.init()?;
             self.start()?;
@@ -242,5 +253,8 @@ fn unprivileged_account() -> Result<(u32, u32)> {
             return Ok((uid, gid));
         }
     }
-    bail!("running as root, and neither a `postgres` nor a `nobody` account exists to run the PostgreSQL server")
+    Err(Error::Setup(
+        "running as root, and neither a `postgres` nor a `nobody` account exists to run the PostgreSQL server"
+            .into(),
+    ))
 }

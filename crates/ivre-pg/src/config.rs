@@ -4,7 +4,7 @@
 //! cluster under the user's data directory.
 
 use crate::cluster::{LocalCluster, CLUSTER_USER};
-use anyhow::{Context, Result};
+use crate::{with_causes, Error, Result};
 use postgres::config::Host;
 use postgres::Config;
 use std::path::PathBuf;
@@ -36,7 +36,10 @@ impl DbTarget {
         let (mut config, origin) = if let Some(url) = flag {
             (parse(url)?, DbOrigin::Flag)
         } else if let Some(url) = env("IVRE_DB") {
-            (parse(&url).context("in IVRE_DB")?, DbOrigin::IvreDbVar)
+            (
+                parse(&url).map_err(|e| Error::Setup(format!("in IVRE_DB: {e}")))?,
+                DbOrigin::IvreDbVar,
+            )
         } else if LIBPQ_VARS.iter().any(|v| env(v).is_some()) {
             (Config::new(), DbOrigin::LibpqEnv)
         } else {
@@ -82,8 +85,11 @@ impl DbTarget {
 }
 
 fn parse(s: &str) -> Result<Config> {
-    s.parse::<Config>().with_context(|| {
-        format!("invalid connection string {s:?} (expected a postgresql:// URL or key=value pairs)")
+    s.parse::<Config>().map_err(|e| {
+        Error::Setup(format!(
+            "invalid connection string {s:?} (expected a postgresql:// URL or key=value pairs): {}",
+            with_causes(&e)
+        ))
     })
 }
 

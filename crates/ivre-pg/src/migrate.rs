@@ -1,10 +1,10 @@
-//! Schema migrations: the numbered files of `sql/`, embedded in every binary,
-//! applied in order, each in the transaction that records it in
-//! `ivre_schema_migrations`. An advisory lock makes concurrent tools wait for
-//! each other instead of applying a migration twice.
+//! Schema migrations: the numbered files of `sql/` (found by `build.rs`),
+//! embedded in every binary, applied in order, each in the transaction that
+//! records it in `ivre_schema_migrations`. An advisory lock makes concurrent
+//! tools wait for each other instead of applying a migration twice.
 
-use anyhow::{bail, Context, Result};
-use postgres::Client;
+use crate::{with_causes, Error, Result};
+use postgres::{Client, Transaction};
 
 /// One numbered migration.
 pub struct Migration {
@@ -13,21 +13,22 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-macro_rules! migration {
-    ($version:literal, $name:literal) => {
-        Migration {
-            version: $version,
-            name: $name,
-            sql: include_str!(concat!("../../../sql/", $name, ".sql")),
-        }
-    };
-}
-
-/// Every migration this build knows, in order.
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_scan"), migration!(3, "0003_passive")];
+/// Every migration this build knows, in order: the files `sql/NNNN_*.sql`.
+pub const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// Arbitrary, fixed key of the advisory lock taken while migrating ("IVRE" in ASCII).
 const MIGRATION_LOCK: i64 = 0x4956_5245;
+
+/// The table that records applied migrations (created before the first one).
+const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS ivre_schema_migrations (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now());
+     COMMENT ON TABLE ivre_schema_migrations IS
+         'Schema migrations applied to this database (files sql/NNNN_*.sql of ivre), one row each';
+     COMMENT ON COLUMN ivre_schema_migrations.version IS 'Migration number (NNNN)';
+     COMMENT ON COLUMN ivre_schema_migrations.name IS 'Migration file name without .sql';
+     COMMENT ON COLUMN ivre_schema_migrations.applied_at IS 'When it was applied'";
 
 /// The newest version this build knows.
 pub fn latest_version() -> i32 {
@@ -42,17 +43,7 @@ pub fn migrate(client: &mut Client) -> Result<()> {
     }
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS ivre_schema_migrations (
-             version integer PRIMARY KEY,
-             name text NOT NULL,
-             applied_at timestamptz NOT NULL DEFAULT now());
-         COMMENT ON TABLE ivre_schema_migrations IS
-             'Schema migrations applied to this database (files sql/NNNN_*.sql of ivre), one row each';
-         COMMENT ON COLUMN ivre_schema_migrations.version IS 'Migration number (NNNN)';
-         COMMENT ON COLUMN ivre_schema_migrations.name IS 'Migration file name without .sql';
-         COMMENT ON COLUMN ivre_schema_migrations.applied_at IS 'When it was applied'",
-    )?;
+    tx.batch_execute(MIGRATIONS_TABLE)?;
     let applied: Vec<i32> = tx
         .query("SELECT version FROM ivre_schema_migrations", &[])?
         .iter()
@@ -61,8 +52,7 @@ pub fn migrate(client: &mut Client) -> Result<()> {
     check_not_newer(applied.iter().copied().max().unwrap_or(0))?;
     // By set, not by maximum: branches may land migrations out of order.
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        tx.batch_execute(m.sql)
-            .with_context(|| format!("migration {} failed", m.name))?;
+        apply(&mut tx, m)?;
         tx.execute(
             "INSERT INTO ivre_schema_migrations (version, name) VALUES ($1, $2)",
             &[&m.version, &m.name],
@@ -71,6 +61,19 @@ pub fn migrate(client: &mut Client) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Creates the whole schema of this build, records table included, in the
+/// first schema of the transaction's `search_path`, recording nothing (for
+/// describing the schema: see [`crate::schema_doc`]).
+pub(crate) fn create_all(tx: &mut Transaction) -> Result<()> {
+    tx.batch_execute(MIGRATIONS_TABLE)?;
+    MIGRATIONS.iter().try_for_each(|m| apply(tx, m))
+}
+
+fn apply(tx: &mut Transaction, m: &Migration) -> Result<()> {
+    tx.batch_execute(m.sql)
+        .map_err(|e| Error::Setup(format!("migration {} failed: {}", m.name, with_causes(&e))))
 }
 
 /// `(highest version, number of migrations)` applied, if any.
@@ -93,11 +96,11 @@ fn current_state(client: &mut Client) -> Result<Option<(i32, i64)>> {
 
 fn check_not_newer(version: i32) -> Result<()> {
     if version > latest_version() {
-        bail!(
+        return Err(Error::Setup(format!(
             "the database schema is at version {version}, newer than this ivre knows \
              ({}): upgrade ivre, or use another database",
             latest_version()
-        );
+        )));
     }
     Ok(())
 }

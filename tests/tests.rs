@@ -1,0 +1,17 @@
+//! The integration tests of the tools, built as one test binary (one link
+//! instead of one per file, and the harness in `common` compiled once).
+//! Each module is one tool or concern; run one with `cargo test --test
+//! integration scancli::`.
+
+mod common;
+
+mod foundation;
+mod ipdata;
+mod iphost;
+mod ipinfo;
+mod passive;
+mod scan2db;
+mod scan_explain;
+mod scancli;
+mod scancli_ingest;
+mod schema_doc;
