@@ -28,11 +28,11 @@ pub enum Error {
     #[error("connection to PostgreSQL lost: {0}")]
     ConnectionLost(#[source] postgres::Error),
     /// A row broke a constraint of the schema.
-    #[error("{0}")]
-    Constraint(#[source] postgres::Error),
+    #[error(transparent)]
+    Constraint(postgres::Error),
     /// Any other database error.
-    #[error("{0}")]
-    Db(#[source] postgres::Error),
+    #[error(transparent)]
+    Db(postgres::Error),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
