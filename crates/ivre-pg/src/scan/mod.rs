@@ -6,4 +6,3 @@ pub mod query;
 pub mod top;
 
 pub use load::{already_imported, ScanFileMeta, ScanLoader};
-pub use query::{QueryOpts, TopValue};
