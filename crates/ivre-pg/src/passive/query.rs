@@ -229,12 +229,26 @@ pub fn for_each_topvalue<E: From<Error>>(
     limit: u64,
     least: bool,
     distinct: bool,
-    each: impl FnMut(TopValue) -> Result<(), E>,
+    mut each: impl FnMut(TopValue) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
+    let sql = topvalues_sql(&mut b, flt, field, limit, least, distinct)?;
+    for_each_row(client, &sql, &b.refs(), |r| each(TopValue::from_row(r)))?;
+    Ok(())
+}
+
+/// The SQL of [`for_each_topvalue`], parameters added to `b`.
+fn topvalues_sql(
+    b: &mut SqlBuilder,
+    flt: &PassiveFilter,
+    field: &str,
+    limit: u64,
+    least: bool,
+    distinct: bool,
+) -> Result<String> {
     let w = b.filter(flt);
-    let proj = top::projection(&mut b, field)?;
-    let limit = top_limit(&mut b, limit);
+    let proj = top::projection(b, field)?;
+    let limit = top_limit(b, limit);
     let query = TopQuery {
         from: &format!("{RECORDS}{}", proj.joins()),
         filter: &w,
@@ -251,7 +265,7 @@ pub fn for_each_topvalue<E: From<Error>>(
         },
         limit: &limit,
     };
-    query.for_each(client, &b, each)
+    Ok(query.sql())
 }
 
 /// [`for_each_topvalue`], collected.
@@ -414,4 +428,37 @@ pub fn purge(client: &mut Client) -> Result<()> {
 /// Whether a filter is "match everything" (ipinfo's std mode without a filter).
 pub fn is_empty(flt: &PassiveFilter) -> bool {
     matches!(flt, Filter::True)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The statements that `--top` ran before projections were typed.
+    #[test]
+    fn top_sql_is_unchanged() {
+        let sql = |field: &str, distinct: bool| {
+            topvalues_sql(
+                &mut SqlBuilder::new(),
+                &Filter::True,
+                field,
+                10,
+                false,
+                distinct,
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            sql("source", true),
+            "SELECT jsonb_build_array(p.recontype, p.source) AS v, count(*) AS n FROM passive p \
+             WHERE (true) AND p.source IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1::int8"
+        );
+        assert_eq!(
+            sql("domains:com", false),
+            "SELECT to_jsonb(d.v) AS v, sum(p.count)::int8 AS n FROM passive p CROSS JOIN \
+             jsonb_array_elements_text(CASE WHEN jsonb_typeof(p.infos -> 'domain') = 'array' \
+             THEN p.infos -> 'domain' END) d(v) WHERE (true) AND p.recontype = 'DNS_ANSWER' AND \
+             right(d.v, length($1::text)) = $1::text GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2::int8"
+        );
+    }
 }

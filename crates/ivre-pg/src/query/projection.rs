@@ -4,10 +4,8 @@
 //! value's shape ([`ValueShape`]). From these the SQL of a top-values
 //! query is built once for every purpose ([`TopQuery`]).
 
-use super::for_each_row;
 use crate::sql::SqlBuilder;
-use crate::Error;
-use postgres::Client;
+use postgres::Row;
 use serde_json::Value;
 
 /// One value of a top-values result.
@@ -15,6 +13,16 @@ use serde_json::Value;
 pub struct TopValue {
     pub value: Value,
     pub count: i64,
+}
+
+impl TopValue {
+    /// The value of a row of a [`TopQuery`].
+    pub fn from_row(row: &Row) -> TopValue {
+        TopValue {
+            value: row.get::<_, Option<Value>>(0).unwrap_or(Value::Null),
+            count: row.get(1),
+        }
+    }
 }
 
 /// A table of rows that belong to a main record (ports of a host, ...).
@@ -225,23 +233,6 @@ impl TopQuery<'_> {
                 v = value.sql(),
             ),
         }
-    }
-
-    /// Runs the query (parameters in `b`) and calls `each` with every
-    /// value, streaming.
-    pub fn for_each<E: From<Error>>(
-        &self,
-        client: &mut Client,
-        b: &SqlBuilder,
-        mut each: impl FnMut(TopValue) -> Result<(), E>,
-    ) -> Result<(), E> {
-        for_each_row(client, &self.sql(), &b.refs(), |r| {
-            each(TopValue {
-                value: r.get::<_, Option<Value>>(0).unwrap_or(Value::Null),
-                count: r.get(1),
-            })
-        })?;
-        Ok(())
     }
 }
 

@@ -189,12 +189,25 @@ pub fn for_each_topvalue<E: From<Error>>(
     field: &str,
     limit: u64,
     least: bool,
-    each: impl FnMut(TopValue) -> Result<(), E>,
+    mut each: impl FnMut(TopValue) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
+    let sql = topvalues_sql(&mut b, flt, field, limit, least)?;
+    for_each_row(client, &sql, &b.refs(), |r| each(TopValue::from_row(r)))?;
+    Ok(())
+}
+
+/// The SQL of [`for_each_topvalue`], parameters added to `b`.
+fn topvalues_sql(
+    b: &mut SqlBuilder,
+    flt: &ScanFilter,
+    field: &str,
+    limit: u64,
+    least: bool,
+) -> Result<String> {
     let w = b.filter(flt);
-    let proj = top::projection(&mut b, field)?;
-    let limit = top_limit(&mut b, limit);
+    let proj = top::projection(b, field)?;
+    let limit = top_limit(b, limit);
     // Without a filter, count the child rows alone (no join with scan_host).
     let from = proj.from(HOSTS, !matches!(flt, Filter::True));
     let query = TopQuery {
@@ -209,7 +222,7 @@ pub fn for_each_topvalue<E: From<Error>>(
         },
         limit: &limit,
     };
-    query.for_each(client, &b, each)
+    Ok(query.sql())
 }
 
 /// Deletes the matching records (and their child rows) in one transaction.
@@ -237,4 +250,48 @@ pub fn purge(client: &mut Client) -> Result<()> {
          scan_script, scan_port, scan_host, scan_file RESTART IDENTITY",
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ivre_model::filter::scan as s;
+
+    fn sql(flt: &ScanFilter, field: &str) -> String {
+        topvalues_sql(&mut SqlBuilder::new(), flt, field, 10, false).unwrap()
+    }
+
+    /// The statements that `--top` ran before projections were typed.
+    #[test]
+    fn top_sql_is_unchanged() {
+        let port80 = s::port("80").unwrap();
+        assert_eq!(
+            sql(&Filter::True, "service"),
+            "SELECT to_jsonb(x.k0) AS v, x.n FROM (SELECT p.service_name AS k0, count(*) AS n \
+             FROM scan_port p WHERE (true) AND p.port <> -1 AND p.state = 'open' GROUP BY k0 \
+             ORDER BY n DESC, k0 LIMIT $1::int8) x ORDER BY x.n DESC, x.k0"
+        );
+        assert_eq!(
+            sql(&port80, "port:open"),
+            "SELECT jsonb_build_array(x.k0, x.k1) AS v, x.n FROM (SELECT p.protocol AS k0, \
+             p.port AS k1, count(*) AS n FROM scan_host h JOIN scan_port p ON p.host_id = h.id \
+             WHERE (EXISTS (SELECT 1 FROM scan_port p WHERE p.host_id = h.id AND p.protocol = \
+             $1::text AND p.port = $2::int4 AND p.state = $3::text)) AND p.port <> -1 AND \
+             p.state = $4::text GROUP BY k0, k1 ORDER BY n DESC, k0, k1 LIMIT $5::int8) x \
+             ORDER BY x.n DESC, x.k0, x.k1"
+        );
+        assert_eq!(
+            sql(&Filter::True, "cert.sha256"),
+            "SELECT (e.v #> $2::text[]) AS v, count(*) AS n FROM scan_script s CROSS JOIN \
+             jsonb_path_query(s.data -> 'ssl-cert', 'lax $[*]') e(v) WHERE (true) AND s.name = \
+             $1::text AND (e.v #> $2::text[]) IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT \
+             $3::int8"
+        );
+        assert_eq!(
+            sql(&Filter::True, "category"),
+            "SELECT to_jsonb(x.k0) AS v, x.n FROM (SELECT c.v AS k0, count(*) AS n FROM \
+             scan_host h CROSS JOIN unnest(h.categories) c(v) WHERE (true) GROUP BY k0 ORDER BY \
+             n DESC, k0 LIMIT $1::int8) x ORDER BY x.n DESC, x.k0"
+        );
+    }
 }
