@@ -155,7 +155,7 @@ impl<C: ChildTable> Projection<C> {
 
     /// The FROM clause: `main` and the joins; the child rows alone when
     /// `filtered` is false and the projection reads child rows.
-    pub fn from(&self, main: &str, filtered: bool) -> String {
+    pub fn from_clause(&self, main: &str, filtered: bool) -> String {
         match &self.rows {
             Rows::Child { table, unnest } if !filtered => {
                 let mut s = table.table().to_string();

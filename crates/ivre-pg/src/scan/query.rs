@@ -209,7 +209,7 @@ fn topvalues_sql(
     let proj = top::projection(b, field)?;
     let limit = top_limit(b, limit);
     // Without a filter, count the child rows alone (no join with scan_host).
-    let from = proj.from(HOSTS, !matches!(flt, Filter::True));
+    let from = proj.from_clause(HOSTS, !matches!(flt, Filter::True));
     let query = TopQuery {
         from: &from,
         filter: &w,
