@@ -10,7 +10,7 @@ use ivre_model::passive::display::{geo_lines, write_tail, StdWriter};
 use ivre_model::passive::{NormalizeConfig, PassiveRecord};
 use ivre_model::scan::output::top_value_text;
 use ivre_pg::passive::query;
-use ivre_pg::scan::QueryOpts;
+use ivre_pg::query::QueryOpts;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -160,15 +160,21 @@ fn main() -> ExitCode {
         } else if let Some(top) = &cli.top {
             let (field, least) = parse_top(top);
             let limit = cli.limit.unwrap_or(10);
-            query::for_each_topvalue(&mut client, &flt, &field, limit, least, !cli.top_sum, |v| {
-                Ok(writeln!(out, "{}: {}", top_value_text(&v.value), v.count)?)
-            })?;
+            query::for_each_topvalue::<anyhow::Error>(
+                &mut client,
+                &flt,
+                &field,
+                limit,
+                least,
+                !cli.top_sum,
+                |v| Ok(writeln!(out, "{}: {}", top_value_text(&v.value), v.count)?),
+            )?;
         } else if let Some(field) = &cli.distinct {
-            query::distinct(&mut client, &flt, field, |v| {
+            query::distinct::<anyhow::Error>(&mut client, &flt, field, |v| {
                 Ok(writeln!(out, "{}", top_value_text(&v))?)
             })?;
         } else if cli.short {
-            query::addresses(&mut client, &flt, |a| Ok(writeln!(out, "{a}")?))?;
+            query::addresses::<anyhow::Error>(&mut client, &flt, |a| Ok(writeln!(out, "{a}")?))?;
         } else if cli.count {
             writeln!(out, "{}", query::count(&mut client, &flt)?)?;
         } else if cli.explain {
@@ -207,7 +213,7 @@ fn main() -> ExitCode {
             };
             if cli.json {
                 let pretty = std::io::stdout().is_terminal();
-                query::get(&mut client, &flt, &opts, |r| {
+                query::get::<anyhow::Error>(&mut client, &flt, &opts, |r| {
                     if pretty {
                         serde_json::to_writer_pretty(&mut out, &r)?;
                     } else {
@@ -219,7 +225,9 @@ fn main() -> ExitCode {
                 // The text output is per address: records without one are left out.
                 let flt = flt.and(p::ipv4().or(p::ipv6()));
                 let mut w = std_writer(cli.geoip_dir.as_deref());
-                query::get(&mut client, &flt, &opts, |r| Ok(w.write(&mut out, &r)?))?;
+                query::get::<anyhow::Error>(&mut client, &flt, &opts, |r| {
+                    Ok(w.write(&mut out, &r)?)
+                })?;
             }
         }
         out.flush()?;

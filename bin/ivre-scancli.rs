@@ -4,7 +4,8 @@ use clap::Parser;
 use ivre_cli::scanfilter::{parse_top, ScanFilterArgs};
 use ivre_cli::CommonArgs;
 use ivre_model::scan::output;
-use ivre_pg::scan::{query, QueryOpts};
+use ivre_pg::query::QueryOpts;
+use ivre_pg::scan::query;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -105,24 +106,31 @@ fn main() -> ExitCode {
         if let Some(top) = &cli.top {
             let (field, least) = parse_top(top);
             let limit = cli.limit.unwrap_or(10);
-            query::for_each_topvalue(&mut client, &flt, &field, limit, least, |v| {
-                Ok(writeln!(
-                    out,
-                    "{}: {}",
-                    output::top_value_text(&v.value),
-                    v.count
-                )?)
-            })?;
+            query::for_each_topvalue::<anyhow::Error>(
+                &mut client,
+                &flt,
+                &field,
+                limit,
+                least,
+                |v| {
+                    Ok(writeln!(
+                        out,
+                        "{}: {}",
+                        output::top_value_text(&v.value),
+                        v.count
+                    )?)
+                },
+            )?;
             out.flush()?;
             return Ok(ExitCode::SUCCESS);
         }
         if cli.short {
-            query::addresses(&mut client, &flt, |a| Ok(writeln!(out, "{a}")?))?;
+            query::addresses::<anyhow::Error>(&mut client, &flt, |a| Ok(writeln!(out, "{a}")?))?;
             out.flush()?;
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(field) = &cli.distinct {
-            query::distinct(&mut client, &flt, field, |v| {
+            query::distinct::<anyhow::Error>(&mut client, &flt, field, |v| {
                 Ok(writeln!(out, "{}", output::top_value_text(&v))?)
             })?;
             out.flush()?;
@@ -155,7 +163,7 @@ fn main() -> ExitCode {
         let tty = std::io::stdout().is_terminal();
         if cli.json && tty {
             // Indented for people, as IVRE does on a terminal.
-            query::get(&mut client, &flt, &opts, |mut doc| {
+            query::get::<anyhow::Error>(&mut client, &flt, &opts, |mut doc| {
                 if cli.no_screenshots {
                     output::strip_screenshots(&mut doc);
                 }
@@ -164,12 +172,12 @@ fn main() -> ExitCode {
             })?;
         } else if cli.json && !cli.no_screenshots {
             // Fast path: the server's text, never parsed here.
-            query::get_text(&mut client, &flt, &opts, |doc| {
+            query::get_text::<anyhow::Error>(&mut client, &flt, &opts, |doc| {
                 out.write_all(doc.as_bytes())?;
                 Ok(out.write_all(b"\n")?)
             })?;
         } else if cli.json {
-            query::get(&mut client, &flt, &opts, |mut doc| {
+            query::get::<anyhow::Error>(&mut client, &flt, &opts, |mut doc| {
                 output::strip_screenshots(&mut doc);
                 serde_json::to_writer(&mut out, &doc)?;
                 Ok(out.write_all(b"\n")?)
@@ -177,17 +185,17 @@ fn main() -> ExitCode {
         } else if cli.nmap_xml {
             output::nmap_xml_header(&mut out, "ivre-scancli --nmap-xml")?;
             let mut n = 0;
-            query::get(&mut client, &flt, &opts, |doc| {
+            query::get::<anyhow::Error>(&mut client, &flt, &opts, |doc| {
                 n += 1;
                 Ok(output::nmap_xml_host(&mut out, &doc)?)
             })?;
             output::nmap_xml_footer(&mut out, n)?;
         } else if cli.gnmap {
-            query::get(&mut client, &flt, &opts, |doc| {
+            query::get::<anyhow::Error>(&mut client, &flt, &opts, |doc| {
                 Ok(output::gnmap_host(&mut out, &doc)?)
             })?;
         } else if cli.http_urls {
-            query::get(&mut client, &flt, &opts, |doc| {
+            query::get::<anyhow::Error>(&mut client, &flt, &opts, |doc| {
                 for url in output::http_urls(&doc, cli.http_urls_names) {
                     if cli.http_urls_full {
                         let addr = doc.get("addr").and_then(|a| a.as_str()).unwrap_or_default();
@@ -206,7 +214,7 @@ fn main() -> ExitCode {
                 &["addr", "port", "state"]
             };
             writeln!(out, "{}", header.join(sep))?;
-            query::get(&mut client, &flt, &opts, |doc| {
+            query::get::<anyhow::Error>(&mut client, &flt, &opts, |doc| {
                 for row in output::csv_rows(&doc, kind, &cli.csv_na_str) {
                     let row: Vec<String> = row.iter().map(|f| output::csv_field(f, sep)).collect();
                     writeln!(out, "{}", row.join(sep))?;
@@ -214,7 +222,7 @@ fn main() -> ExitCode {
                 Ok(())
             })?;
         } else {
-            query::get(&mut client, &flt, &opts, |doc| {
+            query::get::<anyhow::Error>(&mut client, &flt, &opts, |doc| {
                 Ok(output::human_host(&mut out, &doc)?)
             })?;
         }

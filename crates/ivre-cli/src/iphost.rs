@@ -89,17 +89,17 @@ pub fn run(common: &CommonArgs, args: &IphostArgs) -> Result<ExitCode> {
     let mut found = 0;
     for q in &queries {
         found += if args.cof {
-            dns::for_each_answer(&mut client, q, |a| {
+            dns::for_each_answer::<anyhow::Error>(&mut client, q, |a| {
                 serde_json::to_writer(&mut out, &a.to_cof())?;
                 Ok(out.write_all(b"\n")?)
             })?
         } else if args.json {
-            dns::for_each_pair(&mut client, q, |p| {
+            dns::for_each_pair::<anyhow::Error>(&mut client, q, |p| {
                 serde_json::to_writer(&mut out, &p.to_json())?;
                 Ok(out.write_all(b"\n")?)
             })?
         } else {
-            dns::for_each_pair(&mut client, q, |p| Ok(p.write_text(&mut out)?))?
+            dns::for_each_pair::<anyhow::Error>(&mut client, q, |p| Ok(p.write_text(&mut out)?))?
         };
     }
     out.flush()?;

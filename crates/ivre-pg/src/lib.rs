@@ -8,6 +8,7 @@ pub mod copy;
 pub mod error;
 pub mod migrate;
 pub mod passive;
+pub mod query;
 pub mod scan;
 pub mod schema_doc;
 pub mod sql;

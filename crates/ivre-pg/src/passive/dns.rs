@@ -12,11 +12,12 @@
 //! `infos->'domain'` / `infos->'domaintarget'` (subdomains, `?`).
 //!
 //! The aggregation runs in SQL (`GROUP BY value, target`), so memory does
-//! not grow with the number of matching records.
+//! not grow with the number of matching records. Both take a callback whose
+//! error type is the caller's (see [`crate::query`]).
 
-use anyhow::{anyhow, bail, Result};
+use crate::query::for_each_row_with;
+use crate::{Error, Result};
 use chrono::{DateTime, Utc};
-use fallible_iterator::FallibleIterator;
 use ivre_model::passive::dns::{
     split_source, DnsAnswer, DnsPair, DnsQuery, DnsSubject, NamePattern,
 };
@@ -41,10 +42,11 @@ impl Filter {
         self.clauses.join(" AND ")
     }
 
-    fn params(&self) -> impl ExactSizeIterator<Item = &(dyn ToSql + Sync)> {
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
     }
 }
 
@@ -52,7 +54,7 @@ impl Filter {
 /// rather than let the server fail on the parameter.
 fn checked<'a>(what: &str, s: &'a str) -> Result<&'a str> {
     if s.contains('\0') {
-        bail!("invalid {what}: NUL character");
+        return Err(Error::BadFilter(format!("invalid {what}: NUL character")));
     }
     Ok(s)
 }
@@ -117,16 +119,20 @@ fn filter(q: &DnsQuery) -> Result<Filter> {
     Ok(f)
 }
 
-/// Turns a server-side regex error into a message about the user's pattern.
-fn explain(e: postgres::Error, q: &DnsQuery) -> anyhow::Error {
+/// Turns a server-side regex error into a message about the user's
+/// pattern; other errors as [`Error::from_query`] classifies them.
+fn query_error(e: postgres::Error, q: &DnsQuery) -> Error {
     if let (Some(db), DnsSubject::Name(NamePattern::Regex { pattern, .. })) =
         (e.as_db_error(), &q.subject)
     {
         if db.code() == &SqlState::INVALID_REGULAR_EXPRESSION {
-            return anyhow!("invalid regular expression /{pattern}/: {}", db.message());
+            return Error::BadFilter(format!(
+                "invalid regular expression /{pattern}/: {}",
+                db.message()
+            ));
         }
     }
-    anyhow::Error::new(e).context("passive DNS query failed")
+    Error::from_query(e)
 }
 
 /// The answer of a row: its address, else its target name.
@@ -136,31 +142,23 @@ const RRTYPE: &str = "(split_part(source, '-', 1) COLLATE \"C\")";
 
 /// Runs `sql` (whose WHERE clause is `f`) and calls `each` on every row as
 /// it arrives.
-fn stream(
+fn stream<E: From<Error>>(
     client: &mut Client,
     q: &DnsQuery,
     sql: &str,
     f: &Filter,
-    mut each: impl FnMut(&Row) -> Result<()>,
-) -> Result<u64> {
-    let mut rows = client
-        .query_raw(sql, f.params())
-        .map_err(|e| explain(e, q))?;
-    let mut n = 0;
-    while let Some(row) = rows.next().map_err(|e| explain(e, q))? {
-        each(&row)?;
-        n += 1;
-    }
-    Ok(n)
+    each: impl FnMut(&Row) -> Result<(), E>,
+) -> Result<u64, E> {
+    for_each_row_with(client, sql, &f.params(), |e| query_error(e, q), each)
 }
 
 /// Calls `each` with every DNS answer matching `q`, sorted by name, record
 /// type and answer; returns how many there were.
-pub fn for_each_answer(
+pub fn for_each_answer<E: From<Error>>(
     client: &mut Client,
     q: &DnsQuery,
-    mut each: impl FnMut(DnsAnswer) -> Result<()>,
-) -> Result<u64> {
+    mut each: impl FnMut(DnsAnswer) -> Result<(), E>,
+) -> Result<u64, E> {
     let f = filter(q)?;
     let sql = format!(
         "SELECT value, source, host(addr), targetval, sensor, count, firstseen, lastseen
@@ -191,11 +189,11 @@ pub fn for_each_answer(
 /// record types and sensors (sorted sets), first seen (min), last seen
 /// (max), count (sum). Sorted by name then target; returns the number of
 /// pairs.
-pub fn for_each_pair(
+pub fn for_each_pair<E: From<Error>>(
     client: &mut Client,
     q: &DnsQuery,
-    mut each: impl FnMut(DnsPair) -> Result<()>,
-) -> Result<u64> {
+    mut each: impl FnMut(DnsPair) -> Result<(), E>,
+) -> Result<u64, E> {
     let f = filter(q)?;
     // DISTINCT aggregates must order by their argument itself; the "C"
     // collation sorts bytewise, as IVRE's Python sorts the sets.

@@ -4,5 +4,6 @@ pub mod dns;
 pub mod filter;
 mod load;
 pub mod query;
+pub mod top;
 
 pub use load::{identity_hash, record_key, PassiveLoader, StagedRow};

@@ -3,8 +3,6 @@
 pub mod filter;
 mod load;
 pub mod query;
-pub mod read;
 pub mod top;
 
 pub use load::{already_imported, ScanFileMeta, ScanLoader};
-pub use query::{QueryOpts, TopValue};

@@ -1,104 +1,41 @@
 //! The query API of the scan purpose: count, get (a stream), distinct, top
 //! values, delete, each taking a [`ScanFilter`]. The CLI (and the web API)
-//! are thin layers over these functions.
+//! are thin layers over these functions; what every purpose shares is in
+//! [`crate::query`].
 //!
 //! Results stream from the server (`query_raw` with a portal): `get` over a
-//! million hosts holds one record at a time.
+//! million hosts holds one record at a time. Streaming functions take a
+//! callback whose error type is the caller's (see [`crate::query`]).
 
-use super::top;
+use super::top::{self, Projection, ScanChild};
+use crate::query::projection::{top_limit, Counting, Rows, TopQuery, TopValue, Unnest, ValueShape};
+use crate::query::{self, for_each_row, json_path, jsonpath, QueryOpts};
 use crate::sql::SqlBuilder;
-use anyhow::{anyhow, bail, Result};
-use fallible_iterator::FallibleIterator;
+use crate::{Error, Result};
 use ivre_model::filter::scan::ScanFilter;
 use ivre_model::filter::Filter;
-use postgres::error::SqlState;
 use postgres::{Client, GenericClient};
 use serde_json::Value;
 
-/// Sort, skip and limit of a `get`.
-#[derive(Debug, Clone, Default)]
-pub struct QueryOpts {
-    /// Fields (IVRE names: `addr`, `starttime`, `endtime`, `source`,
-    /// `openports.count`, `schema_version`, or any dotted path of the record),
-    /// with `true` for descending.
-    pub sort: Vec<(String, bool)>,
-    pub skip: u64,
-    /// 0: no limit.
-    pub limit: u64,
-}
-
-impl QueryOpts {
-    /// Parses IVRE's `--sort` values: `FIELD` or `~FIELD` (descending).
-    pub fn parse_sort(fields: &[String]) -> Vec<(String, bool)> {
-        fields
-            .iter()
-            .flat_map(|f| f.split(','))
-            .filter(|f| !f.is_empty())
-            .map(
-                |f| match f.strip_prefix('~').or_else(|| f.strip_prefix('-')) {
-                    Some(rest) => (rest.to_string(), true),
-                    None => (f.to_string(), false),
-                },
-            )
-            .collect()
-    }
-}
-
-/// Turns database errors caused by the user's filter into clear messages.
-pub fn explain_error(e: postgres::Error) -> anyhow::Error {
-    if let Some(db) = e.as_db_error() {
-        let code = db.code();
-        if *code == SqlState::INVALID_REGULAR_EXPRESSION {
-            return anyhow!("invalid regular expression: {}", db.message());
-        }
-        if *code == SqlState::QUERY_CANCELED {
-            return anyhow!("query cancelled: {}", db.message());
-        }
-        if *code == SqlState::PROGRAM_LIMIT_EXCEEDED
-            || *code == SqlState::SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION
-        {
-            return anyhow!("invalid filter: {}", db.message());
-        }
-        if code.code().starts_with("22") {
-            return anyhow!("invalid filter value: {}", db.message());
-        }
-        if code.code() == "42601" {
-            return anyhow!("invalid filter value: {}", db.message());
-        }
-    }
-    anyhow::Error::new(e)
-}
-
-fn where_clause(b: &mut SqlBuilder, flt: &ScanFilter) -> String {
-    b.filter(flt)
-}
+const HOSTS: &str = "scan_host h";
 
 /// Number of matching records.
 pub fn count(client: &mut impl GenericClient, flt: &ScanFilter) -> Result<i64> {
     let mut b = SqlBuilder::new();
-    let w = where_clause(&mut b, flt);
-    let sql = format!("SELECT count(*) FROM scan_host h WHERE {w}");
-    Ok(client
-        .query_one(sql.as_str(), &b.refs())
-        .map_err(explain_error)?
-        .get(0))
+    let w = b.filter(flt);
+    query::count(client, HOSTS, &w, &b)
 }
 
 /// The query plan (`EXPLAIN`) of the count query for the filter.
 pub fn explain(client: &mut impl GenericClient, flt: &ScanFilter) -> Result<String> {
     let mut b = SqlBuilder::new();
-    let w = where_clause(&mut b, flt);
-    let sql = format!("EXPLAIN SELECT count(*) FROM scan_host h WHERE {w}");
-    let rows = client
-        .query(sql.as_str(), &b.refs())
-        .map_err(explain_error)?;
-    Ok(rows
-        .iter()
-        .map(|r| r.get::<_, String>(0))
-        .collect::<Vec<_>>()
-        .join("\n"))
+    let w = b.filter(flt);
+    query::explain(client, HOSTS, &w, &b)
 }
 
+/// ORDER BY keys for IVRE's sort fields (`addr`, `starttime`, `endtime`,
+/// `source`, `openports.count`, `schema_version`, or any dotted path of
+/// the record), ending with the record id.
 fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> String {
     let mut keys = Vec::new();
     for (field, desc) in sort {
@@ -110,10 +47,7 @@ fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> String {
             "openports.count" => "h.open_port_count".to_string(),
             "schema_version" => "h.schema_version".to_string(),
             "_id" | "id" => "h.id".to_string(),
-            other => {
-                let path: Vec<String> = other.split('.').map(str::to_string).collect();
-                format!("(h.doc #> {})", b.param(path, "text[]"))
-            }
+            other => json_path(b, "h.doc", other),
         };
         keys.push(format!("{expr} {}", if *desc { "DESC" } else { "ASC" }));
     }
@@ -121,150 +55,113 @@ fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> String {
     keys.join(", ")
 }
 
-fn stream_rows(
-    client: &mut Client,
-    sql: &str,
-    b: &SqlBuilder,
-    mut each: impl FnMut(&postgres::Row) -> Result<()>,
-) -> Result<()> {
-    let mut rows = client
-        .query_raw(sql, b.refs().iter().copied())
-        .map_err(explain_error)?;
-    while let Some(row) = rows.next().map_err(explain_error)? {
-        each(&row)?;
-    }
-    Ok(())
+/// `SELECT {column} FROM scan_host h WHERE ... ORDER BY ... LIMIT ...`.
+fn select_hosts(column: &str, flt: &ScanFilter, opts: &QueryOpts) -> (String, SqlBuilder) {
+    let mut b = SqlBuilder::new();
+    let w = b.filter(flt);
+    let order = order_by(&mut b, &opts.sort);
+    let mut sql = format!("SELECT {column} FROM {HOSTS} WHERE {w} ORDER BY {order}");
+    sql += &opts.limit_offset(&mut b);
+    (sql, b)
 }
 
 /// Calls `each` with every matching record (IVRE JSON, as stored), streaming.
-pub fn get(
+pub fn get<E: From<Error>>(
     client: &mut Client,
     flt: &ScanFilter,
     opts: &QueryOpts,
-    mut each: impl FnMut(Value) -> Result<()>,
-) -> Result<()> {
-    let mut b = SqlBuilder::new();
-    let w = where_clause(&mut b, flt);
-    let order = order_by(&mut b, &opts.sort);
-    let mut sql = format!("SELECT h.doc FROM scan_host h WHERE {w} ORDER BY {order}");
-    if opts.limit > 0 {
-        sql += &format!(" LIMIT {}", b.param(opts.limit as i64, "int8"));
-    }
-    if opts.skip > 0 {
-        sql += &format!(" OFFSET {}", b.param(opts.skip as i64, "int8"));
-    }
-    stream_rows(client, &sql, &b, |row| each(row.get(0)))
+    mut each: impl FnMut(Value) -> Result<(), E>,
+) -> Result<(), E> {
+    let (sql, b) = select_hosts("h.doc", flt, opts);
+    for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
+    Ok(())
 }
 
 /// Calls `each` with every record's text, as the server serialises it (the
 /// fast path of `--json`: no parsing on our side).
-pub fn get_text(
+pub fn get_text<E: From<Error>>(
     client: &mut Client,
     flt: &ScanFilter,
     opts: &QueryOpts,
-    mut each: impl FnMut(&str) -> Result<()>,
-) -> Result<()> {
-    let mut b = SqlBuilder::new();
-    let w = where_clause(&mut b, flt);
-    let order = order_by(&mut b, &opts.sort);
-    let mut sql = format!("SELECT h.doc::text FROM scan_host h WHERE {w} ORDER BY {order}");
-    if opts.limit > 0 {
-        sql += &format!(" LIMIT {}", b.param(opts.limit as i64, "int8"));
-    }
-    if opts.skip > 0 {
-        sql += &format!(" OFFSET {}", b.param(opts.skip as i64, "int8"));
-    }
-    stream_rows(client, &sql, &b, |row| each(row.get(0)))
+    mut each: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    let (sql, b) = select_hosts("h.doc::text", flt, opts);
+    for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
+    Ok(())
 }
 
 /// Distinct addresses of the matching records, sorted (`--short`).
-pub fn addresses(
+pub fn addresses<E: From<Error>>(
     client: &mut Client,
     flt: &ScanFilter,
-    mut each: impl FnMut(String) -> Result<()>,
-) -> Result<()> {
+    mut each: impl FnMut(String) -> Result<(), E>,
+) -> Result<(), E> {
     let mut b = SqlBuilder::new();
-    let w = where_clause(&mut b, flt);
+    let w = b.filter(flt);
     let sql = format!(
-        "SELECT host(a) FROM (SELECT DISTINCT h.addr AS a FROM scan_host h WHERE {w}) x ORDER BY a"
+        "SELECT host(a) FROM (SELECT DISTINCT h.addr AS a FROM {HOSTS} WHERE {w}) x ORDER BY a"
     );
-    stream_rows(client, &sql, &b, |row| each(row.get(0)))
+    for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
+    Ok(())
+}
+
+/// The projection of a `--distinct` field: a few columns by name, else a
+/// path of the record.
+fn distinct_projection(b: &mut SqlBuilder, field: &str) -> Result<Projection> {
+    let child = |table, column: &str| Projection {
+        rows: Rows::Child {
+            table,
+            unnest: Vec::new(),
+        },
+        cond: Vec::new(),
+        value: ValueShape::Scalar(column.into()),
+    };
+    let main = |rows, value| Projection {
+        rows,
+        cond: Vec::new(),
+        value,
+    };
+    Ok(match field {
+        "addr" => main(Rows::Main, ValueShape::Scalar("host(h.addr)".into())),
+        "source" => main(Rows::Main, ValueShape::Scalar("h.source".into())),
+        "categories" | "category" => main(
+            Rows::MainList(Unnest::new("unnest(h.categories)", "c")),
+            ValueShape::Scalar("c.v".into()),
+        ),
+        "ports.port" => child(ScanChild::Port, "p.port"),
+        "ports.service_name" => child(ScanChild::Port, "p.service_name"),
+        "hostnames.name" => child(ScanChild::Hostname, "n.name"),
+        _ => {
+            let path = format!("{}::jsonpath", b.param(jsonpath(field)?, "text"));
+            main(
+                Rows::MainList(Unnest::new(format!("jsonb_path_query(h.doc, {path})"), "j")),
+                ValueShape::Json("j.v".into()),
+            )
+        }
+    })
 }
 
 /// Distinct values of a field (a dotted path of the record, lists unwound as
 /// in IVRE's MongoDB backend), sorted.
-pub fn distinct(
+pub fn distinct<E: From<Error>>(
     client: &mut Client,
     flt: &ScanFilter,
     field: &str,
-    mut each: impl FnMut(Value) -> Result<()>,
-) -> Result<()> {
+    mut each: impl FnMut(Value) -> Result<(), E>,
+) -> Result<(), E> {
     let mut b = SqlBuilder::new();
-    let w = where_clause(&mut b, flt);
-    let (from, value) = match field {
-        "addr" => (String::new(), "to_jsonb(host(h.addr))".to_string()),
-        "source" => (String::new(), "to_jsonb(h.source)".to_string()),
-        "categories" | "category" => (
-            " CROSS JOIN unnest(h.categories) c(v)".into(),
-            "to_jsonb(c.v)".into(),
-        ),
-        "ports.port" => (
-            " JOIN scan_port p ON p.host_id = h.id".into(),
-            "to_jsonb(p.port)".into(),
-        ),
-        "ports.service_name" => (
-            " JOIN scan_port p ON p.host_id = h.id".into(),
-            "to_jsonb(p.service_name)".into(),
-        ),
-        "hostnames.name" => (
-            " JOIN scan_hostname n ON n.host_id = h.id".into(),
-            "to_jsonb(n.name)".into(),
-        ),
-        _ => {
-            let path = format!("{}::jsonpath", b.param(jsonpath(field)?, "text"));
-            (
-                format!(" CROSS JOIN jsonb_path_query(h.doc, {path}) j(v)"),
-                "j.v".into(),
-            )
-        }
-    };
-    let sql = format!("SELECT DISTINCT {value} AS v FROM scan_host h{from} WHERE {w} ORDER BY 1");
-    stream_rows(client, &sql, &b, |row| {
+    let w = b.filter(flt);
+    let proj = distinct_projection(&mut b, field)?;
+    let sql = format!(
+        "SELECT DISTINCT {value} AS v FROM {HOSTS}{from} WHERE {w} ORDER BY 1",
+        value = proj.value.sql(),
+        from = proj.joins(),
+    );
+    for_each_row(client, &sql, &b.refs(), |row| {
         let v: Option<Value> = row.get(0);
         each(v.unwrap_or(Value::Null))
-    })
-}
-
-/// A lax SQL/JSON path for a dotted record path; the final list is unwound.
-pub fn jsonpath(field: &str) -> Result<String> {
-    if field.is_empty() {
-        bail!("empty field name");
-    }
-    let mut p = String::from("lax $");
-    for key in field.split('.') {
-        if key.is_empty() {
-            bail!("invalid field {field:?}");
-        }
-        p.push_str(".\"");
-        for c in key.chars() {
-            match c {
-                '"' => p.push_str("\\\""),
-                '\\' => p.push_str("\\\\"),
-                c if (c as u32) < 0x20 => p.push_str(&format!("\\u{:04x}", c as u32)),
-                c => p.push(c),
-            }
-        }
-        p.push('"');
-    }
-    p.push_str("[*]");
-    Ok(p)
-}
-
-/// One value of a top-values result.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TopValue {
-    pub value: Value,
-    pub count: i64,
+    })?;
+    Ok(())
 }
 
 /// The most (or, with `least`, the least) common values of a field among the
@@ -280,100 +177,52 @@ pub fn topvalues(
     let mut out = Vec::new();
     for_each_topvalue(client, flt, field, limit, least, |v| {
         out.push(v);
-        Ok(())
+        Ok::<_, Error>(())
     })?;
     Ok(out)
 }
 
 /// [`topvalues`], streamed (for `--limit 0` over many distinct values).
-pub fn for_each_topvalue(
+pub fn for_each_topvalue<E: From<Error>>(
     client: &mut Client,
     flt: &ScanFilter,
     field: &str,
     limit: u64,
     least: bool,
-    mut each: impl FnMut(TopValue) -> Result<()>,
-) -> Result<()> {
+    mut each: impl FnMut(TopValue) -> Result<(), E>,
+) -> Result<(), E> {
     let mut b = SqlBuilder::new();
-    let w = where_clause(&mut b, flt);
-    let proj = top::projection(&mut b, field)?;
-    // Without a filter, count the child rows alone (no join with scan_host).
-    let from = match (flt, proj.child_only()) {
-        (Filter::True, Some(from)) => from,
-        _ => format!("scan_host h{}", proj.from),
-    };
-    let dir = if least { "ASC" } else { "DESC" };
-    let limit = if limit > 0 {
-        format!(" LIMIT {}", b.param(limit as i64, "int8"))
-    } else {
-        String::new()
-    };
-    let cond = &proj.cond;
-    let sql = match plain_keys(&proj.value) {
-        // Group on the plain columns, build the JSON of the winners only
-        // (hashing and comparing jsonb per row costs several times more).
-        Some((keys, value)) => {
-            let cols: Vec<String> = keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| format!("{k} AS k{i}"))
-                .collect();
-            let order: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
-            format!(
-                "SELECT {value} AS v, x.n FROM (SELECT {cols}, count(*) AS n FROM {from} \
-                 WHERE ({w}){cond} GROUP BY {order} ORDER BY n {dir}, {order}{limit}) x \
-                 ORDER BY x.n {dir}, {xorder}",
-                cols = cols.join(", "),
-                order = order.join(", "),
-                xorder = order
-                    .iter()
-                    .map(|k| format!("x.{k}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-        }
-        None => format!(
-            "SELECT {value} AS v, count(*) AS n FROM {from} WHERE ({w}){cond} \
-             GROUP BY 1 ORDER BY 2 {dir}, 1{limit}",
-            value = proj.value,
-        ),
-    };
-    stream_rows(client, &sql, &b, |r| {
-        each(TopValue {
-            value: r.get::<_, Option<Value>>(0).unwrap_or(Value::Null),
-            count: r.get(1),
-        })
-    })
+    let sql = topvalues_sql(&mut b, flt, field, limit, least)?;
+    for_each_row(client, &sql, &b.refs(), |r| each(TopValue::from_row(r)))?;
+    Ok(())
 }
 
-/// `to_jsonb(col)` or `jsonb_build_array(col, col, ...)` over plain
-/// columns: the columns, and the value rebuilt from `x.k0, x.k1, ...`.
-fn plain_keys(value: &str) -> Option<(Vec<String>, String)> {
-    let plain = |e: &str| {
-        !e.is_empty()
-            && !["->", "SELECT", "jsonb", "coalesce", "'", "$"]
-                .iter()
-                .any(|bad| e.contains(bad))
+/// The SQL of [`for_each_topvalue`], parameters added to `b`.
+fn topvalues_sql(
+    b: &mut SqlBuilder,
+    flt: &ScanFilter,
+    field: &str,
+    limit: u64,
+    least: bool,
+) -> Result<String> {
+    let w = b.filter(flt);
+    let proj = top::projection(b, field)?;
+    let limit = top_limit(b, limit);
+    // Without a filter, count the child rows alone (no join with scan_host).
+    let from = proj.from_clause(HOSTS, !matches!(flt, Filter::True));
+    let query = TopQuery {
+        from: &from,
+        filter: &w,
+        cond: &proj.cond_sql(),
+        value: &proj.value,
+        counting: Counting {
+            count: "count(*)",
+            on_keys: true,
+            least,
+        },
+        limit: &limit,
     };
-    if let Some(inner) = value
-        .strip_prefix("to_jsonb(")
-        .and_then(|v| v.strip_suffix(')'))
-    {
-        if plain(inner) && !inner.contains(',') {
-            return Some((vec![inner.to_string()], "to_jsonb(x.k0)".into()));
-        }
-    }
-    if let Some(inner) = value
-        .strip_prefix("jsonb_build_array(")
-        .and_then(|v| v.strip_suffix(')'))
-    {
-        let keys: Vec<String> = inner.split(", ").map(str::to_string).collect();
-        if keys.iter().all(|k| plain(k) && !k.contains(',')) {
-            let vals: Vec<String> = (0..keys.len()).map(|i| format!("x.k{i}")).collect();
-            return Some((keys, format!("jsonb_build_array({})", vals.join(", "))));
-        }
-    }
-    None
+    Ok(query.sql())
 }
 
 /// Deletes the matching records (and their child rows) in one transaction.
@@ -381,9 +230,11 @@ fn plain_keys(value: &str) -> Option<(Vec<String>, String)> {
 pub fn delete(client: &mut Client, flt: &ScanFilter) -> Result<u64> {
     let mut tx = client.transaction()?;
     let mut b = SqlBuilder::new();
-    let w = where_clause(&mut b, flt);
-    let sql = format!("DELETE FROM scan_host h WHERE {w}");
-    let n = tx.execute(sql.as_str(), &b.refs()).map_err(explain_error)?;
+    let w = b.filter(flt);
+    let sql = format!("DELETE FROM {HOSTS} WHERE {w}");
+    let n = tx
+        .execute(sql.as_str(), &b.refs())
+        .map_err(Error::from_query)?;
     tx.execute(
         "UPDATE scan_file f SET host_count = (SELECT count(*) FROM scan_host h WHERE h.file_id = f.id)",
         &[],
@@ -399,4 +250,48 @@ pub fn purge(client: &mut Client) -> Result<()> {
          scan_script, scan_port, scan_host, scan_file RESTART IDENTITY",
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ivre_model::filter::scan as s;
+
+    fn sql(flt: &ScanFilter, field: &str) -> String {
+        topvalues_sql(&mut SqlBuilder::new(), flt, field, 10, false).unwrap()
+    }
+
+    /// The statements that `--top` ran before projections were typed.
+    #[test]
+    fn top_sql_is_unchanged() {
+        let port80 = s::port("80").unwrap();
+        assert_eq!(
+            sql(&Filter::True, "service"),
+            "SELECT to_jsonb(x.k0) AS v, x.n FROM (SELECT p.service_name AS k0, count(*) AS n \
+             FROM scan_port p WHERE (true) AND p.port <> -1 AND p.state = 'open' GROUP BY k0 \
+             ORDER BY n DESC, k0 LIMIT $1::int8) x ORDER BY x.n DESC, x.k0"
+        );
+        assert_eq!(
+            sql(&port80, "port:open"),
+            "SELECT jsonb_build_array(x.k0, x.k1) AS v, x.n FROM (SELECT p.protocol AS k0, \
+             p.port AS k1, count(*) AS n FROM scan_host h JOIN scan_port p ON p.host_id = h.id \
+             WHERE (EXISTS (SELECT 1 FROM scan_port p WHERE p.host_id = h.id AND p.protocol = \
+             $1::text AND p.port = $2::int4 AND p.state = $3::text)) AND p.port <> -1 AND \
+             p.state = $4::text GROUP BY k0, k1 ORDER BY n DESC, k0, k1 LIMIT $5::int8) x \
+             ORDER BY x.n DESC, x.k0, x.k1"
+        );
+        assert_eq!(
+            sql(&Filter::True, "cert.sha256"),
+            "SELECT (e.v #> $2::text[]) AS v, count(*) AS n FROM scan_script s CROSS JOIN \
+             jsonb_path_query(s.data -> 'ssl-cert', 'lax $[*]') e(v) WHERE (true) AND s.name = \
+             $1::text AND (e.v #> $2::text[]) IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT \
+             $3::int8"
+        );
+        assert_eq!(
+            sql(&Filter::True, "category"),
+            "SELECT to_jsonb(x.k0) AS v, x.n FROM (SELECT c.v AS k0, count(*) AS n FROM \
+             scan_host h CROSS JOIN unnest(h.categories) c(v) WHERE (true) GROUP BY k0 ORDER BY \
+             n DESC, k0 LIMIT $1::int8) x ORDER BY x.n DESC, x.k0"
+        );
+    }
 }
