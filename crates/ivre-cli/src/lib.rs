@@ -92,13 +92,15 @@ pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitC
 }
 
 /// 2 (usage, as clap's errors) when the error comes from the user's request:
-/// an [`ivre_pg::Error`] of class [`ivre_pg::ErrorClass::Usage`] (bad filter,
+/// a filter that cannot be built ([`ivre_model::filter::FilterError`]) or an
+/// [`ivre_pg::Error`] of class [`ivre_pg::ErrorClass::Usage`] (bad filter,
 /// bad regular expression) anywhere in its chain; 1 for anything else.
 fn failure_status(e: &anyhow::Error) -> u8 {
     let from_request = e.chain().any(|cause| {
-        cause
-            .downcast_ref::<ivre_pg::Error>()
-            .is_some_and(|pg| pg.class() == ivre_pg::ErrorClass::Usage)
+        cause.is::<ivre_model::filter::FilterError>()
+            || cause
+                .downcast_ref::<ivre_pg::Error>()
+                .is_some_and(|pg| pg.class() == ivre_pg::ErrorClass::Usage)
     });
     if from_request {
         2
@@ -151,6 +153,9 @@ mod tests {
             anyhow::Error::new(ivre_pg::Error::BadFilter("unknown field".into()))
                 .context("--top bogus");
         assert_eq!(failure_status(&bad_filter_in_context), 2);
+        let bad_value = anyhow::Error::new(ivre_model::filter::FilterError("invalid port".into()))
+            .context("--port http");
+        assert_eq!(failure_status(&bad_value), 2);
         let setup: anyhow::Error = ivre_pg::Error::Setup("no server binaries".into()).into();
         assert_eq!(failure_status(&setup), 1);
         let unreachable: anyhow::Error = ivre_pg::Error::Connect {
