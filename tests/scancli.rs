@@ -713,7 +713,7 @@ fn json_reload_gives_the_same_records() {
 #[test]
 fn or_and_not_across_tables() {
     use ivre_model::filter::scan as s;
-    use ivre_model::filter::Match;
+    use ivre_model::filter::value::Match;
     let mut c = golden().client();
     let n =
         |f: &s::ScanFilter, c: &mut postgres::Client| ivre_pg::scan::query::count(c, f).unwrap();

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use ivre_model::filter::scan::{self as s, ScanFilter};
+use ivre_model::filter::addr::{address, AddrCond};
 use ivre_model::filter::Filter;
 
 #[derive(Debug, Args, Clone, Default)]
@@ -30,29 +30,35 @@ pub struct AddressArgs {
 }
 
 impl AddressArgs {
-    /// The address conditions, as scan leaves (other purposes map them to
-    /// their own leaves).
-    pub fn to_filter(&self) -> Result<ScanFilter> {
+    /// The address conditions, as a tree of neutral address leaves that
+    /// every purpose embeds (`Filter::map` with its `Addr` variant).
+    pub fn to_filter(&self) -> Result<Filter<AddrCond>> {
         let mut parts = Vec::new();
         if !self.ips.is_empty() {
-            let any: Result<Vec<ScanFilter>, _> =
-                self.ips.iter().map(|a| s::address_arg(a)).collect();
+            let any: Result<Vec<Filter<AddrCond>>, _> = self
+                .ips
+                .iter()
+                .map(|a| AddrCond::parse_arg(a).map(Filter::Leaf))
+                .collect();
             parts.push(Filter::any(any?));
         }
         for h in &self.host {
-            parts.push(s::host(s::address(h)?));
+            parts.push(Filter::Leaf(AddrCond::Host(address(h)?)));
         }
         for pair in self.range.chunks(2) {
-            parts.push(s::range(s::address(&pair[0])?, s::address(&pair[1])?));
+            parts.push(Filter::Leaf(AddrCond::Range(
+                address(&pair[0])?,
+                address(&pair[1])?,
+            )));
         }
         for n in &self.net {
-            parts.push(s::net(n)?);
+            parts.push(Filter::Leaf(AddrCond::net(n)?));
         }
         if self.ipv4 {
-            parts.push(s::ipv4());
+            parts.push(Filter::Leaf(AddrCond::Ipv4));
         }
         if self.ipv6 {
-            parts.push(s::ipv6());
+            parts.push(Filter::Leaf(AddrCond::Ipv6));
         }
         Ok(Filter::all(parts))
     }

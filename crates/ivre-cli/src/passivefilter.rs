@@ -2,11 +2,12 @@
 //! [`PassiveFilter`] (all flags are ANDed; positional addresses are ORed).
 
 use crate::addressargs::AddressArgs;
-use crate::scanfilter::parse_duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ivre_model::filter::passive::{self as p, Ja4Query, PassiveFilter};
-use ivre_model::filter::{str2list, str2regexp, Filter, Match};
+use ivre_model::filter::time::parse_duration;
+use ivre_model::filter::value::{str2list, str2regexp, Match};
+use ivre_model::filter::Filter;
 
 /// The filter flags of `ivre-ipinfo` (IVRE's names).
 #[derive(Debug, Args, Clone, Default)]
@@ -172,7 +173,10 @@ impl PassiveFilterArgs {
             let cur = std::mem::take(&mut f);
             f = cur.and(x);
         };
-        add(self.addresses.to_filter()?.map(&mut p::from_scan));
+        add(self
+            .addresses
+            .to_filter()?
+            .map(&mut ivre_model::filter::passive::PassiveLeaf::Addr));
         if !self.id.is_empty() {
             add(p::id(self.id.clone()));
         }

@@ -2,11 +2,13 @@
 //! (all flags are ANDed; positional addresses are ORed together).
 
 use crate::addressargs::AddressArgs;
-use anyhow::{anyhow, bail, Context, Result};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use ivre_model::filter::scan::{self as s, ScanFilter};
-use ivre_model::filter::{str2list, str2regexp, str2regexpnone, Filter, Match};
+use ivre_model::filter::addr::address;
+use ivre_model::filter::scan::{self as s, args, named, ScanFilter};
+use ivre_model::filter::time::{parse_duration, parse_time};
+use ivre_model::filter::value::{str2list, str2regexp, str2regexpnone, Match};
+use ivre_model::filter::Filter;
 
 /// The filter flags of `ivre-scancli` (IVRE's names).
 #[derive(Debug, Args, Clone, Default)]
@@ -244,53 +246,6 @@ fn opt_re(s: &str) -> Result<Option<Match>> {
     })
 }
 
-/// Seconds from `N`, `Ns`, `Nm`, `Nh`, `Nd`, `Ny`.
-pub fn parse_duration(s: &str) -> Result<f64> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (
-            &s[..i],
-            match c {
-                's' => 1.0,
-                'm' => 60.0,
-                'h' => 3600.0,
-                'd' => 86400.0,
-                'y' => 365.0 * 86400.0,
-                _ => bail!("invalid duration {s:?} (N[smhdy])"),
-            },
-        ),
-        _ => (s, 1.0),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| anyhow!("invalid duration {s:?} (N[smhdy])"))?;
-    Ok(n * mult)
-}
-
-/// Epoch seconds, `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (UTC).
-pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<f64>() {
-        return Utc
-            .timestamp_opt(n as i64, 0)
-            .single()
-            .ok_or_else(|| anyhow!("invalid time {s:?}"));
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(Utc.from_utc_datetime(&t));
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap()));
-    }
-    bail!("invalid time {s:?} (epoch seconds or YYYY-MM-DD[ HH:MM:SS])")
-}
-
 fn split_kv(s: &str) -> Result<(&str, &str)> {
     s.split_once(':')
         .ok_or_else(|| anyhow!("expected KEY:VALUE, got {s:?}"))
@@ -304,7 +259,7 @@ impl ScanFilterArgs {
             let cur = std::mem::take(&mut f);
             f = cur.and(x);
         };
-        add(self.addresses.to_filter()?);
+        add(self.addresses.to_filter()?.map(&mut s::ScanLeaf::Addr));
         if let Some(m) = &self.mac {
             add(s::mac(opt_re(m)?));
         }
@@ -346,13 +301,13 @@ impl ScanFilterArgs {
             add(s::countports(pair[0], pair[1]).not());
         }
         for v in &self.service {
-            add(s::service_arg(v)?);
+            add(args::service_arg(v)?);
         }
         for v in &self.product {
-            add(s::product_arg(v)?);
+            add(args::product_arg(v)?);
         }
         for v in &self.prodversion {
-            add(s::version_arg(v)?);
+            add(args::version_arg(v)?);
         }
         if let Some(v) = &self.svchostname {
             add(s::svchostname(str2regexp(v)?));
@@ -361,13 +316,13 @@ impl ScanFilterArgs {
             add(s::devicetype(str2regexpnone(v)?));
         }
         if self.netdev {
-            add(s::netdev());
+            add(named::netdev());
         }
         if self.phonedev {
-            add(s::phonedev());
+            add(named::phonedev());
         }
         if self.webcam {
-            add(s::webcam());
+            add(named::webcam());
         }
         if let Some(v) = &self.hostname {
             add(s::hostname(opt_re(v)?));
@@ -382,7 +337,7 @@ impl ScanFilterArgs {
             add(s::domain(str2regexp(v)?).not());
         }
         if let Some(v) = &self.hop {
-            add(s::hop(s::address(v)?, None));
+            add(s::hop(address(v)?, None));
         }
         if let Some(v) = &self.hopname {
             add(s::hopname(str2regexp(v)?));
@@ -403,72 +358,72 @@ impl ScanFilterArgs {
             ));
         }
         for v in &self.script {
-            add(s::script_arg(v)?);
+            add(args::script_arg(v)?);
         }
         for v in &self.no_script {
-            add(s::script_arg(v)?.not());
+            add(args::script_arg(v)?.not());
         }
         if let Some(v) = &self.os {
             add(s::os(str2regexp(v)?));
         }
         if let Some(v) = &self.cpe {
-            add(s::cpe_arg(v)?);
+            add(args::cpe_arg(v)?);
         }
         if let Some(v) = &self.httphdr {
-            add(s::httphdr_arg(Some(v))?);
+            add(args::httphdr_arg(Some(v))?);
         }
         if let Some(v) = &self.httpapp {
             let (name, version) = match v.split_once(':') {
                 Some((n, ver)) => (opt_re(n)?, opt_re(ver)?),
                 None => (opt_re(v)?, None),
             };
-            add(s::httpapp(name, version));
+            add(named::httpapp(name, version));
         }
         if let Some(v) = &self.httptitle {
-            add(s::httptitle(str2regexp(v)?));
+            add(named::httptitle(str2regexp(v)?));
         }
         if let Some(v) = &self.cookie {
-            add(s::cookie(v));
+            add(named::cookie(v));
         }
         if let Some(v) = &self.banner {
-            add(s::banner(str2regexp(v)?));
+            add(named::banner(str2regexp(v)?));
         }
         if let Some(v) = &self.cert {
-            add(s::cert_hash(v, false)?);
+            add(named::cert_hash(v, false)?);
         }
         if let Some(v) = &self.cacert {
-            add(s::cert_hash(v, true)?);
+            add(named::cert_hash(v, true)?);
         }
         if self.torcert {
-            add(s::torcert());
+            add(named::torcert());
         }
         if let Some(v) = &self.sshkey {
-            add(s::sshkey(Some(str2regexp(v)?), None, None, None));
+            add(named::sshkey(Some(str2regexp(v)?), None, None, None));
         }
         if let Some(v) = &self.useragent {
-            add(s::useragent(opt_re(v)?));
+            add(named::useragent(opt_re(v)?));
         }
         if let Some(v) = &self.hassh {
-            add(s::hassh(opt_re(v)?, None));
+            add(named::hassh(opt_re(v)?, None));
         }
         if let Some(v) = &self.hassh_server {
-            add(s::hassh(opt_re(v)?, Some(true)));
+            add(named::hassh(opt_re(v)?, Some(true)));
         }
         if let Some(v) = &self.hassh_client {
-            add(s::hassh(opt_re(v)?, Some(false)));
+            add(named::hassh(opt_re(v)?, Some(false)));
         }
         if let Some(v) = &self.jarm {
-            add(s::jarm(opt_re(v)?));
+            add(named::jarm(opt_re(v)?));
         }
         if let Some(v) = &self.file {
-            add(s::file_arg(v)?);
+            add(args::file_arg(v)?);
         }
         if let Some(v) = &self.vuln {
             let (id, state) = match v.split_once(':') {
                 Some((i, st)) => (opt_re(i)?, opt_re(st)?),
                 None => (opt_re(v)?, None),
             };
-            add(s::vuln(id, state));
+            add(named::vuln(id, state));
         }
         for v in &self.tag {
             let (neg, v) = match v.strip_prefix(['!', '-']) {
@@ -483,30 +438,30 @@ impl ScanFilterArgs {
         }
         for v in &self.smb {
             let (k, val) = split_kv(v)?;
-            add(s::smb(k, str2regexp(val)?));
+            add(named::smb(k, str2regexp(val)?));
         }
         for v in &self.ntlm {
             let (k, val) = split_kv(v)?;
-            add(s::ntlm(k, str2regexp(val)?));
+            add(named::ntlm(k, str2regexp(val)?));
         }
         let shortcuts: [(bool, fn() -> ScanFilter); 17] = [
-            (self.anonftp, s::anonftp),
-            (self.anonldap, s::anonldap),
-            (self.authhttp, s::authhttp),
-            (self.authbypassvnc, s::authbypassvnc),
-            (self.ypserv, s::nis),
-            (self.nfs, s::nfs),
-            (self.x11, s::x11),
-            (self.x11access, s::x11access),
-            (self.xp445, s::xp445),
-            (self.owa, s::owa),
-            (self.webfiles, s::webfiles),
-            (self.phpmyadmin, s::phpmyadmin),
-            (self.webmin, s::webmin),
-            (self.vsftpd_backdoor, s::vsftpdbackdoor),
-            (self.vuln_boa, s::vuln_boa),
-            (self.geovision, s::geovision),
-            (self.mssql_empty_pwd, s::mssqlemptypwd),
+            (self.anonftp, named::anonftp),
+            (self.anonldap, named::anonldap),
+            (self.authhttp, named::authhttp),
+            (self.authbypassvnc, named::authbypassvnc),
+            (self.ypserv, named::nis),
+            (self.nfs, named::nfs),
+            (self.x11, named::x11),
+            (self.x11access, named::x11access),
+            (self.xp445, named::xp445),
+            (self.owa, named::owa),
+            (self.webfiles, named::webfiles),
+            (self.phpmyadmin, named::phpmyadmin),
+            (self.webmin, named::webmin),
+            (self.vsftpd_backdoor, named::vsftpdbackdoor),
+            (self.vuln_boa, named::vuln_boa),
+            (self.geovision, named::geovision),
+            (self.mssql_empty_pwd, named::mssqlemptypwd),
         ];
         for (on, make) in shortcuts {
             if on {
@@ -514,7 +469,7 @@ impl ScanFilterArgs {
             }
         }
         if self.mysql_empty_pwd {
-            add(s::mysqlemptypwd());
+            add(named::mysqlemptypwd());
         }
         Ok(f)
     }

@@ -9,8 +9,8 @@
 use super::query::jsonpath;
 use crate::sql::SqlBuilder;
 use anyhow::{bail, Result};
-use ivre_model::filter::scan::parse_port;
-use ivre_model::filter::{str2regexp, Match};
+use ivre_model::filter::addr::parse_port;
+use ivre_model::filter::value::{str2regexp, Match};
 
 /// What `topvalues` groups on.
 #[derive(Debug, Default)]
