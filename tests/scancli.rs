@@ -922,3 +922,20 @@ fn default_output_is_human_readable() {
     );
     assert!(out.contains("imap"), "{out}");
 }
+
+#[test]
+fn output_modes_are_exclusive() {
+    for (name, args) in [
+        ("ivre-scancli", &["--count", "--top", "service"][..]),
+        ("ivre-scancli", &["--json", "--nmap-xml"][..]),
+        ("ivre-ipinfo", &["--count", "--top", "port"][..]),
+        ("ivre-ipinfo", &["--tail", "2", "--short"][..]),
+    ] {
+        let out = tool(name, golden(), args, None);
+        assert_eq!(out.status.code(), Some(2), "{name} {args:?}");
+        assert!(
+            stderr(&out).contains("cannot be used with"),
+            "{name} {args:?}"
+        );
+    }
+}

@@ -1,13 +1,13 @@
 //! IVRE's `scancli` filter flags, and their translation into a [`ScanFilter`]
 //! (all flags are ANDed; positional addresses are ORed together).
 
-use crate::addressargs::AddressArgs;
+use crate::args::FilterArgs;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use ivre_model::filter::addr::address;
 use ivre_model::filter::scan::{self as s, args, named, ScanFilter};
-use ivre_model::filter::time::{parse_duration, parse_time};
-use ivre_model::filter::value::{str2list, str2regexp, str2regexpnone, Match};
+use ivre_model::filter::time::parse_time;
+use ivre_model::filter::value::{optional_regexp, str2regexp, str2regexpnone};
 use ivre_model::filter::Filter;
 
 /// The filter flags of `ivre-scancli` (IVRE's names).
@@ -15,28 +15,13 @@ use ivre_model::filter::Filter;
 #[command(next_help_heading = "Filters")]
 pub struct ScanFilterArgs {
     #[command(flatten)]
-    pub addresses: AddressArgs,
+    pub common: FilterArgs,
     /// Hosts with this MAC address (or /regex/).
     #[arg(long, value_name = "MAC")]
     pub mac: Option<String>,
-    /// Records with these ids.
-    #[arg(long, num_args = 1.., value_name = "ID")]
-    pub id: Vec<i64>,
-    /// Records without these ids.
-    #[arg(long = "no-id", num_args = 1.., value_name = "ID")]
-    pub no_id: Vec<i64>,
-    /// Records of this schema version.
-    #[arg(long = "schema-version", alias = "version", value_name = "N")]
-    pub schema_version: Option<i64>,
-    /// Category (CAT, CAT1,CAT2 or CAT1|CAT2 for any of them, /regex/).
-    #[arg(long, value_name = "CAT")]
-    pub category: Vec<String>,
     /// Source (exact, or /regex/).
     #[arg(long, value_name = "SRC")]
     pub source: Vec<String>,
-    /// This port is open ([proto/]PORT, proto_PORT).
-    #[arg(long, value_name = "[PROTO/]PORT")]
-    pub port: Vec<String>,
     /// This port is not open.
     #[arg(long = "not-port", value_name = "[PROTO/]PORT")]
     pub not_port: Vec<String>,
@@ -55,22 +40,6 @@ pub struct ScanFilterArgs {
     /// Not between MIN and MAX open ports.
     #[arg(long = "no-countports", num_args = 2, value_names = ["MIN", "MAX"])]
     pub no_countports: Vec<i64>,
-    /// Service name on some port: SVC[:PORT] (- for none, /regex/).
-    #[arg(long, value_name = "SVC[:PORT]")]
-    pub service: Vec<String>,
-    /// Product: [SVC:]PROD[:PORT].
-    #[arg(long, value_name = "[SVC:]PROD[:PORT]")]
-    pub product: Vec<String>,
-    /// Version: VERSION, PROD:VERSION or SVC:PROD:VERSION[:PORT].
-    #[arg(
-        long = "prodversion",
-        alias = "product-version",
-        value_name = "[[SVC:]PROD:]VERSION"
-    )]
-    pub prodversion: Vec<String>,
-    /// Host name given by a service.
-    #[arg(long, value_name = "NAME")]
-    pub svchostname: Option<String>,
     /// Device type of a service (/regex/ allowed).
     #[arg(long, value_name = "TYPE")]
     pub devicetype: Option<String>,
@@ -104,12 +73,6 @@ pub struct ScanFilterArgs {
     /// A traceroute hop in this domain (/regex/ allowed).
     #[arg(long, value_name = "DOMAIN")]
     pub hopdomain: Option<String>,
-    /// Scanned less than this long ago (seconds, or Ns/m/h/d/y).
-    #[arg(long, value_name = "TIME")]
-    pub timeago: Option<String>,
-    /// Scanned more than this long ago.
-    #[arg(long = "no-timeago", value_name = "TIME")]
-    pub no_timeago: Option<String>,
     /// Scanned between START and STOP (epoch seconds or YYYY-MM-DD[ HH:MM:SS]).
     #[arg(long, num_args = 2, value_names = ["START", "STOP"])]
     pub timerange: Vec<String>,
@@ -137,33 +100,6 @@ pub struct ScanFilterArgs {
     /// A Set-Cookie of this name.
     #[arg(long, value_name = "NAME")]
     pub cookie: Option<String>,
-    /// Banner (/regex/ allowed).
-    #[arg(long, value_name = "BANNER")]
-    pub banner: Option<String>,
-    /// Certificate hash (MD5, SHA-1 or SHA-256; colons and spaces ignored).
-    #[arg(long, value_name = "HASH")]
-    pub cert: Option<String>,
-    /// CA certificate hash.
-    #[arg(long, value_name = "HASH")]
-    pub cacert: Option<String>,
-    /// TOR-like certificates.
-    #[arg(long)]
-    pub torcert: bool,
-    /// SSH host key fingerprint.
-    #[arg(long, value_name = "FINGERPRINT")]
-    pub sshkey: Option<String>,
-    /// HTTP user agent.
-    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "UA")]
-    pub useragent: Option<String>,
-    /// HASSH (value, hash or /regex/ on the raw value), client or server.
-    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh: Option<String>,
-    /// HASSH of a server.
-    #[arg(long = "hassh-server", num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh_server: Option<String>,
-    /// HASSH of a client.
-    #[arg(long = "hassh-client", num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh_client: Option<String>,
     /// JARM fingerprint.
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "JARM")]
     pub jarm: Option<String>,
@@ -238,14 +174,6 @@ pub struct ScanFilterArgs {
     pub mysql_empty_pwd: bool,
 }
 
-fn opt_re(s: &str) -> Result<Option<Match>> {
-    Ok(if s.is_empty() {
-        None
-    } else {
-        Some(str2regexp(s)?)
-    })
-}
-
 fn split_kv(s: &str) -> Result<(&str, &str)> {
     s.split_once(':')
         .ok_or_else(|| anyhow!("expected KEY:VALUE, got {s:?}"))
@@ -259,27 +187,12 @@ impl ScanFilterArgs {
             let cur = std::mem::take(&mut f);
             f = cur.and(x);
         };
-        add(self.addresses.to_filter()?.map(&mut s::ScanLeaf::Addr));
+        add(self.common.to_filter()?);
         if let Some(m) = &self.mac {
-            add(s::mac(opt_re(m)?));
-        }
-        if !self.id.is_empty() {
-            add(Filter::Leaf(s::ScanLeaf::Id(self.id.clone())));
-        }
-        if !self.no_id.is_empty() {
-            add(Filter::Leaf(s::ScanLeaf::Id(self.no_id.clone())).not());
-        }
-        if let Some(v) = self.schema_version {
-            add(Filter::Leaf(s::ScanLeaf::SchemaVersion(v)));
-        }
-        for c in &self.category {
-            add(s::category(str2list(c)?));
+            add(s::mac(optional_regexp(m)?));
         }
         for c in &self.source {
             add(s::source(str2regexp(c)?));
-        }
-        for p in &self.port {
-            add(s::port(p)?);
         }
         for p in &self.not_port {
             add(s::port(p)?.not());
@@ -300,18 +213,6 @@ impl ScanFilterArgs {
         for pair in self.no_countports.chunks(2) {
             add(s::countports(pair[0], pair[1]).not());
         }
-        for v in &self.service {
-            add(args::service_arg(v)?);
-        }
-        for v in &self.product {
-            add(args::product_arg(v)?);
-        }
-        for v in &self.prodversion {
-            add(args::version_arg(v)?);
-        }
-        if let Some(v) = &self.svchostname {
-            add(s::svchostname(str2regexp(v)?));
-        }
         if let Some(v) = &self.devicetype {
             add(s::devicetype(str2regexpnone(v)?));
         }
@@ -325,10 +226,10 @@ impl ScanFilterArgs {
             add(named::webcam());
         }
         if let Some(v) = &self.hostname {
-            add(s::hostname(opt_re(v)?));
+            add(s::hostname(optional_regexp(v)?));
         }
         if let Some(v) = &self.no_hostname {
-            add(s::hostname(opt_re(v)?).not());
+            add(s::hostname(optional_regexp(v)?).not());
         }
         for v in &self.domain {
             add(s::domain(str2regexp(v)?));
@@ -344,12 +245,6 @@ impl ScanFilterArgs {
         }
         if let Some(v) = &self.hopdomain {
             add(s::hopdomain(str2regexp(v)?));
-        }
-        if let Some(v) = &self.timeago {
-            add(s::timeago(parse_duration(v)?));
-        }
-        if let Some(v) = &self.no_timeago {
-            add(s::timeago(parse_duration(v)?).not());
         }
         for pair in self.timerange.chunks(2) {
             add(s::timerange(
@@ -374,8 +269,8 @@ impl ScanFilterArgs {
         }
         if let Some(v) = &self.httpapp {
             let (name, version) = match v.split_once(':') {
-                Some((n, ver)) => (opt_re(n)?, opt_re(ver)?),
-                None => (opt_re(v)?, None),
+                Some((n, ver)) => (optional_regexp(n)?, optional_regexp(ver)?),
+                None => (optional_regexp(v)?, None),
             };
             add(named::httpapp(name, version));
         }
@@ -385,43 +280,16 @@ impl ScanFilterArgs {
         if let Some(v) = &self.cookie {
             add(named::cookie(v));
         }
-        if let Some(v) = &self.banner {
-            add(named::banner(str2regexp(v)?));
-        }
-        if let Some(v) = &self.cert {
-            add(named::cert_hash(v, false)?);
-        }
-        if let Some(v) = &self.cacert {
-            add(named::cert_hash(v, true)?);
-        }
-        if self.torcert {
-            add(named::torcert());
-        }
-        if let Some(v) = &self.sshkey {
-            add(named::sshkey(Some(str2regexp(v)?), None, None, None));
-        }
-        if let Some(v) = &self.useragent {
-            add(named::useragent(opt_re(v)?));
-        }
-        if let Some(v) = &self.hassh {
-            add(named::hassh(opt_re(v)?, None));
-        }
-        if let Some(v) = &self.hassh_server {
-            add(named::hassh(opt_re(v)?, Some(true)));
-        }
-        if let Some(v) = &self.hassh_client {
-            add(named::hassh(opt_re(v)?, Some(false)));
-        }
         if let Some(v) = &self.jarm {
-            add(named::jarm(opt_re(v)?));
+            add(named::jarm(optional_regexp(v)?));
         }
         if let Some(v) = &self.file {
             add(args::file_arg(v)?);
         }
         if let Some(v) = &self.vuln {
             let (id, state) = match v.split_once(':') {
-                Some((i, st)) => (opt_re(i)?, opt_re(st)?),
-                None => (opt_re(v)?, None),
+                Some((i, st)) => (optional_regexp(i)?, optional_regexp(st)?),
+                None => (optional_regexp(v)?, None),
             };
             add(named::vuln(id, state));
         }
@@ -431,8 +299,8 @@ impl ScanFilterArgs {
                 None => (false, v.as_str()),
             };
             let (value, info) = match v.split_once(':') {
-                Some((val, i)) => (opt_re(val)?, opt_re(i)?),
-                None => (opt_re(v)?, None),
+                Some((val, i)) => (optional_regexp(val)?, optional_regexp(i)?),
+                None => (optional_regexp(v)?, None),
             };
             add(s::tag(value, info).neg_if(neg));
         }
@@ -472,14 +340,6 @@ impl ScanFilterArgs {
             add(named::mysqlemptypwd());
         }
         Ok(f)
-    }
-}
-
-/// `--top` argument: `FIELD[:N]`-free field, `~FIELD` / `!FIELD` / `-FIELD` for the least common.
-pub fn parse_top(arg: &str) -> (String, bool) {
-    match arg.strip_prefix(['~', '!', '-']) {
-        Some(rest) => (rest.to_string(), true),
-        None => (arg.to_string(), false),
     }
 }
 

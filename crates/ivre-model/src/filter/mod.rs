@@ -6,7 +6,8 @@
 //! modules that no purpose owns: [`value`] (IVRE's `/regex/`, list and
 //! "absent" conventions), [`addr`] (addresses, networks, ranges, ports),
 //! [`time`] (durations and dates), [`cert`] and [`service`] (the shapes of
-//! the certificate and service searches). A purpose's leaf enum embeds these
+//! the certificate and service searches), [`search`] (the searches every
+//! purpose answers, one trait). A purpose's leaf enum embeds these
 //! shapes, so no purpose imports another.
 //!
 //! The tree carries no SQL: the storage crate compiles it, and a leaf is a
@@ -17,6 +18,7 @@ pub mod addr;
 pub mod cert;
 pub mod passive;
 pub mod scan;
+pub mod search;
 pub mod service;
 pub mod time;
 pub mod value;

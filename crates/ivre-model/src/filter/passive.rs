@@ -15,6 +15,7 @@
 
 use super::addr::{parse_port, AddrCond, PortSpec};
 use super::cert::CertQuery;
+use super::search::CommonSearch;
 use super::service::ServiceQuery;
 use super::value::{regex_escape, Match, Regex, ValueCond};
 use super::{Filter, FilterError};
@@ -612,6 +613,54 @@ pub fn timeago(seconds: f64, new: bool) -> PassiveFilter {
 /// `searchnewer(time, new)`: last seen (first seen when `new`) after `time`.
 pub fn newer(time: DateTime<Utc>, new: bool) -> PassiveFilter {
     leaf(PassiveLeaf::Newer { time, new })
+}
+
+impl CommonSearch for PassiveLeaf {
+    fn addr(c: AddrCond) -> PassiveLeaf {
+        PassiveLeaf::Addr(c)
+    }
+    fn id(ids: Vec<i64>) -> PassiveFilter {
+        id(ids)
+    }
+    fn schema_version(v: i64) -> PassiveFilter {
+        schema_version(v)
+    }
+    /// IVRE's category of a passive record is its sensor.
+    fn category(m: Match) -> PassiveFilter {
+        sensor(m)
+    }
+    fn port(spec: &str) -> Result<PassiveFilter, FilterError> {
+        port_arg(spec)
+    }
+    fn service(q: ServiceQuery) -> Result<PassiveFilter, FilterError> {
+        service_query(q)
+    }
+    fn svchostname(m: Match) -> PassiveFilter {
+        svchostname(m)
+    }
+    fn useragent(m: Option<Match>) -> PassiveFilter {
+        useragent(m)
+    }
+    fn cert_hash(hash: &str, cacert: bool) -> Result<PassiveFilter, FilterError> {
+        cert_hash(hash, cacert)
+    }
+    fn torcert() -> PassiveFilter {
+        torcert()
+    }
+    fn sshkey(fingerprint: Match) -> PassiveFilter {
+        sshkey(Some(fingerprint), None, None, None)
+    }
+    fn hassh(m: Option<Match>, server: Option<bool>) -> PassiveFilter {
+        hassh(m, server)
+    }
+    /// A TCP server banner.
+    fn banner(m: Match) -> PassiveFilter {
+        tcpsrvbanner(m)
+    }
+    /// Last seen less than `seconds` ago.
+    fn timeago(seconds: f64) -> PassiveFilter {
+        timeago(seconds, false)
+    }
 }
 
 #[cfg(test)]

@@ -4,11 +4,14 @@
 
 use super::{
     data_script, devicetype, ex, keys, path, port_cond, port_state, product, re, rei, script,
-    script_cond, DataCond, PortCond, ScanFilter, ScriptCond, ScriptPort,
+    script_cond, DataCond, PortCond, ScanFilter, ScanLeaf, ScriptCond, ScriptPort,
 };
+use crate::filter::addr::AddrCond;
 use crate::filter::cert::CertQuery;
+use crate::filter::search::CommonSearch;
+use crate::filter::service::ServiceQuery;
 use crate::filter::value::{regex_escape, Match, Regex, ValueCond};
-use crate::filter::FilterError;
+use crate::filter::{Filter, FilterError};
 
 pub fn netdev() -> ScanFilter {
     devicetype(Match::AnyOf(
@@ -372,4 +375,49 @@ pub fn ntlm(key: &str, value: Match) -> ScanFilter {
         "ntlm-info",
         vec![(path(&[key]), ValueCond::Str(value))],
     )
+}
+
+impl CommonSearch for ScanLeaf {
+    fn addr(c: AddrCond) -> ScanLeaf {
+        ScanLeaf::Addr(c)
+    }
+    fn id(ids: Vec<i64>) -> ScanFilter {
+        Filter::Leaf(ScanLeaf::Id(ids))
+    }
+    fn schema_version(v: i64) -> ScanFilter {
+        Filter::Leaf(ScanLeaf::SchemaVersion(v))
+    }
+    fn category(m: Match) -> ScanFilter {
+        super::category(m)
+    }
+    fn port(spec: &str) -> Result<ScanFilter, FilterError> {
+        super::port(spec)
+    }
+    fn service(q: ServiceQuery) -> Result<ScanFilter, FilterError> {
+        Ok(super::service_query(q))
+    }
+    fn svchostname(m: Match) -> ScanFilter {
+        super::svchostname(m)
+    }
+    fn useragent(m: Option<Match>) -> ScanFilter {
+        useragent(m)
+    }
+    fn cert_hash(hash: &str, cacert: bool) -> Result<ScanFilter, FilterError> {
+        cert_hash(hash, cacert)
+    }
+    fn torcert() -> ScanFilter {
+        torcert()
+    }
+    fn sshkey(fingerprint: Match) -> ScanFilter {
+        sshkey(Some(fingerprint), None, None, None)
+    }
+    fn hassh(m: Option<Match>, server: Option<bool>) -> ScanFilter {
+        hassh(m, server)
+    }
+    fn banner(m: Match) -> ScanFilter {
+        banner(m)
+    }
+    fn timeago(seconds: f64) -> ScanFilter {
+        super::timeago(seconds)
+    }
 }
