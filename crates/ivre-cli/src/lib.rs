@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod input;
+pub mod ipdata;
 pub mod iphost;
 pub mod ipinfo;
 pub mod output;
