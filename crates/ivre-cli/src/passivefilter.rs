@@ -1,5 +1,6 @@
-//! IVRE's `ipinfo` filter flags, and their translation into a
+//! The filter flags only `ivre-ipinfo` has, and their translation into a
 //! [`PassiveFilter`] (all flags are ANDed; positional addresses are ORed).
+//! The flags every query tool shares are [`FilterArgs`].
 
 use crate::args::FilterArgs;
 use anyhow::{bail, Context, Result};
@@ -9,7 +10,8 @@ use ivre_model::filter::time::parse_duration;
 use ivre_model::filter::value::{optional_regexp, str2list, str2regexp, Match};
 use ivre_model::filter::Filter;
 
-/// The filter flags of `ivre-ipinfo` (IVRE's names).
+/// The filter flags of `ivre-ipinfo` (IVRE's names): the shared ones and
+/// the passive ones.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Filters")]
 pub struct PassiveFilterArgs {

@@ -1,5 +1,6 @@
-//! IVRE's `scancli` filter flags, and their translation into a [`ScanFilter`]
-//! (all flags are ANDed; positional addresses are ORed together).
+//! The filter flags only `ivre-scancli` has, and their translation into a
+//! [`ScanFilter`] (all flags are ANDed; positional addresses are ORed
+//! together). The flags every query tool shares are [`FilterArgs`].
 
 use crate::args::FilterArgs;
 use anyhow::{anyhow, Context, Result};
@@ -10,7 +11,8 @@ use ivre_model::filter::time::parse_time;
 use ivre_model::filter::value::{optional_regexp, str2regexp, str2regexpnone};
 use ivre_model::filter::Filter;
 
-/// The filter flags of `ivre-scancli` (IVRE's names).
+/// The filter flags of `ivre-scancli` (IVRE's names): the shared ones and
+/// the scan ones.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Filters")]
 pub struct ScanFilterArgs {
