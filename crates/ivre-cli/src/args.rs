@@ -308,3 +308,51 @@ pub fn parse_top(arg: &str) -> (String, bool) {
         None => (arg.to_string(), false),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use ivre_model::filter::passive::PassiveLeaf;
+    use ivre_model::filter::scan::ScanLeaf;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tool").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn one_flag_builds_every_purpose() {
+        let cli = parse(&["10.0.0.0/8", "--port", "udp/53"]).unwrap();
+        assert!(cli.filter.to_filter::<ScanLeaf>().is_ok());
+        // Passive records only have TCP server ports.
+        assert!(cli.filter.to_filter::<PassiveLeaf>().is_err());
+        let cli = parse(&["--timeago", "1d", "--hassh-server"]).unwrap();
+        assert!(cli.filter.to_filter::<ScanLeaf>().is_ok());
+        assert!(cli.filter.to_filter::<PassiveLeaf>().is_ok());
+    }
+
+    #[test]
+    fn output_modes_are_exclusive() {
+        let err = parse(&["--count", "--top", "port"]).err().unwrap();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert_eq!(err.exit_code(), 2);
+        let cli = parse(&["--top", "~port", "--limit", "3"]).unwrap();
+        assert_eq!(
+            cli.output.mode(),
+            Mode::Top {
+                field: "port".into(),
+                least: true
+            }
+        );
+        assert_eq!(cli.output.top_limit(), 3);
+        assert_eq!(parse(&[]).unwrap().output.mode(), Mode::Records);
+    }
+}
