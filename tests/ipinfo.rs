@@ -732,7 +732,7 @@ fn delete_in_one_transaction() {
 mod explain {
     use crate::common::*;
     use ivre_model::filter::passive as p;
-    use ivre_model::filter::Match;
+    use ivre_model::filter::value::Match;
     use std::sync::OnceLock;
 
     fn db() -> &'static TestDb {

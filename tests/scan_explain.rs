@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use ivre_model::filter::scan::{self as s, ScanFilter};
-use ivre_model::filter::{str2regexp, Match};
+use ivre_model::filter::value::{str2regexp, Match, ValueCond};
 use std::sync::OnceLock;
 
 fn db() -> &'static TestDb {
@@ -96,7 +96,7 @@ fn structured_value_uses_the_jsonb_index() {
         None,
         "k",
         &["v"],
-        s::ValueCond::Str(Match::exact("c4ca4238a0b923820dcc509a6f75849b")),
+        ValueCond::Str(Match::exact("c4ca4238a0b923820dcc509a6f75849b")),
     );
     assert_uses(f, "scan_script_data");
 }

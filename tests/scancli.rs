@@ -712,7 +712,7 @@ fn json_reload_gives_the_same_records() {
 #[test]
 fn or_and_not_across_tables() {
     use ivre_model::filter::scan as s;
-    use ivre_model::filter::Match;
+    use ivre_model::filter::value::Match;
     let mut c = golden().client();
     let n =
         |f: &s::ScanFilter, c: &mut postgres::Client| ivre_pg::scan::query::count(c, f).unwrap();
@@ -920,4 +920,21 @@ fn default_output_is_human_readable() {
         "{out}"
     );
     assert!(out.contains("imap"), "{out}");
+}
+
+#[test]
+fn output_modes_are_exclusive() {
+    for (name, args) in [
+        ("ivre-scancli", &["--count", "--top", "service"][..]),
+        ("ivre-scancli", &["--json", "--nmap-xml"][..]),
+        ("ivre-ipinfo", &["--count", "--top", "port"][..]),
+        ("ivre-ipinfo", &["--tail", "2", "--short"][..]),
+    ] {
+        let out = tool(name, golden(), args, None);
+        assert_eq!(out.status.code(), Some(2), "{name} {args:?}");
+        assert!(
+            stderr(&out).contains("cannot be used with"),
+            "{name} {args:?}"
+        );
+    }
 }

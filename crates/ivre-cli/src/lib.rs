@@ -4,15 +4,19 @@
 //! exit status convention ([`run`]): 0 success, 1 error, 2 usage (clap, or
 //! a filter the database refuses).
 
-pub mod addressargs;
+pub mod args;
 pub mod input;
+pub mod ipdata;
 pub mod iphost;
+pub mod ipinfo;
+pub mod output;
 pub mod passive;
 pub mod passivefilter;
 pub mod pipeline;
 pub mod probes;
 pub mod progress;
 pub mod scan;
+pub mod scancli;
 pub mod tools;
 
 use clap::Args;

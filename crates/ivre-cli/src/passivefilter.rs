@@ -1,61 +1,34 @@
-//! IVRE's `ipinfo` filter flags, and their translation into a
+//! The filter flags only `ivre-ipinfo` has, and their translation into a
 //! [`PassiveFilter`] (all flags are ANDed; positional addresses are ORed).
+//! The flags every query tool shares are [`FilterArgs`].
 
-use crate::addressargs::AddressArgs;
-use crate::scanfilter::parse_duration;
+use crate::args::FilterArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ivre_model::filter::passive::{self as p, Ja4Query, PassiveFilter};
-use ivre_model::filter::{str2list, str2regexp, Filter, Match};
+use ivre_model::filter::time::parse_duration;
+use ivre_model::filter::value::{optional_regexp, str2list, str2regexp, Match};
+use ivre_model::filter::Filter;
 
-/// The filter flags of `ivre-ipinfo` (IVRE's names).
+/// The filter flags of `ivre-ipinfo` (IVRE's names): the shared ones and
+/// the passive ones.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Filters")]
 pub struct PassiveFilterArgs {
     #[command(flatten)]
-    pub addresses: AddressArgs,
-    /// Records with these ids.
-    #[arg(long, num_args = 1.., value_name = "ID")]
-    pub id: Vec<i64>,
-    /// Records without these ids.
-    #[arg(long = "no-id", num_args = 1.., value_name = "ID")]
-    pub no_id: Vec<i64>,
-    /// Records of this schema version.
-    #[arg(long = "schema-version", alias = "version", value_name = "N")]
-    pub schema_version: Option<i64>,
+    pub common: FilterArgs,
     /// Sensor (exact, A,B list, or /regex/; repeat to AND).
     #[arg(long, value_name = "SENSOR")]
     pub sensor: Vec<String>,
     /// Not this sensor.
     #[arg(long = "no-sensor", value_name = "SENSOR")]
     pub no_sensor: Vec<String>,
-    /// Category: the sensor, as IVRE's generic flag.
-    #[arg(long, value_name = "CAT")]
-    pub category: Vec<String>,
     /// Record type (DNS_ANSWER, SSL_SERVER, ...; A,B list or /regex/).
     #[arg(long, value_name = "RECONTYPE")]
     pub recontype: Vec<String>,
     /// Source (sub-type: header name, cert, ja3, ...; A,B list or /regex/).
     #[arg(long, value_name = "SOURCE")]
     pub source: Vec<String>,
-    /// The server port ([tcp/]PORT).
-    #[arg(long, value_name = "PORT")]
-    pub port: Vec<String>,
-    /// Service name (infos.service_name): SVC[:PORT] (- for none, /regex/).
-    #[arg(long, value_name = "SVC[:PORT]")]
-    pub service: Vec<String>,
-    /// Product: [SVC:]PROD[:PORT].
-    #[arg(long, value_name = "[SVC:]PROD[:PORT]")]
-    pub product: Vec<String>,
-    /// Version: VERSION, PROD:VERSION or SVC:PROD:VERSION[:PORT].
-    #[arg(long, alias = "product-version", value_name = "[[SVC:]PROD:]VERSION")]
-    pub prodversion: Vec<String>,
-    /// Host name given by a service (/regex/ allowed).
-    #[arg(long, value_name = "NAME")]
-    pub svchostname: Option<String>,
-    /// HTTP user agents (optionally this one, or /regex/).
-    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "UA")]
-    pub useragent: Option<String>,
     /// Java user agents.
     #[arg(long)]
     pub java: bool,
@@ -89,27 +62,6 @@ pub struct PassiveFilterArgs {
     /// POP credentials.
     #[arg(long)]
     pub pop: bool,
-    /// Certificate hash (MD5, SHA-1 or SHA-256; colons and spaces ignored).
-    #[arg(long, value_name = "HASH")]
-    pub cert: Option<String>,
-    /// CA certificate hash.
-    #[arg(long, value_name = "HASH")]
-    pub cacert: Option<String>,
-    /// TOR-like certificates.
-    #[arg(long)]
-    pub torcert: bool,
-    /// SSH host key fingerprint (MD5, colons allowed).
-    #[arg(long, value_name = "FINGERPRINT")]
-    pub sshkey: Option<String>,
-    /// HASSH, client or server (value, MD5/SHA-1/SHA-256, or /regex/ on the raw string).
-    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh: Option<String>,
-    /// HASSH of a server.
-    #[arg(long = "hassh-server", num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh_server: Option<String>,
-    /// HASSH of a client.
-    #[arg(long = "hassh-client", num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh_client: Option<String>,
     /// JA3 of a TLS client (value, hash or /regex/).
     #[arg(long = "ssl-ja3-client", num_args = 0..=1, default_missing_value = "", value_name = "JA3")]
     pub ja3_client: Option<String>,
@@ -122,32 +74,15 @@ pub struct PassiveFilterArgs {
     /// JA4 of a TLS client given in raw form (a_<ciphers>_<extensions>[_<algorithms>]).
     #[arg(long = "ssl-ja4-client-raw", value_name = "RAW")]
     pub ja4_client_raw: Option<String>,
-    /// TCP server banner (/regex/ allowed).
-    #[arg(long, value_name = "BANNER")]
-    pub banner: Option<String>,
     /// An infos value: KEY:VALUE (KEY dotted; VALUE exact, - for absent, or /regex/).
     #[arg(long, value_name = "KEY:VALUE")]
     pub infos: Vec<String>,
-    /// Last seen less than this long ago (seconds, or Ns/m/h/d/y).
-    #[arg(long, value_name = "TIME")]
-    pub timeago: Option<String>,
-    /// Last seen more than this long ago.
-    #[arg(long = "no-timeago", value_name = "TIME")]
-    pub no_timeago: Option<String>,
     /// First seen less than this long ago.
     #[arg(long, value_name = "TIME")]
     pub timeagonew: Option<String>,
     /// First seen more than this long ago.
     #[arg(long = "no-timeagonew", value_name = "TIME")]
     pub no_timeagonew: Option<String>,
-}
-
-fn opt_re(s: &str) -> Result<Option<Match>> {
-    Ok(if s.is_empty() {
-        None
-    } else {
-        Some(str2regexp(s)?)
-    })
 }
 
 /// Splits `S[:C]` on the first `:` outside a `/regex/`.
@@ -172,17 +107,8 @@ impl PassiveFilterArgs {
             let cur = std::mem::take(&mut f);
             f = cur.and(x);
         };
-        add(self.addresses.to_filter()?.map(&mut p::from_scan));
-        if !self.id.is_empty() {
-            add(p::id(self.id.clone()));
-        }
-        if !self.no_id.is_empty() {
-            add(p::id(self.no_id.clone()).not());
-        }
-        if let Some(v) = self.schema_version {
-            add(p::schema_version(v));
-        }
-        for s in self.sensor.iter().chain(&self.category) {
+        add(self.common.to_filter()?);
+        for s in &self.sensor {
             add(p::sensor(str2list(s)?));
         }
         for s in &self.no_sensor {
@@ -194,29 +120,11 @@ impl PassiveFilterArgs {
         for s in &self.source {
             add(p::source(str2list(s)?));
         }
-        for v in &self.port {
-            add(p::port_arg(v)?);
-        }
-        for v in &self.service {
-            add(p::service_arg(v)?);
-        }
-        for v in &self.product {
-            add(p::product_arg(v)?);
-        }
-        for v in &self.prodversion {
-            add(p::version_arg(v)?);
-        }
-        if let Some(v) = &self.svchostname {
-            add(p::svchostname(str2regexp(v)?));
-        }
-        if let Some(v) = &self.useragent {
-            add(p::useragent(opt_re(v)?));
-        }
         if self.java {
             add(p::javaua());
         }
         if let Some(v) = &self.mac {
-            add(p::mac(opt_re(v)?));
+            add(p::mac(optional_regexp(v)?));
         }
         if let Some(v) = &self.hostname {
             add(p::hostname(str2regexp(v)?));
@@ -254,48 +162,24 @@ impl PassiveFilterArgs {
         if self.pop {
             add(p::popauth());
         }
-        if let Some(v) = &self.cert {
-            add(p::cert_hash(v, false)?);
-        }
-        if let Some(v) = &self.cacert {
-            add(p::cert_hash(v, true)?);
-        }
-        if self.torcert {
-            add(p::torcert());
-        }
-        if let Some(v) = &self.sshkey {
-            add(p::sshkey(Some(str2regexp(v)?), None, None, None));
-        }
-        if let Some(v) = &self.hassh {
-            add(p::hassh(opt_re(v)?, None));
-        }
-        if let Some(v) = &self.hassh_server {
-            add(p::hassh(opt_re(v)?, Some(true)));
-        }
-        if let Some(v) = &self.hassh_client {
-            add(p::hassh(opt_re(v)?, Some(false)));
-        }
         if let Some(v) = &self.ja3_client {
-            add(p::ja3client(opt_re(v)?));
+            add(p::ja3client(optional_regexp(v)?));
         }
         if let Some(v) = &self.ja3_server {
             let (s, c) = split_server_client(v);
             add(p::ja3server(
-                opt_re(s)?,
-                c.map(opt_re).transpose()?.flatten(),
+                optional_regexp(s)?,
+                c.map(optional_regexp).transpose()?.flatten(),
             ));
         }
         if let Some(v) = &self.ja4_client {
             add(p::ja4client(Ja4Query {
-                value: opt_re(v)?,
+                value: optional_regexp(v)?,
                 ..Default::default()
             }));
         }
         if let Some(v) = &self.ja4_client_raw {
             add(p::ja4client_raw(v)?);
-        }
-        if let Some(v) = &self.banner {
-            add(p::tcpsrvbanner(str2regexp(v)?));
         }
         for v in &self.infos {
             let Some((k, val)) = v.split_once(':') else {
@@ -312,14 +196,9 @@ impl PassiveFilterArgs {
             };
             add(p::infos(&keys, m));
         }
-        for (v, neg, new) in [
-            (&self.timeago, false, false),
-            (&self.no_timeago, true, false),
-            (&self.timeagonew, false, true),
-            (&self.no_timeagonew, true, true),
-        ] {
+        for (v, neg) in [(&self.timeagonew, false), (&self.no_timeagonew, true)] {
             if let Some(v) = v {
-                add(p::timeago(parse_duration(v)?, new).neg_if(neg));
+                add(p::timeago(parse_duration(v)?, true).neg_if(neg));
             }
         }
         Ok(f)

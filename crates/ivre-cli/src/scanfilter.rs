@@ -1,40 +1,29 @@
-//! IVRE's `scancli` filter flags, and their translation into a [`ScanFilter`]
-//! (all flags are ANDed; positional addresses are ORed together).
+//! The filter flags only `ivre-scancli` has, and their translation into a
+//! [`ScanFilter`] (all flags are ANDed; positional addresses are ORed
+//! together). The flags every query tool shares are [`FilterArgs`].
 
-use crate::addressargs::AddressArgs;
-use anyhow::{anyhow, bail, Context, Result};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use crate::args::FilterArgs;
+use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use ivre_model::filter::scan::{self as s, ScanFilter};
-use ivre_model::filter::{str2list, str2regexp, str2regexpnone, Filter, Match};
+use ivre_model::filter::addr::address;
+use ivre_model::filter::scan::{self as s, args, named, ScanFilter};
+use ivre_model::filter::time::parse_time;
+use ivre_model::filter::value::{optional_regexp, str2regexp, str2regexpnone};
+use ivre_model::filter::Filter;
 
-/// The filter flags of `ivre-scancli` (IVRE's names).
+/// The filter flags of `ivre-scancli` (IVRE's names): the shared ones and
+/// the scan ones.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Filters")]
 pub struct ScanFilterArgs {
     #[command(flatten)]
-    pub addresses: AddressArgs,
+    pub common: FilterArgs,
     /// Hosts with this MAC address (or /regex/).
     #[arg(long, value_name = "MAC")]
     pub mac: Option<String>,
-    /// Records with these ids.
-    #[arg(long, num_args = 1.., value_name = "ID")]
-    pub id: Vec<i64>,
-    /// Records without these ids.
-    #[arg(long = "no-id", num_args = 1.., value_name = "ID")]
-    pub no_id: Vec<i64>,
-    /// Records of this schema version.
-    #[arg(long = "schema-version", alias = "version", value_name = "N")]
-    pub schema_version: Option<i64>,
-    /// Category (CAT, CAT1,CAT2 or CAT1|CAT2 for any of them, /regex/).
-    #[arg(long, value_name = "CAT")]
-    pub category: Vec<String>,
     /// Source (exact, or /regex/).
     #[arg(long, value_name = "SRC")]
     pub source: Vec<String>,
-    /// This port is open ([proto/]PORT, proto_PORT).
-    #[arg(long, value_name = "[PROTO/]PORT")]
-    pub port: Vec<String>,
     /// This port is not open.
     #[arg(long = "not-port", value_name = "[PROTO/]PORT")]
     pub not_port: Vec<String>,
@@ -53,22 +42,6 @@ pub struct ScanFilterArgs {
     /// Not between MIN and MAX open ports.
     #[arg(long = "no-countports", num_args = 2, value_names = ["MIN", "MAX"])]
     pub no_countports: Vec<i64>,
-    /// Service name on some port: SVC[:PORT] (- for none, /regex/).
-    #[arg(long, value_name = "SVC[:PORT]")]
-    pub service: Vec<String>,
-    /// Product: [SVC:]PROD[:PORT].
-    #[arg(long, value_name = "[SVC:]PROD[:PORT]")]
-    pub product: Vec<String>,
-    /// Version: VERSION, PROD:VERSION or SVC:PROD:VERSION[:PORT].
-    #[arg(
-        long = "prodversion",
-        alias = "product-version",
-        value_name = "[[SVC:]PROD:]VERSION"
-    )]
-    pub prodversion: Vec<String>,
-    /// Host name given by a service.
-    #[arg(long, value_name = "NAME")]
-    pub svchostname: Option<String>,
     /// Device type of a service (/regex/ allowed).
     #[arg(long, value_name = "TYPE")]
     pub devicetype: Option<String>,
@@ -102,12 +75,6 @@ pub struct ScanFilterArgs {
     /// A traceroute hop in this domain (/regex/ allowed).
     #[arg(long, value_name = "DOMAIN")]
     pub hopdomain: Option<String>,
-    /// Scanned less than this long ago (seconds, or Ns/m/h/d/y).
-    #[arg(long, value_name = "TIME")]
-    pub timeago: Option<String>,
-    /// Scanned more than this long ago.
-    #[arg(long = "no-timeago", value_name = "TIME")]
-    pub no_timeago: Option<String>,
     /// Scanned between START and STOP (epoch seconds or YYYY-MM-DD[ HH:MM:SS]).
     #[arg(long, num_args = 2, value_names = ["START", "STOP"])]
     pub timerange: Vec<String>,
@@ -135,33 +102,6 @@ pub struct ScanFilterArgs {
     /// A Set-Cookie of this name.
     #[arg(long, value_name = "NAME")]
     pub cookie: Option<String>,
-    /// Banner (/regex/ allowed).
-    #[arg(long, value_name = "BANNER")]
-    pub banner: Option<String>,
-    /// Certificate hash (MD5, SHA-1 or SHA-256; colons and spaces ignored).
-    #[arg(long, value_name = "HASH")]
-    pub cert: Option<String>,
-    /// CA certificate hash.
-    #[arg(long, value_name = "HASH")]
-    pub cacert: Option<String>,
-    /// TOR-like certificates.
-    #[arg(long)]
-    pub torcert: bool,
-    /// SSH host key fingerprint.
-    #[arg(long, value_name = "FINGERPRINT")]
-    pub sshkey: Option<String>,
-    /// HTTP user agent.
-    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "UA")]
-    pub useragent: Option<String>,
-    /// HASSH (value, hash or /regex/ on the raw value), client or server.
-    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh: Option<String>,
-    /// HASSH of a server.
-    #[arg(long = "hassh-server", num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh_server: Option<String>,
-    /// HASSH of a client.
-    #[arg(long = "hassh-client", num_args = 0..=1, default_missing_value = "", value_name = "HASSH")]
-    pub hassh_client: Option<String>,
     /// JARM fingerprint.
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "JARM")]
     pub jarm: Option<String>,
@@ -236,61 +176,6 @@ pub struct ScanFilterArgs {
     pub mysql_empty_pwd: bool,
 }
 
-fn opt_re(s: &str) -> Result<Option<Match>> {
-    Ok(if s.is_empty() {
-        None
-    } else {
-        Some(str2regexp(s)?)
-    })
-}
-
-/// Seconds from `N`, `Ns`, `Nm`, `Nh`, `Nd`, `Ny`.
-pub fn parse_duration(s: &str) -> Result<f64> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (
-            &s[..i],
-            match c {
-                's' => 1.0,
-                'm' => 60.0,
-                'h' => 3600.0,
-                'd' => 86400.0,
-                'y' => 365.0 * 86400.0,
-                _ => bail!("invalid duration {s:?} (N[smhdy])"),
-            },
-        ),
-        _ => (s, 1.0),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| anyhow!("invalid duration {s:?} (N[smhdy])"))?;
-    Ok(n * mult)
-}
-
-/// Epoch seconds, `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (UTC).
-pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<f64>() {
-        return Utc
-            .timestamp_opt(n as i64, 0)
-            .single()
-            .ok_or_else(|| anyhow!("invalid time {s:?}"));
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(Utc.from_utc_datetime(&t));
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap()));
-    }
-    bail!("invalid time {s:?} (epoch seconds or YYYY-MM-DD[ HH:MM:SS])")
-}
-
 fn split_kv(s: &str) -> Result<(&str, &str)> {
     s.split_once(':')
         .ok_or_else(|| anyhow!("expected KEY:VALUE, got {s:?}"))
@@ -304,27 +189,12 @@ impl ScanFilterArgs {
             let cur = std::mem::take(&mut f);
             f = cur.and(x);
         };
-        add(self.addresses.to_filter()?);
+        add(self.common.to_filter()?);
         if let Some(m) = &self.mac {
-            add(s::mac(opt_re(m)?));
-        }
-        if !self.id.is_empty() {
-            add(Filter::Leaf(s::ScanLeaf::Id(self.id.clone())));
-        }
-        if !self.no_id.is_empty() {
-            add(Filter::Leaf(s::ScanLeaf::Id(self.no_id.clone())).not());
-        }
-        if let Some(v) = self.schema_version {
-            add(Filter::Leaf(s::ScanLeaf::SchemaVersion(v)));
-        }
-        for c in &self.category {
-            add(s::category(str2list(c)?));
+            add(s::mac(optional_regexp(m)?));
         }
         for c in &self.source {
             add(s::source(str2regexp(c)?));
-        }
-        for p in &self.port {
-            add(s::port(p)?);
         }
         for p in &self.not_port {
             add(s::port(p)?.not());
@@ -345,35 +215,23 @@ impl ScanFilterArgs {
         for pair in self.no_countports.chunks(2) {
             add(s::countports(pair[0], pair[1]).not());
         }
-        for v in &self.service {
-            add(s::service_arg(v)?);
-        }
-        for v in &self.product {
-            add(s::product_arg(v)?);
-        }
-        for v in &self.prodversion {
-            add(s::version_arg(v)?);
-        }
-        if let Some(v) = &self.svchostname {
-            add(s::svchostname(str2regexp(v)?));
-        }
         if let Some(v) = &self.devicetype {
             add(s::devicetype(str2regexpnone(v)?));
         }
         if self.netdev {
-            add(s::netdev());
+            add(named::netdev());
         }
         if self.phonedev {
-            add(s::phonedev());
+            add(named::phonedev());
         }
         if self.webcam {
-            add(s::webcam());
+            add(named::webcam());
         }
         if let Some(v) = &self.hostname {
-            add(s::hostname(opt_re(v)?));
+            add(s::hostname(optional_regexp(v)?));
         }
         if let Some(v) = &self.no_hostname {
-            add(s::hostname(opt_re(v)?).not());
+            add(s::hostname(optional_regexp(v)?).not());
         }
         for v in &self.domain {
             add(s::domain(str2regexp(v)?));
@@ -382,19 +240,13 @@ impl ScanFilterArgs {
             add(s::domain(str2regexp(v)?).not());
         }
         if let Some(v) = &self.hop {
-            add(s::hop(s::address(v)?, None));
+            add(s::hop(address(v)?, None));
         }
         if let Some(v) = &self.hopname {
             add(s::hopname(str2regexp(v)?));
         }
         if let Some(v) = &self.hopdomain {
             add(s::hopdomain(str2regexp(v)?));
-        }
-        if let Some(v) = &self.timeago {
-            add(s::timeago(parse_duration(v)?));
-        }
-        if let Some(v) = &self.no_timeago {
-            add(s::timeago(parse_duration(v)?).not());
         }
         for pair in self.timerange.chunks(2) {
             add(s::timerange(
@@ -403,72 +255,45 @@ impl ScanFilterArgs {
             ));
         }
         for v in &self.script {
-            add(s::script_arg(v)?);
+            add(args::script_arg(v)?);
         }
         for v in &self.no_script {
-            add(s::script_arg(v)?.not());
+            add(args::script_arg(v)?.not());
         }
         if let Some(v) = &self.os {
             add(s::os(str2regexp(v)?));
         }
         if let Some(v) = &self.cpe {
-            add(s::cpe_arg(v)?);
+            add(args::cpe_arg(v)?);
         }
         if let Some(v) = &self.httphdr {
-            add(s::httphdr_arg(Some(v))?);
+            add(args::httphdr_arg(Some(v))?);
         }
         if let Some(v) = &self.httpapp {
             let (name, version) = match v.split_once(':') {
-                Some((n, ver)) => (opt_re(n)?, opt_re(ver)?),
-                None => (opt_re(v)?, None),
+                Some((n, ver)) => (optional_regexp(n)?, optional_regexp(ver)?),
+                None => (optional_regexp(v)?, None),
             };
-            add(s::httpapp(name, version));
+            add(named::httpapp(name, version));
         }
         if let Some(v) = &self.httptitle {
-            add(s::httptitle(str2regexp(v)?));
+            add(named::httptitle(str2regexp(v)?));
         }
         if let Some(v) = &self.cookie {
-            add(s::cookie(v));
-        }
-        if let Some(v) = &self.banner {
-            add(s::banner(str2regexp(v)?));
-        }
-        if let Some(v) = &self.cert {
-            add(s::cert_hash(v, false)?);
-        }
-        if let Some(v) = &self.cacert {
-            add(s::cert_hash(v, true)?);
-        }
-        if self.torcert {
-            add(s::torcert());
-        }
-        if let Some(v) = &self.sshkey {
-            add(s::sshkey(Some(str2regexp(v)?), None, None, None));
-        }
-        if let Some(v) = &self.useragent {
-            add(s::useragent(opt_re(v)?));
-        }
-        if let Some(v) = &self.hassh {
-            add(s::hassh(opt_re(v)?, None));
-        }
-        if let Some(v) = &self.hassh_server {
-            add(s::hassh(opt_re(v)?, Some(true)));
-        }
-        if let Some(v) = &self.hassh_client {
-            add(s::hassh(opt_re(v)?, Some(false)));
+            add(named::cookie(v));
         }
         if let Some(v) = &self.jarm {
-            add(s::jarm(opt_re(v)?));
+            add(named::jarm(optional_regexp(v)?));
         }
         if let Some(v) = &self.file {
-            add(s::file_arg(v)?);
+            add(args::file_arg(v)?);
         }
         if let Some(v) = &self.vuln {
             let (id, state) = match v.split_once(':') {
-                Some((i, st)) => (opt_re(i)?, opt_re(st)?),
-                None => (opt_re(v)?, None),
+                Some((i, st)) => (optional_regexp(i)?, optional_regexp(st)?),
+                None => (optional_regexp(v)?, None),
             };
-            add(s::vuln(id, state));
+            add(named::vuln(id, state));
         }
         for v in &self.tag {
             let (neg, v) = match v.strip_prefix(['!', '-']) {
@@ -476,37 +301,37 @@ impl ScanFilterArgs {
                 None => (false, v.as_str()),
             };
             let (value, info) = match v.split_once(':') {
-                Some((val, i)) => (opt_re(val)?, opt_re(i)?),
-                None => (opt_re(v)?, None),
+                Some((val, i)) => (optional_regexp(val)?, optional_regexp(i)?),
+                None => (optional_regexp(v)?, None),
             };
             add(s::tag(value, info).neg_if(neg));
         }
         for v in &self.smb {
             let (k, val) = split_kv(v)?;
-            add(s::smb(k, str2regexp(val)?));
+            add(named::smb(k, str2regexp(val)?));
         }
         for v in &self.ntlm {
             let (k, val) = split_kv(v)?;
-            add(s::ntlm(k, str2regexp(val)?));
+            add(named::ntlm(k, str2regexp(val)?));
         }
         let shortcuts: [(bool, fn() -> ScanFilter); 17] = [
-            (self.anonftp, s::anonftp),
-            (self.anonldap, s::anonldap),
-            (self.authhttp, s::authhttp),
-            (self.authbypassvnc, s::authbypassvnc),
-            (self.ypserv, s::nis),
-            (self.nfs, s::nfs),
-            (self.x11, s::x11),
-            (self.x11access, s::x11access),
-            (self.xp445, s::xp445),
-            (self.owa, s::owa),
-            (self.webfiles, s::webfiles),
-            (self.phpmyadmin, s::phpmyadmin),
-            (self.webmin, s::webmin),
-            (self.vsftpd_backdoor, s::vsftpdbackdoor),
-            (self.vuln_boa, s::vuln_boa),
-            (self.geovision, s::geovision),
-            (self.mssql_empty_pwd, s::mssqlemptypwd),
+            (self.anonftp, named::anonftp),
+            (self.anonldap, named::anonldap),
+            (self.authhttp, named::authhttp),
+            (self.authbypassvnc, named::authbypassvnc),
+            (self.ypserv, named::nis),
+            (self.nfs, named::nfs),
+            (self.x11, named::x11),
+            (self.x11access, named::x11access),
+            (self.xp445, named::xp445),
+            (self.owa, named::owa),
+            (self.webfiles, named::webfiles),
+            (self.phpmyadmin, named::phpmyadmin),
+            (self.webmin, named::webmin),
+            (self.vsftpd_backdoor, named::vsftpdbackdoor),
+            (self.vuln_boa, named::vuln_boa),
+            (self.geovision, named::geovision),
+            (self.mssql_empty_pwd, named::mssqlemptypwd),
         ];
         for (on, make) in shortcuts {
             if on {
@@ -514,17 +339,9 @@ impl ScanFilterArgs {
             }
         }
         if self.mysql_empty_pwd {
-            add(s::mysqlemptypwd());
+            add(named::mysqlemptypwd());
         }
         Ok(f)
-    }
-}
-
-/// `--top` argument: `FIELD[:N]`-free field, `~FIELD` / `!FIELD` / `-FIELD` for the least common.
-pub fn parse_top(arg: &str) -> (String, bool) {
-    match arg.strip_prefix(['~', '!', '-']) {
-        Some(rest) => (rest.to_string(), true),
-        None => (arg.to_string(), false),
     }
 }
 

@@ -4,13 +4,15 @@
 //! user text only ever travels as a parameter; the SQL text holds fixed
 //! fragments (column names from fixed lists). [`SqlBuilder::filter`] compiles
 //! the and / or / not tree; each purpose implements [`LeafSql`] for its leaf
-//! enum (the scan purpose in `scan::filter`; the passive purpose can add its
-//! own the same way).
+//! enum (`scan::filter`, `passive::filter`); conditions shared by purposes
+//! (addresses, text and array matches) are methods of the builder.
 //!
 //! NOT is compiled as `NOT COALESCE(x, false)` so that NULL columns never make
 //! a negated filter drop records.
 
-use ivre_model::filter::{Filter, Match, Regex};
+use ivre_model::filter::addr::AddrCond;
+use ivre_model::filter::value::{Match, Regex};
+use ivre_model::filter::Filter;
 use postgres::types::ToSql;
 
 /// Compiles one leaf of a filter into a boolean SQL expression on the
@@ -38,6 +40,26 @@ impl SqlBuilder {
     pub fn param<T: ToSql + Sync + Send + 'static>(&mut self, v: T, cast: &str) -> String {
         self.params.push(Box::new(v));
         format!("${}::{cast}", self.params.len())
+    }
+
+    /// An address condition on the `inet` column `col` (GiST `inet_ops` and
+    /// B-tree indexes: `=`, `<<=`, `BETWEEN`).
+    pub fn addr_cond(&mut self, col: &str, c: &AddrCond) -> String {
+        match c {
+            AddrCond::Host(a) => format!("{col} = {}", self.param(*a, "inet")),
+            AddrCond::Net(a, len) => {
+                let a = self.param(*a, "inet");
+                let len = self.param(*len as i32, "int4");
+                format!("{col} <<= network(set_masklen({a}, {len}))")
+            }
+            AddrCond::Range(start, stop) => {
+                let a = self.param(*start, "inet");
+                let z = self.param(*stop, "inet");
+                format!("{col} BETWEEN {a} AND {z}")
+            }
+            AddrCond::Ipv4 => format!("family({col}) = 4"),
+            AddrCond::Ipv6 => format!("family({col}) = 6"),
+        }
     }
 
     /// A fresh alias for a sub-query (`u1`, `e2`, ...).

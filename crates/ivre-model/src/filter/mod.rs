@@ -1,18 +1,27 @@
 //! The filter language: a typed tree of and / or / not over leaves.
 //!
 //! [`Filter`] is generic over its leaves so that every purpose shares the
-//! combinators: the scan purpose uses [`scan::ScanLeaf`]; the passive purpose
-//! can add its own leaf enum and reuse the same tree, value conventions
-//! ([`Match`], [`str2regexp`]) and compilation pattern.
+//! combinators: the scan purpose uses [`scan::ScanLeaf`], the passive purpose
+//! [`passive::PassiveLeaf`]. What several purposes share lives in neutral
+//! modules that no purpose owns: [`value`] (IVRE's `/regex/`, list and
+//! "absent" conventions), [`addr`] (addresses, networks, ranges, ports),
+//! [`time`] (durations and dates), [`cert`] and [`service`] (the shapes of
+//! the certificate and service searches), [`search`] (the searches every
+//! purpose answers, one trait). A purpose's leaf enum embeds these
+//! shapes, so no purpose imports another.
 //!
 //! The tree carries no SQL: the storage crate compiles it, and a leaf is a
 //! self-contained predicate on one record, so OR and NOT combine leaves that
 //! look at different parts of a record (ports, hostnames, ...) exactly.
 
+pub mod addr;
+pub mod cert;
 pub mod passive;
 pub mod scan;
-
-use std::fmt;
+pub mod search;
+pub mod service;
+pub mod time;
+pub mod value;
 
 /// A boolean combination of leaf predicates on a record.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -124,141 +133,14 @@ impl<L> Filter<L> {
     }
 }
 
-/// A regular expression as IVRE users write it: `/pattern/flags`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Regex {
-    pub pattern: String,
-    /// `i` (case-insensitive), `m` (^/$ at line breaks), `s` (. matches a
-    /// newline), `x` (extended syntax); others are refused.
-    pub flags: String,
-}
-
-impl Regex {
-    pub fn new(pattern: impl Into<String>, flags: &str) -> Result<Regex, FilterError> {
-        for c in flags.chars() {
-            if !"imsx".contains(c) {
-                return Err(FilterError(format!(
-                    "unsupported regular expression flag {c:?} (use i, m, s or x)"
-                )));
-            }
-        }
-        Ok(Regex {
-            pattern: pattern.into(),
-            flags: flags.to_string(),
-        })
-    }
-
-    pub fn case_insensitive(&self) -> bool {
-        self.flags.contains('i')
-    }
-}
-
-impl fmt::Display for Regex {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "/{}/{}", self.pattern, self.flags)
-    }
-}
-
-/// A string condition: exact value, list of values (any of them), regex
-/// (unanchored search), or absence of the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Match {
-    Exact(String),
-    AnyOf(Vec<String>),
-    Regex(Regex),
-    /// The field is missing (IVRE's `False`, `-` on the command line).
-    Absent,
-    /// Anything but this value, absence included (MongoDB's `$ne`).
-    NotExact(String),
-}
-
-impl Match {
-    pub fn exact(s: impl Into<String>) -> Match {
-        Match::Exact(s.into())
-    }
-
-    /// Lower-cases exact values (IVRE lower-cases hashes, header names, ...).
-    pub fn lowercase(self) -> Match {
-        match self {
-            Match::Exact(s) => Match::Exact(s.to_lowercase()),
-            Match::AnyOf(v) => Match::AnyOf(v.into_iter().map(|s| s.to_lowercase()).collect()),
-            m => m,
-        }
-    }
-}
-
 /// A filter that cannot be built from what the user gave.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct FilterError(pub String);
 
-/// IVRE's str2regexp: `/pattern/flags` is a regex, anything else an exact
-/// string; a leading `\/` stands for a literal `/`.
-pub fn str2regexp(s: &str) -> Result<Match, FilterError> {
-    if let Some(rest) = s.strip_prefix('/') {
-        if let Some(end) = rest.rfind('/') {
-            let flags = &rest[end + 1..];
-            if flags.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Ok(Match::Regex(Regex::new(&rest[..end], flags)?));
-            }
-        }
-    }
-    if let Some(rest) = s.strip_prefix("\\/") {
-        return Ok(Match::Exact(format!("/{rest}")));
-    }
-    Ok(Match::Exact(s.to_string()))
-}
-
-/// str2regexp, where `-` means "absent".
-pub fn str2regexpnone(s: &str) -> Result<Match, FilterError> {
-    if s == "-" {
-        Ok(Match::Absent)
-    } else {
-        str2regexp(s)
-    }
-}
-
-/// str2list: `a,b` or `a|b` is a list (IN); one value stays exact; a
-/// `/regex/` stays a regex.
-pub fn str2list(s: &str) -> Result<Match, FilterError> {
-    if s.starts_with('/') {
-        return str2regexp(s);
-    }
-    let parts: Vec<String> = s
-        .split([',', '|'])
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect();
-    Ok(match parts.len() {
-        1 => Match::Exact(parts.into_iter().next().unwrap()),
-        _ => Match::AnyOf(parts),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn regexp_convention() {
-        assert_eq!(
-            str2regexp("/plain/i").unwrap(),
-            Match::Regex(Regex::new("plain", "i").unwrap())
-        );
-        assert_eq!(str2regexp("a/b").unwrap(), Match::exact("a/b"));
-        assert_eq!(str2regexp("\\/cgi").unwrap(), Match::exact("/cgi"));
-        assert_eq!(
-            str2regexp("/x/y/").unwrap(),
-            Match::Regex(Regex::new("x/y", "").unwrap())
-        );
-        assert!(str2regexp("/x/q").is_err());
-        assert_eq!(str2regexp("/cgi-bin").unwrap(), Match::exact("/cgi-bin"));
-        assert_eq!(str2regexpnone("-").unwrap(), Match::Absent);
-        assert_eq!(
-            str2list("a,b|c").unwrap(),
-            Match::AnyOf(vec!["a".into(), "b".into(), "c".into()])
-        );
-    }
 
     #[test]
     fn combinators_simplify() {

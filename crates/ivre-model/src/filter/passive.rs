@@ -13,8 +13,12 @@
 //! exact string is the raw form, whose MD5 is compared to the value; a
 //! regular expression applies to the raw form (`infos.raw`).
 
-use super::scan::{self, CertQuery, ScanLeaf, ValueCond};
-use super::{Filter, FilterError, Match, Regex};
+use super::addr::{parse_port, AddrCond, PortSpec};
+use super::cert::CertQuery;
+use super::search::CommonSearch;
+use super::service::ServiceQuery;
+use super::value::{regex_escape, Match, Regex, ValueCond};
+use super::{Filter, FilterError};
 use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 use std::net::IpAddr;
@@ -25,15 +29,8 @@ pub type PassiveFilter = Filter<PassiveLeaf>;
 /// One condition on a passive record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PassiveLeaf {
-    /// The address is this one.
-    Host(IpAddr),
-    /// The address is in this network (address, prefix length).
-    Net(IpAddr, u8),
-    /// The address is between these two, inclusive.
-    Range(IpAddr, IpAddr),
-    /// The address is an IPv4 one (records without address match neither).
-    Ipv4,
-    Ipv6,
+    /// A condition on the record's address.
+    Addr(AddrCond),
     /// Record ids.
     Id(Vec<i64>),
     SchemaVersion(i64),
@@ -110,22 +107,8 @@ fn infos_cond(keys: &[&str], c: ValueCond) -> PassiveFilter {
 
 // ----- addresses and columns ------------------------------------------------
 
-/// The passive twin of a scan address leaf (the address flags are shared).
-/// Only address leaves have one: anything else is a bug of the caller.
-pub fn from_scan(l: ScanLeaf) -> PassiveLeaf {
-    match l {
-        ScanLeaf::Host(a) => PassiveLeaf::Host(a),
-        ScanLeaf::Net(a, n) => PassiveLeaf::Net(a, n),
-        ScanLeaf::Range(a, b) => PassiveLeaf::Range(a, b),
-        ScanLeaf::Ipv4 => PassiveLeaf::Ipv4,
-        ScanLeaf::Ipv6 => PassiveLeaf::Ipv6,
-        // The address parsers below only build the leaves above.
-        other => unreachable!("not an address leaf: {other:?}"),
-    }
-}
-
 pub fn host(addr: IpAddr) -> PassiveFilter {
-    leaf(PassiveLeaf::Host(addr))
+    addr_cond(AddrCond::Host(addr))
 }
 
 /// Any of these addresses.
@@ -135,29 +118,28 @@ pub fn hosts(addrs: &[IpAddr]) -> PassiveFilter {
 
 /// `a.b.c.d/n` (a bare address is a host).
 pub fn net(cidr: &str) -> Result<PassiveFilter, FilterError> {
-    Ok(scan::net(cidr)?.map(&mut from_scan))
+    Ok(addr_cond(AddrCond::net(cidr)?))
 }
 
 pub fn range(start: IpAddr, stop: IpAddr) -> PassiveFilter {
-    leaf(PassiveLeaf::Range(start, stop))
+    addr_cond(AddrCond::Range(start, stop))
 }
 
 /// A positional address argument: `IP`, `A-B`, `CIDR` or an integer.
 pub fn address_arg(s: &str) -> Result<PassiveFilter, FilterError> {
-    Ok(scan::address_arg(s)?.map(&mut from_scan))
+    Ok(addr_cond(AddrCond::parse_arg(s)?))
 }
 
-/// An address (or an IPv4 address as an integer).
-pub fn address(s: &str) -> Result<IpAddr, FilterError> {
-    scan::address(s)
+pub fn addr_cond(c: AddrCond) -> PassiveFilter {
+    leaf(PassiveLeaf::Addr(c))
 }
 
 pub fn ipv4() -> PassiveFilter {
-    leaf(PassiveLeaf::Ipv4)
+    addr_cond(AddrCond::Ipv4)
 }
 
 pub fn ipv6() -> PassiveFilter {
-    leaf(PassiveLeaf::Ipv6)
+    addr_cond(AddrCond::Ipv6)
 }
 
 pub fn id(ids: Vec<i64>) -> PassiveFilter {
@@ -196,7 +178,7 @@ pub fn port(p: i32) -> PassiveFilter {
 
 /// `[tcp/]PORT` (passive ports are TCP server ports; other protocols are refused).
 pub fn port_arg(s: &str) -> Result<PassiveFilter, FilterError> {
-    let (proto, p) = scan::parse_port(s)?;
+    let (proto, p) = parse_port(s)?;
     if proto != "tcp" || p < 0 {
         return Err(FilterError(format!(
             "invalid port {s:?}: passive records only have TCP server ports"
@@ -259,7 +241,7 @@ pub fn svchostname(m: Match) -> PassiveFilter {
     infos(&["service_hostname"], m)
 }
 
-fn tcp_port(p: Option<(String, i32)>) -> Result<Option<i32>, FilterError> {
+fn tcp_port(p: Option<PortSpec>) -> Result<Option<i32>, FilterError> {
     match p {
         None => Ok(None),
         Some((proto, n)) if proto == "tcp" => Ok(Some(n)),
@@ -269,27 +251,24 @@ fn tcp_port(p: Option<(String, i32)>) -> Result<Option<i32>, FilterError> {
     }
 }
 
-/// Reuses the scan syntax of `--service SVC[:PORT]`, `--product
-/// [SVC:]PROD[:PORT]`, `--prodversion [[SVC:]PROD:]VERSION[:PORT]` and turns
-/// its port condition into passive leaves.
-fn from_scan_port(f: scan::ScanFilter) -> Result<PassiveFilter, FilterError> {
-    let Filter::Leaf(ScanLeaf::Port(c)) = f else {
-        return Err(FilterError("unexpected service filter".into()));
-    };
-    let p = tcp_port(c.protocol.zip(c.port))?;
-    Ok(product(c.product, c.version, c.service, p))
+/// A [`ServiceQuery`]: its conditions on the same record (TCP ports only).
+pub fn service_query(q: ServiceQuery) -> Result<PassiveFilter, FilterError> {
+    Ok(product(q.product, q.version, q.service, tcp_port(q.port)?))
 }
 
+/// `--service SVC[:PORT]`.
 pub fn service_arg(s: &str) -> Result<PassiveFilter, FilterError> {
-    from_scan_port(scan::service_arg(s)?)
+    service_query(ServiceQuery::service_arg(s)?)
 }
 
+/// `--product [SVC:]PROD[:PORT]`.
 pub fn product_arg(s: &str) -> Result<PassiveFilter, FilterError> {
-    from_scan_port(scan::product_arg(s)?)
+    service_query(ServiceQuery::product_arg(s)?)
 }
 
+/// `--prodversion VERSION | PROD:VERSION | SVC:PROD:VERSION[:PORT]`.
 pub fn version_arg(s: &str) -> Result<PassiveFilter, FilterError> {
-    from_scan_port(scan::version_arg(s)?)
+    service_query(ServiceQuery::version_arg(s)?)
 }
 
 // ----- DNS ---------------------------------------------------------------------
@@ -309,7 +288,7 @@ pub fn dns(
     let mut f = rt("DNS_ANSWER");
     if let Some(t) = dnstype {
         f = f.and(source(Match::Regex(Regex {
-            pattern: format!("^{}-", scan::regex_escape(&t.to_uppercase())),
+            pattern: format!("^{}-", regex_escape(&t.to_uppercase())),
             flags: String::new(),
         })));
     }
@@ -403,25 +382,13 @@ pub fn popauth() -> PassiveFilter {
 /// `searchcert(...)`: `SSL_SERVER` `cert` (or `cacert`) records with these
 /// certificate infos.
 pub fn cert(q: CertQuery) -> PassiveFilter {
-    let mut f = rt_src("SSL_SERVER", if q.cacert { "cacert" } else { "cert" });
-    let mut add = |keys: &[&str], m: Option<Match>| {
-        if let Some(m) = m {
-            f = std::mem::take(&mut f).and(infos(keys, m));
-        }
-    };
-    add(&["pubkey", "type"], q.keytype);
-    add(&["md5"], q.md5.map(Match::lowercase));
-    add(&["sha1"], q.sha1.map(Match::lowercase));
-    add(&["sha256"], q.sha256.map(Match::lowercase));
-    add(&["subject_text"], q.subject);
-    add(&["issuer_text"], q.issuer);
-    add(&["pubkey", "md5"], q.pkmd5.map(Match::lowercase));
-    add(&["pubkey", "sha1"], q.pksha1.map(Match::lowercase));
-    add(&["pubkey", "sha256"], q.pksha256.map(Match::lowercase));
-    if let Some(b) = q.self_signed {
-        f = f.and(infos_cond(&["self_signed"], ValueCond::Bool(b)));
-    }
-    f
+    let f = rt_src("SSL_SERVER", if q.cacert { "cacert" } else { "cert" });
+    Filter::all(
+        std::iter::once(f).chain(q.conditions().into_iter().map(|(keys, c)| match c {
+            ValueCond::Str(m) => infos(keys, m),
+            c => infos_cond(keys, c),
+        })),
+    )
 }
 
 /// A certificate hash (MD5, SHA-1 or SHA-256 by length; `:` and spaces dropped).
@@ -648,6 +615,54 @@ pub fn newer(time: DateTime<Utc>, new: bool) -> PassiveFilter {
     leaf(PassiveLeaf::Newer { time, new })
 }
 
+impl CommonSearch for PassiveLeaf {
+    fn addr(c: AddrCond) -> PassiveLeaf {
+        PassiveLeaf::Addr(c)
+    }
+    fn id(ids: Vec<i64>) -> PassiveFilter {
+        id(ids)
+    }
+    fn schema_version(v: i64) -> PassiveFilter {
+        schema_version(v)
+    }
+    /// IVRE's category of a passive record is its sensor.
+    fn category(m: Match) -> PassiveFilter {
+        sensor(m)
+    }
+    fn port(spec: &str) -> Result<PassiveFilter, FilterError> {
+        port_arg(spec)
+    }
+    fn service(q: ServiceQuery) -> Result<PassiveFilter, FilterError> {
+        service_query(q)
+    }
+    fn svchostname(m: Match) -> PassiveFilter {
+        svchostname(m)
+    }
+    fn useragent(m: Option<Match>) -> PassiveFilter {
+        useragent(m)
+    }
+    fn cert_hash(hash: &str, cacert: bool) -> Result<PassiveFilter, FilterError> {
+        cert_hash(hash, cacert)
+    }
+    fn torcert() -> PassiveFilter {
+        torcert()
+    }
+    fn sshkey(fingerprint: Match) -> PassiveFilter {
+        sshkey(Some(fingerprint), None, None, None)
+    }
+    fn hassh(m: Option<Match>, server: Option<bool>) -> PassiveFilter {
+        hassh(m, server)
+    }
+    /// A TCP server banner.
+    fn banner(m: Match) -> PassiveFilter {
+        tcpsrvbanner(m)
+    }
+    /// Last seen less than `seconds` ago.
+    fn timeago(seconds: f64) -> PassiveFilter {
+        timeago(seconds, false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,11 +716,11 @@ mod tests {
     fn addresses_and_ports() {
         assert!(matches!(
             address_arg("10.0.0.1-10.0.0.9").unwrap(),
-            Filter::Leaf(PassiveLeaf::Range(..))
+            Filter::Leaf(PassiveLeaf::Addr(AddrCond::Range(..)))
         ));
         assert!(matches!(
             net("10.0.0.0/8").unwrap(),
-            Filter::Leaf(PassiveLeaf::Net(_, 8))
+            Filter::Leaf(PassiveLeaf::Addr(AddrCond::Net(_, 8)))
         ));
         assert!(port_arg("udp/53").is_err());
         assert_eq!(port_arg("80").unwrap(), port(80));

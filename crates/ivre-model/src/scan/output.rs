@@ -1,5 +1,5 @@
-//! Text renderings of host records: Nmap XML, grepable Nmap, CSV, HTTP URLs,
-//! the human-readable summary, and the `value: count` lines of `--top`.
+//! Text renderings of host records: Nmap XML, grepable Nmap, CSV, HTTP URLs
+//! and the human-readable summary.
 
 use chrono::NaiveDateTime;
 use serde_json::Value;
@@ -11,23 +11,6 @@ fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
 
 fn list<'a>(v: &'a Value, k: &str) -> impl Iterator<Item = &'a Value> {
     v.get(k).and_then(Value::as_array).into_iter().flatten()
-}
-
-/// One value of a `--top` result as IVRE's CLI prints it: tuples joined with
-/// ` / `, lists with `, `, dicts as JSON, null as `None`.
-pub fn top_value_text(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Array(a) if a.iter().any(Value::is_array) => {
-            a.iter().map(top_value_text).collect::<Vec<_>>().join(", ")
-        }
-        Value::Array(a) => a.iter().map(top_value_text).collect::<Vec<_>>().join(" / "),
-        Value::Object(_) => v.to_string(),
-    }
 }
 
 /// XML attribute / text escaping (also drops characters XML 1.0 forbids).
@@ -509,17 +492,6 @@ pub fn strip_screenshots(h: &mut Value) {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn top_values_print_like_ivre() {
-        assert_eq!(top_value_text(&json!(["tcp", 22])), "tcp / 22");
-        assert_eq!(top_value_text(&json!([null, null])), "None / None");
-        assert_eq!(
-            top_value_text(&json!([["tcp", 80], ["tcp", 443]])),
-            "tcp / 80, tcp / 443"
-        );
-        assert_eq!(top_value_text(&json!({"a": 1})), "{\"a\":1}");
-    }
 
     #[test]
     fn urls() {

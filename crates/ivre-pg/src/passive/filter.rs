@@ -14,8 +14,7 @@
 
 use crate::sql::{LeafSql, SqlBuilder};
 use ivre_model::filter::passive::{InfosList, PassiveLeaf};
-use ivre_model::filter::scan::ValueCond;
-use ivre_model::filter::Match;
+use ivre_model::filter::value::{Match, ValueCond};
 use serde_json::{Map, Value};
 
 impl LeafSql for PassiveLeaf {
@@ -52,19 +51,7 @@ fn long_text_match(b: &mut SqlBuilder, col: &str, m: &Match) -> String {
 
 fn leaf(b: &mut SqlBuilder, l: &PassiveLeaf) -> String {
     match l {
-        PassiveLeaf::Host(a) => format!("p.addr = {}", b.param(*a, "inet")),
-        PassiveLeaf::Net(a, len) => {
-            let a = b.param(*a, "inet");
-            let len = b.param(*len as i32, "int4");
-            format!("p.addr <<= network(set_masklen({a}, {len}))")
-        }
-        PassiveLeaf::Range(start, stop) => {
-            let a = b.param(*start, "inet");
-            let z = b.param(*stop, "inet");
-            format!("p.addr BETWEEN {a} AND {z}")
-        }
-        PassiveLeaf::Ipv4 => "family(p.addr) = 4".into(),
-        PassiveLeaf::Ipv6 => "family(p.addr) = 6".into(),
+        PassiveLeaf::Addr(c) => b.addr_cond("p.addr", c),
         PassiveLeaf::Id(ids) => format!("p.id = ANY({})", b.param(ids.clone(), "int8[]")),
         PassiveLeaf::SchemaVersion(v) => {
             format!("p.schema_version = {}", b.param(*v as i32, "int4"))
@@ -148,7 +135,7 @@ fn infos(b: &mut SqlBuilder, path: &[String], cond: &ValueCond) -> String {
 mod tests {
     use super::*;
     use ivre_model::filter::passive as f;
-    use ivre_model::filter::str2regexp;
+    use ivre_model::filter::value::str2regexp;
 
     #[test]
     fn user_text_only_in_parameters() {

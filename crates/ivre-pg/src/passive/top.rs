@@ -9,7 +9,7 @@ use crate::query::jsonpath;
 use crate::query::projection::{self, NoChild, Rows, Unnest, ValueShape};
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
-use ivre_model::filter::str2regexp;
+use ivre_model::filter::value::str2regexp;
 
 /// What a passive `topvalues` / `distinct` counts.
 pub type Projection = projection::Projection<NoChild>;

@@ -22,9 +22,9 @@
 
 use crate::sql::{LeafSql, SqlBuilder};
 use ivre_model::filter::scan::{
-    CpeCond, DataCond, PortCond, ScanLeaf, ScriptCond, ScriptPort, Seg, ValueCond,
+    CpeCond, DataCond, PortCond, ScanLeaf, ScriptCond, ScriptPort, Seg,
 };
-use ivre_model::filter::Match;
+use ivre_model::filter::value::{Match, ValueCond};
 use serde_json::{Map, Value};
 
 pub use crate::sql::pg_regex;
@@ -37,19 +37,7 @@ impl LeafSql for ScanLeaf {
 
 fn leaf(b: &mut SqlBuilder, l: &ScanLeaf) -> String {
     match l {
-        ScanLeaf::Host(a) => format!("h.addr = {}", b.param(*a, "inet")),
-        ScanLeaf::Net(a, len) => {
-            let a = b.param(*a, "inet");
-            let len = b.param(*len as i32, "int4");
-            format!("h.addr <<= network(set_masklen({a}, {len}))")
-        }
-        ScanLeaf::Range(start, stop) => {
-            let a = b.param(*start, "inet");
-            let z = b.param(*stop, "inet");
-            format!("h.addr BETWEEN {a} AND {z}")
-        }
-        ScanLeaf::Ipv4 => "family(h.addr) = 4".into(),
-        ScanLeaf::Ipv6 => "family(h.addr) = 6".into(),
+        ScanLeaf::Addr(c) => b.addr_cond("h.addr", c),
         ScanLeaf::Id(ids) => format!("h.id = ANY({})", b.param(ids.clone(), "int8[]")),
         ScanLeaf::SchemaVersion(v) => {
             format!("h.schema_version = {}", b.param(*v, "int8"))
@@ -323,14 +311,13 @@ fn containment(d: &DataCond) -> Option<Value> {
 mod tests {
     use super::*;
     use ivre_model::filter::scan;
-    use ivre_model::filter::Match;
 
     #[test]
     fn user_text_only_in_parameters() {
         let evil = "x'; DROP TABLE scan_host; --";
         let f = scan::script(Some(Match::exact(evil)), Some(Match::exact(evil)))
             .or(scan::hostname(Some(Match::exact(evil))))
-            .and(scan::httphdr(Some(Match::exact(evil)), None).not());
+            .and(scan::named::httphdr(Some(Match::exact(evil)), None).not());
         let mut b = SqlBuilder::new();
         let sql = b.filter(&f);
         assert!(!sql.contains("DROP"), "{sql}");

@@ -7,7 +7,7 @@ use crate::query::jsonpath;
 use crate::query::projection::{Rows, Unnest, ValueShape};
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
-use ivre_model::filter::str2regexp;
+use ivre_model::filter::value::str2regexp;
 
 /// A scalar of the host row (one count per host).
 pub(super) fn scalar(expr: &str) -> Projection {

@@ -6,8 +6,8 @@ use super::{child, json, Field, Projection, ScanChild};
 use crate::query::projection::{Rows, ValueShape};
 use crate::sql::SqlBuilder;
 use crate::Result;
-use ivre_model::filter::scan::parse_port;
-use ivre_model::filter::str2regexp;
+use ivre_model::filter::addr::parse_port;
+use ivre_model::filter::value::str2regexp;
 
 const PORT_STATES: [&str; 5] = [
     "open",

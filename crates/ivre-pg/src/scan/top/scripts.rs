@@ -7,8 +7,8 @@ use crate::query::json_path;
 use crate::query::projection::{Rows, Unnest, ValueShape};
 use crate::sql::SqlBuilder;
 use crate::Result;
-use ivre_model::filter::scan::parse_port;
-use ivre_model::filter::{str2regexp, Match};
+use ivre_model::filter::addr::parse_port;
+use ivre_model::filter::value::{str2regexp, Match};
 
 const LS_SCRIPTS: [&str; 5] = ["ftp-anon", "http-ls", "nfs-ls", "smb-ls", "afp-ls"];
 
