@@ -212,10 +212,13 @@ impl CopyBuffer {
     }
 
     /// A `jsonb` value from a serialisable value, serialised straight into
-    /// the buffer.
+    /// the buffer (no intermediate `serde_json::Value`). Serialising fails
+    /// only for a map with non-string keys or a failing writer; our records
+    /// have neither.
     pub fn json(&mut self, v: &impl serde::Serialize) -> &mut Self {
         self.sep();
-        serde_json::to_writer(Escaping(&mut self.buf), v).expect("JSON values serialise");
+        serde_json::to_writer(Escaping(&mut self.buf), v)
+            .expect("records serialise to JSON (string keys, infallible buffer)");
         self
     }
 
