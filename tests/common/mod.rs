@@ -243,7 +243,8 @@ pub fn load_records(db: &TestDb, records: &[serde_json::Value]) {
     };
     let mut loader = ivre_pg::scan::ScanLoader::begin(&mut client, &meta).expect("begin");
     for r in records {
-        loader.add(r).expect("add");
+        let host = serde_json::from_value(r.clone()).expect("a host record");
+        loader.add_verbatim(&host, r).expect("add");
     }
     loader.finish(&meta).expect("finish");
 }

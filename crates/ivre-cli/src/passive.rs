@@ -160,7 +160,8 @@ pub fn run_import_with(
                 ingest(
                     records,
                     |batch: Batch<StagedRow>| {
-                        loader.store(batch.iter().map(|(k, r)| (&k.0, r))).map(drop)
+                        loader.store(batch.iter().map(|(k, r)| (&k.0, r)))?;
+                        Ok(())
                     },
                     &opts,
                     keep,

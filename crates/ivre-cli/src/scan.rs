@@ -198,9 +198,8 @@ fn load_file(
         match item {
             Ok(mut host) => {
                 fingerprinter.apply(&reader, &mut host);
-                let doc = serde_json::to_value(&host)?;
                 loader
-                    .add(&doc)
+                    .add(&host)
                     .with_context(|| format!("{name}: cannot store host {}", host.addr))?;
                 hosts += 1;
                 bar.set_position(hosts);
@@ -246,7 +245,7 @@ fn load_file(
         }
         meta.sha256 = digest;
     }
-    loader.finish(&meta)
+    Ok(loader.finish(&meta)?)
 }
 
 fn format_name<R: BufRead>(reader: &ScanReader<R>) -> &'static str {

@@ -4,9 +4,9 @@
 //! `cargo run --release -p ivre-pg --example scan_bench_load -- \
 //!     tests/data/golden/ivre-nmap-records.jsonl.gz 1000000 [--db URL]`
 
-use anyhow::{Context, Result};
+use ivre_model::scan::Host;
 use ivre_pg::scan::{ScanFileMeta, ScanLoader};
-use serde_json::Value;
+use std::error::Error;
 use std::io::BufRead;
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -14,23 +14,25 @@ use std::time::Instant;
 /// Records per import (one transaction each).
 const BATCH: u64 = 100_000;
 
-fn main() -> Result<()> {
+const USAGE: &str = "usage: scan_bench_load RECORDS.jsonl.gz N [--db URL]";
+
+fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args
-        .get(1)
-        .context("usage: scan_bench_load RECORDS.jsonl.gz N [--db URL]")?;
-    let n: u64 = args.get(2).context("N")?.parse()?;
+    let (Some(path), Some(n)) = (args.get(1), args.get(2)) else {
+        return Err(USAGE.into());
+    };
+    let n: u64 = n.parse()?;
     let db = args
         .iter()
         .position(|a| a == "--db")
         .and_then(|i| args.get(i + 1))
         .cloned();
-    let file = std::fs::File::open(path).with_context(|| path.clone())?;
-    let mut templates: Vec<Value> = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut templates: Vec<Host> = Vec::new();
     for line in std::io::BufReader::new(flate2::read::GzDecoder::new(file)).lines() {
-        let mut v: Value = serde_json::from_str(&line?)?;
+        let mut v: serde_json::Value = serde_json::from_str(&line?)?;
         ivre_model::scan::compat::normalize_mongo_addresses(&mut v);
-        templates.push(v);
+        templates.push(serde_json::from_value(v)?);
     }
     let mut client = ivre_pg::connect(db.as_deref())?;
     let start = Instant::now();
@@ -48,9 +50,9 @@ fn main() -> Result<()> {
         let mut loader = ScanLoader::begin(&mut client, &meta)?;
         let end = (i + BATCH).min(n);
         while i < end {
-            let mut rec = templates[(i % templates.len() as u64) as usize].clone();
-            rec["addr"] = Value::String(Ipv4Addr::from(base + i as u32).to_string());
-            loader.add(&rec)?;
+            let mut host = templates[(i % templates.len() as u64) as usize].clone();
+            host.addr = Ipv4Addr::from(base + i as u32).to_string();
+            loader.add(&host)?;
             i += 1;
         }
         loader.finish(&meta)?;

@@ -1,10 +1,83 @@
 //! Rows in PostgreSQL's COPY text format, buffered per table and sent with
 //! `COPY ... FROM STDIN`: the fastest way to load many rows.
+//!
+//! A table's columns are described once ([`ColumnSet`]): each column is
+//! named next to how its value is written from a typed row, and both the
+//! column list of the COPY statement and every row come from that one list,
+//! so that they cannot drift apart.
 
-use anyhow::{Context, Result};
+use crate::{Error, Result};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use postgres::Transaction;
 use std::io::Write;
+use std::marker::PhantomData;
+
+/// Columns written from one kind of row, in COPY order.
+pub trait ColumnSet: 'static {
+    /// What a row is written from (typically borrowed model records).
+    type Row<'r>;
+    const COLUMNS: &'static [Column<Self>];
+
+    /// The column names, in COPY order.
+    fn names() -> impl Iterator<Item = &'static str> {
+        Self::COLUMNS.iter().map(|c| c.name)
+    }
+
+    /// Writes the fields of `row` (not ending the row: a set may be only
+    /// part of one).
+    fn write(buf: &mut CopyBuffer, row: &Self::Row<'_>) {
+        for column in Self::COLUMNS {
+            (column.write)(buf, row);
+        }
+    }
+}
+
+/// A table whose rows are one [`ColumnSet`].
+pub trait CopyTable: ColumnSet {
+    const NAME: &'static str;
+}
+
+/// One column: its name and how its value is written from a row.
+pub struct Column<S: ColumnSet + ?Sized> {
+    pub name: &'static str,
+    pub write: for<'r> fn(&mut CopyBuffer, &S::Row<'r>),
+}
+
+/// The rows of one [`CopyTable`] waiting to be copied.
+pub struct TableBuffer<T> {
+    buffer: CopyBuffer,
+    table: PhantomData<T>,
+}
+
+impl<T: CopyTable> TableBuffer<T> {
+    pub fn new() -> Self {
+        TableBuffer {
+            buffer: CopyBuffer::new(T::NAME, T::names()),
+            table: PhantomData,
+        }
+    }
+
+    /// Queues one row.
+    pub fn push(&mut self, row: &T::Row<'_>) {
+        T::write(&mut self.buffer, row);
+        self.buffer.end_row();
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.buffer.bytes()
+    }
+
+    /// Sends the queued rows within `tx`.
+    pub fn flush(&mut self, tx: &mut Transaction) -> Result<()> {
+        self.buffer.flush(tx)
+    }
+}
+
+impl<T: CopyTable> Default for TableBuffer<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The rows of one table waiting to be copied.
 pub struct CopyBuffer {
@@ -17,7 +90,8 @@ pub struct CopyBuffer {
 
 impl CopyBuffer {
     /// `table` and `columns` are fixed identifiers of ours, never user input.
-    pub fn new(table: &str, columns: &[&str]) -> Self {
+    pub fn new<'c>(table: &str, columns: impl IntoIterator<Item = &'c str>) -> Self {
+        let columns: Vec<&str> = columns.into_iter().collect();
         CopyBuffer {
             statement: format!("COPY {table} ({}) FROM STDIN", columns.join(", ")),
             buf: Vec::with_capacity(64 * 1024),
@@ -138,10 +212,13 @@ impl CopyBuffer {
     }
 
     /// A `jsonb` value from a serialisable value, serialised straight into
-    /// the buffer.
+    /// the buffer (no intermediate `serde_json::Value`). Serialising fails
+    /// only for a map with non-string keys or a failing writer; our records
+    /// have neither.
     pub fn json(&mut self, v: &impl serde::Serialize) -> &mut Self {
         self.sep();
-        serde_json::to_writer(Escaping(&mut self.buf), v).expect("JSON values serialise");
+        serde_json::to_writer(Escaping(&mut self.buf), v)
+            .expect("records serialise to JSON (string keys, infallible buffer)");
         self
     }
 
@@ -225,13 +302,13 @@ impl CopyBuffer {
         if self.rows == 0 {
             return Ok(());
         }
-        let mut writer = tx
-            .copy_in(self.statement.as_str())
-            .with_context(|| format!("cannot start {}", self.statement))?;
-        writer.write_all(&self.buf)?;
+        let mut writer = tx.copy_in(self.statement.as_str())?;
+        // One write into an empty writer only buffers; the rows are sent,
+        // and a server error reported, by `finish`.
         writer
-            .finish()
-            .with_context(|| format!("{} failed", self.statement))?;
+            .write_all(&self.buf)
+            .map_err(|e| Error::io(self.statement.as_str(), e))?;
+        writer.finish()?;
         self.buf.clear();
         self.rows = 0;
         Ok(())
@@ -311,7 +388,7 @@ mod tests {
 
     #[test]
     fn escaping_and_arrays() {
-        let mut c = CopyBuffer::new("t", &["a", "b", "c", "d"]);
+        let mut c = CopyBuffer::new("t", ["a", "b", "c", "d"]);
         c.text("x\ty\\z\n")
             .null()
             .text_array(["a\"b", "c,d"])
@@ -343,7 +420,7 @@ mod tests {
 
     #[test]
     fn typed_values() {
-        let mut c = CopyBuffer::new("t", &["a"]);
+        let mut c = CopyBuffer::new("t", ["a"]);
         let t = DateTime::from_timestamp(1_600_000_000, 1_000).unwrap();
         c.bytea(&[0, 0xab])
             .timestamptz(&t)

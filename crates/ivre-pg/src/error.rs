@@ -40,6 +40,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A record cannot be stored as given (e.g. its address is not an IP
+    /// address): the input is wrong, not the database.
+    #[error("{0}")]
+    InvalidRecord(String),
     /// The embedded cluster, the configuration or the schema migrations
     /// could not be set up; the message names what and where.
     #[error("{0}")]
@@ -60,7 +64,7 @@ pub enum ErrorClass {
 impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::BadFilter(_) | Error::BadRegex(_) => ErrorClass::Usage,
+            Error::BadFilter(_) | Error::BadRegex(_) | Error::InvalidRecord(_) => ErrorClass::Usage,
             Error::Connect { .. } | Error::ConnectionLost(_) => ErrorClass::Unavailable,
             _ => ErrorClass::Internal,
         }

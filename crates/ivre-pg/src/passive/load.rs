@@ -6,8 +6,8 @@
 //! The caller pre-aggregates a batch so that its keys are unique (PostgreSQL
 //! refuses to update one row twice in one statement).
 
-use crate::copy::CopyBuffer;
-use anyhow::{Context, Result};
+use crate::copy::{Column, ColumnSet, CopyBuffer};
+use crate::Result;
 use ivre_model::passive::PassiveRecord;
 use postgres::Client;
 use sha2::{Digest, Sha256};
@@ -140,13 +140,7 @@ impl StagedRow {
             + r.value.len()
             + r.targetval.as_ref().map_or(0, String::len);
         let mut b = CopyBuffer::detached(size);
-        b.opt_ip(r.addr.as_ref())
-            .opt_text(r.sensor.as_deref())
-            .text(&r.recontype)
-            .opt_text(r.source.as_deref())
-            .opt_int(r.port.map(i64::from))
-            .text(&r.value)
-            .opt_text(r.targetval.as_deref());
+        Identity::write(&mut b, r);
         StagedRow {
             head: b.into_bytes(),
             infos: r.infos.as_ref().map(encode_infos),
@@ -186,27 +180,124 @@ fn encode_infos(infos: &ivre_model::passive::record::Infos) -> Option<Box<[u8]>>
     })
 }
 
+/// The identity columns of a staged row, encoded once per distinct
+/// observation ([`StagedRow::new`]).
+struct Identity;
+
+impl ColumnSet for Identity {
+    type Row<'r> = PassiveRecord;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "addr",
+            write: |b, r| {
+                b.opt_ip(r.addr.as_ref());
+            },
+        },
+        Column {
+            name: "sensor",
+            write: |b, r| {
+                b.opt_text(r.sensor.as_deref());
+            },
+        },
+        Column {
+            name: "recontype",
+            write: |b, r| {
+                b.text(&r.recontype);
+            },
+        },
+        Column {
+            name: "source",
+            write: |b, r| {
+                b.opt_text(r.source.as_deref());
+            },
+        },
+        Column {
+            name: "port",
+            write: |b, r| {
+                b.opt_int(r.port.map(i64::from));
+            },
+        },
+        Column {
+            name: "value",
+            write: |b, r| {
+                b.text(&r.value);
+            },
+        },
+        Column {
+            name: "targetval",
+            write: |b, r| {
+                b.opt_text(r.targetval.as_deref());
+            },
+        },
+    ];
+}
+
+/// A staged row with its key, as copied into `passive_staging`.
+struct Keyed<'r> {
+    key: &'r [u8; 32],
+    row: &'r StagedRow,
+}
+
+/// The columns of `passive_staging` that follow the [`Identity`] ones.
+struct Counters;
+
+impl ColumnSet for Counters {
+    type Row<'r> = Keyed<'r>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "key_hash",
+            write: |b, r| {
+                b.bytea(r.key);
+            },
+        },
+        Column {
+            name: "count",
+            write: |b, r| {
+                b.int(i64::try_from(r.row.count).unwrap_or(i64::MAX));
+            },
+        },
+        Column {
+            name: "firstseen",
+            write: |b, r| {
+                b.timestamptz(&r.row.firstseen);
+            },
+        },
+        Column {
+            name: "lastseen",
+            write: |b, r| {
+                b.timestamptz(&r.row.lastseen);
+            },
+        },
+        Column {
+            name: "infos",
+            write: |b, r| {
+                match r.row.infos.as_ref().and_then(|i| i.as_deref()) {
+                    Some(json) => b.raw(json),
+                    None => b.null(),
+                };
+            },
+        },
+        Column {
+            name: "schema_version",
+            write: |b, r| {
+                b.int(i64::from(r.row.schema_version));
+            },
+        },
+    ];
+}
+
+/// Writes one `passive_staging` row: the encoded identity, then the rest.
+fn write_staged(b: &mut CopyBuffer, key: &[u8; 32], row: &StagedRow) {
+    b.raw(&row.head);
+    Counters::write(b, &Keyed { key, row });
+    b.end_row();
+}
+
 /// Loads batches of aggregated passive records.
 pub struct PassiveLoader<'a> {
     client: &'a mut Client,
     staging: CopyBuffer,
 }
-
-const COLUMNS: &[&str] = &[
-    "key_hash",
-    "addr",
-    "sensor",
-    "recontype",
-    "source",
-    "port",
-    "value",
-    "targetval",
-    "count",
-    "firstseen",
-    "lastseen",
-    "infos",
-    "schema_version",
-];
 
 impl<'a> PassiveLoader<'a> {
     pub fn new(client: &'a mut Client) -> Result<Self> {
@@ -217,35 +308,16 @@ impl<'a> PassiveLoader<'a> {
         )?;
         Ok(PassiveLoader {
             client,
-            staging: CopyBuffer::new("passive_staging", COLUMNS),
+            staging: CopyBuffer::new(
+                "passive_staging",
+                Identity::names().chain(Counters::names()),
+            ),
         })
     }
 
     /// Queues one aggregated record.
     pub fn add(&mut self, r: &PassiveRecord) {
-        self.add_keyed(&record_key(r), r);
-    }
-
-    /// Queues one aggregated record whose [`record_key`] is known.
-    pub fn add_keyed(&mut self, key: &[u8; 32], r: &PassiveRecord) {
-        let b = &mut self.staging;
-        b.bytea(key)
-            .opt_ip(r.addr.as_ref())
-            .opt_text(r.sensor.as_deref())
-            .text(&r.recontype)
-            .opt_text(r.source.as_deref())
-            .opt_int(r.port.map(i64::from))
-            .text(&r.value)
-            .opt_text(r.targetval.as_deref())
-            .int(i64::try_from(r.count).unwrap_or(i64::MAX))
-            .timestamptz(&r.firstseen)
-            .timestamptz(&r.lastseen);
-        match r.infos.as_ref().filter(|m| !m.is_empty()) {
-            Some(infos) => b.json(infos),
-            None => b.null(),
-        };
-        b.int(i64::from(r.schema_version));
-        b.end_row();
+        write_staged(&mut self.staging, &record_key(r), &StagedRow::new(r));
     }
 
     /// Merges `rows` into `passive` in one transaction, sending them in
@@ -259,26 +331,13 @@ impl<'a> PassiveLoader<'a> {
         let mut tx = self.client.transaction()?;
         self.staging.flush(&mut tx)?;
         for (key, row) in rows {
-            let b = &mut self.staging;
-            b.bytea(key)
-                .raw(&row.head)
-                .int(i64::try_from(row.count).unwrap_or(i64::MAX))
-                .timestamptz(&row.firstseen)
-                .timestamptz(&row.lastseen);
-            match row.infos.as_ref().and_then(|i| i.as_deref()) {
-                Some(json) => b.raw(json),
-                None => b.null(),
-            };
-            b.int(i64::from(row.schema_version));
-            b.end_row();
-            if b.bytes() >= CHUNK_BYTES {
-                b.flush(&mut tx)?;
+            write_staged(&mut self.staging, key, row);
+            if self.staging.bytes() >= CHUNK_BYTES {
+                self.staging.flush(&mut tx)?;
             }
         }
         self.staging.flush(&mut tx)?;
-        let n = tx
-            .execute(MERGE, &[])
-            .context("merging the batch into passive")?;
+        let n = tx.execute(MERGE, &[])?;
         tx.commit()?;
         Ok(n)
     }
@@ -295,9 +354,7 @@ impl<'a> PassiveLoader<'a> {
         }
         let mut tx = self.client.transaction()?;
         self.staging.flush(&mut tx)?;
-        let n = tx
-            .execute(MERGE, &[])
-            .context("merging the batch into passive")?;
+        let n = tx.execute(MERGE, &[])?;
         tx.commit()?;
         Ok(n)
     }
@@ -345,36 +402,25 @@ mod tests {
         staged.merge(&other);
         let mut merged = r.clone();
         merged.merge(other);
-        let mut direct = CopyBuffer::detached(0);
-        let mut via = CopyBuffer::detached(0);
         let key = [7u8; 32];
-        for (buf, rec) in [(&mut direct, Some(&merged)), (&mut via, None)] {
-            buf.bytea(&key);
-            match rec {
-                Some(m) => {
-                    buf.opt_display(m.addr.as_ref())
-                        .opt_text(m.sensor.as_deref())
-                        .text(&m.recontype)
-                        .opt_text(m.source.as_deref())
-                        .opt_int(m.port.map(i64::from))
-                        .text(&m.value)
-                        .opt_text(m.targetval.as_deref())
-                        .int(m.count as i64)
-                        .timestamptz(&m.firstseen)
-                        .timestamptz(&m.lastseen)
-                        .json(m.infos.as_ref().unwrap())
-                        .int(3);
-                }
-                None => {
-                    buf.raw(&staged.head)
-                        .int(staged.count as i64)
-                        .timestamptz(&staged.firstseen)
-                        .timestamptz(&staged.lastseen)
-                        .raw(staged.infos.clone().unwrap().unwrap().as_ref())
-                        .int(3);
-                }
-            }
-        }
+        let mut direct = CopyBuffer::detached(0);
+        direct
+            .opt_display(merged.addr.as_ref())
+            .opt_text(merged.sensor.as_deref())
+            .text(&merged.recontype)
+            .opt_text(merged.source.as_deref())
+            .opt_int(merged.port.map(i64::from))
+            .text(&merged.value)
+            .opt_text(merged.targetval.as_deref())
+            .bytea(&key)
+            .int(merged.count as i64)
+            .timestamptz(&merged.firstseen)
+            .timestamptz(&merged.lastseen)
+            .json(merged.infos.as_ref().unwrap())
+            .int(i64::from(merged.schema_version));
+        direct.end_row();
+        let mut via = CopyBuffer::detached(0);
+        write_staged(&mut via, &key, &staged);
         assert_eq!(direct.into_bytes(), via.into_bytes());
         assert_eq!(format_int(&mut b, 0), b"0");
     }

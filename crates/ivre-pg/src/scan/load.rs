@@ -1,15 +1,21 @@
 //! Loading host records with COPY, one transaction per file: a file is
 //! stored whole or not at all.
 //!
-//! The loader takes records as IVRE JSON values (what the parsers produce and
-//! what `scancli --json` prints), stores the whole value in `scan_host.doc`
-//! and spreads the fields people filter on into the typed child tables.
+//! The loader takes typed [`Host`] records, stores each whole as IVRE JSON
+//! in `scan_host.doc` and spreads the fields people filter on into the
+//! typed child tables, each described once in [`tables`].
 
-use crate::copy::CopyBuffer;
-use anyhow::{anyhow, bail, Context, Result};
+mod tables;
+
+use crate::copy::TableBuffer;
+use crate::{Error, Result};
+use ivre_model::scan::Host;
 use postgres::{Client, Transaction};
-use serde_json::{Map, Value};
-use std::net::IpAddr;
+use serde_json::Value;
+use tables::{
+    Child, HopRow, HostRow, ScanCpe, ScanHop, ScanHost, ScanHostname, ScanOsclass, ScanOsmatch,
+    ScanPort, ScanScript, ScanTag, ScriptRow,
+};
 
 /// Flush the buffered rows to the server past this many bytes (bounds memory).
 const FLUSH_BYTES: usize = 8 << 20;
@@ -51,136 +57,90 @@ pub struct ScanLoader<'a> {
     tables: Tables,
 }
 
+#[derive(Default)]
 struct Tables {
-    host: CopyBuffer,
-    port: CopyBuffer,
-    script: CopyBuffer,
-    hostname: CopyBuffer,
-    hop: CopyBuffer,
-    osmatch: CopyBuffer,
-    osclass: CopyBuffer,
-    cpe: CopyBuffer,
-    tag: CopyBuffer,
+    host: TableBuffer<ScanHost>,
+    port: TableBuffer<ScanPort>,
+    script: TableBuffer<ScanScript>,
+    hostname: TableBuffer<ScanHostname>,
+    hop: TableBuffer<ScanHop>,
+    osmatch: TableBuffer<ScanOsmatch>,
+    osclass: TableBuffer<ScanOsclass>,
+    cpe: TableBuffer<ScanCpe>,
+    tag: TableBuffer<ScanTag>,
 }
 
 impl Tables {
-    fn new() -> Self {
-        Tables {
-            host: CopyBuffer::new(
-                "scan_host",
-                &[
-                    "id",
-                    "file_id",
-                    "addr",
-                    "source",
-                    "categories",
-                    "state",
-                    "state_reason",
-                    "state_reason_ttl",
-                    "start_time",
-                    "end_time",
-                    "open_port_count",
-                    "schema_version",
-                    "doc",
-                ],
-            ),
-            port: CopyBuffer::new(
-                "scan_port",
-                &[
-                    "host_id",
-                    "idx",
-                    "protocol",
-                    "port",
-                    "state",
-                    "state_reason",
-                    "state_reason_ttl",
-                    "service_name",
-                    "service_product",
-                    "service_version",
-                    "service_extrainfo",
-                    "service_tunnel",
-                    "service_ostype",
-                    "service_devicetype",
-                    "service_hostname",
-                    "service_conf",
-                ],
-            ),
-            script: CopyBuffer::new(
-                "scan_script",
-                &[
-                    "host_id", "port_idx", "idx", "port", "name", "output", "data",
-                ],
-            ),
-            hostname: CopyBuffer::new(
-                "scan_hostname",
-                &["host_id", "idx", "name", "type", "domains"],
-            ),
-            hop: CopyBuffer::new(
-                "scan_hop",
-                &[
-                    "host_id",
-                    "trace_idx",
-                    "idx",
-                    "protocol",
-                    "port",
-                    "ttl",
-                    "ipaddr",
-                    "rtt",
-                    "host",
-                    "domains",
-                ],
-            ),
-            osmatch: CopyBuffer::new("scan_osmatch", &["host_id", "idx", "name", "accuracy"]),
-            osclass: CopyBuffer::new(
-                "scan_osclass",
-                &[
-                    "host_id", "idx", "type", "vendor", "osfamily", "osgen", "accuracy",
-                ],
-            ),
-            cpe: CopyBuffer::new(
-                "scan_cpe",
-                &[
-                    "host_id", "idx", "type", "vendor", "product", "version", "origins",
-                ],
-            ),
-            tag: CopyBuffer::new("scan_tag", &["host_id", "idx", "value", "type", "info"]),
-        }
-    }
-
     fn bytes(&self) -> usize {
-        self.all().iter().map(|t| t.bytes()).sum()
-    }
-
-    fn all(&self) -> [&CopyBuffer; 9] {
-        [
-            &self.host,
-            &self.port,
-            &self.script,
-            &self.hostname,
-            &self.hop,
-            &self.osmatch,
-            &self.osclass,
-            &self.cpe,
-            &self.tag,
-        ]
+        self.host.bytes()
+            + self.port.bytes()
+            + self.script.bytes()
+            + self.hostname.bytes()
+            + self.hop.bytes()
+            + self.osmatch.bytes()
+            + self.osclass.bytes()
+            + self.cpe.bytes()
+            + self.tag.bytes()
     }
 
     /// Parents first, for the foreign keys.
     fn flush(&mut self, tx: &mut Transaction) -> Result<()> {
-        for t in [
-            &mut self.host,
-            &mut self.port,
-            &mut self.script,
-            &mut self.hostname,
-            &mut self.hop,
-            &mut self.osmatch,
-            &mut self.osclass,
-            &mut self.cpe,
-            &mut self.tag,
-        ] {
-            t.flush(tx)?;
+        self.host.flush(tx)?;
+        self.port.flush(tx)?;
+        self.script.flush(tx)?;
+        self.hostname.flush(tx)?;
+        self.hop.flush(tx)?;
+        self.osmatch.flush(tx)?;
+        self.osclass.flush(tx)?;
+        self.cpe.flush(tx)?;
+        self.tag.flush(tx)
+    }
+
+    /// Queues the rows of one host.
+    fn queue(&mut self, host: HostRow) {
+        let host_id = host.id;
+        self.host.push(&host);
+        let host = host.host;
+        for (idx, port) in host.ports.iter().flatten().enumerate() {
+            self.port.push(&Child::new(host_id, idx, port));
+            for (sidx, script) in port.scripts.iter().flatten().enumerate() {
+                self.script.push(&ScriptRow {
+                    host_id,
+                    port_idx: idx,
+                    idx: sidx,
+                    port: port.port,
+                    script,
+                });
+            }
         }
-        Ok(())
+        for (idx, hostname) in host.hostnames.iter().flatten().enumerate() {
+            self.hostname.push(&Child::new(host_id, idx, hostname));
+        }
+        for (trace_idx, trace) in host.traces.iter().flatten().enumerate() {
+            for (idx, hop) in trace.hops.iter().enumerate() {
+                self.hop.push(&HopRow {
+                    host_id,
+                    trace_idx,
+                    idx,
+                    trace,
+                    hop,
+                });
+            }
+        }
+        if let Some(os) = &host.os {
+            for (idx, m) in os.osmatch.iter().flatten().enumerate() {
+                self.osmatch.push(&Child::new(host_id, idx, m));
+            }
+            for (idx, c) in os.osclass.iter().flatten().enumerate() {
+                self.osclass.push(&Child::new(host_id, idx, c));
+            }
+        }
+        for (idx, cpe) in host.cpes.iter().flatten().enumerate() {
+            self.cpe.push(&Child::new(host_id, idx, cpe));
+        }
+        for (idx, tag) in host.tags.iter().flatten().enumerate() {
+            self.tag.push(&Child::new(host_id, idx, tag));
+        }
     }
 }
 
@@ -207,18 +167,29 @@ impl<'a> ScanLoader<'a> {
             next_id: 0,
             id_block_end: 0,
             hosts: 0,
-            tables: Tables::new(),
+            tables: Tables::default(),
         })
     }
 
-    /// Queues one record (an IVRE JSON object).
-    pub fn add(&mut self, doc: &Value) -> Result<()> {
-        let rec = doc
-            .as_object()
-            .ok_or_else(|| anyhow!("a host record must be a JSON object"))?;
-        let addr = str_field(rec, "addr").ok_or_else(|| anyhow!("host record without addr"))?;
-        addr.parse::<IpAddr>()
-            .map_err(|_| anyhow!("invalid host address {addr:?}"))?;
+    /// Queues one host; `scan_host.doc` is its IVRE JSON.
+    pub fn add(&mut self, host: &Host) -> Result<()> {
+        self.add_row(host, None)
+    }
+
+    /// Queues one host read from the IVRE JSON `doc`, which is stored as
+    /// given (a record exported by IVRE keeps its own formatting, such as
+    /// `.000000` times, that [`Host`] normalises).
+    pub fn add_verbatim(&mut self, host: &Host, doc: &Value) -> Result<()> {
+        self.add_row(host, Some(doc))
+    }
+
+    fn add_row(&mut self, host: &Host, doc: Option<&Value>) -> Result<()> {
+        if host.ip().is_none() {
+            return Err(Error::InvalidRecord(format!(
+                "invalid host address {:?}",
+                host.addr
+            )));
+        }
         if self.next_id == self.id_block_end {
             let start: i64 = self
                 .tx
@@ -230,175 +201,14 @@ impl<'a> ScanLoader<'a> {
         let id = self.next_id;
         self.next_id += 1;
         self.hosts += 1;
-        self.queue(id, rec, doc)
-            .with_context(|| format!("host {addr}"))?;
+        self.tables.queue(HostRow {
+            id,
+            file_id: self.file_id,
+            host,
+            doc,
+        });
         if self.tables.bytes() > FLUSH_BYTES {
             self.tables.flush(&mut self.tx)?;
-        }
-        Ok(())
-    }
-
-    fn queue(&mut self, id: i64, rec: &Map<String, Value>, doc: &Value) -> Result<()> {
-        let t = &mut self.tables;
-        let categories = str_list(rec.get("categories"));
-        t.host
-            .int(id)
-            .int(self.file_id)
-            .text(str_field(rec, "addr").unwrap_or_default())
-            .opt_text(str_field(rec, "source"))
-            .text_array(categories)
-            .opt_text(str_field(rec, "state"))
-            .opt_text(str_field(rec, "state_reason"))
-            .opt_int(int_field(rec.get("state_reason_ttl")))
-            .opt_text(utc_time(rec.get("starttime")).as_deref())
-            .opt_text(utc_time(rec.get("endtime")).as_deref())
-            .int(
-                rec.get("openports")
-                    .and_then(|o| int_field(o.get("count")))
-                    .unwrap_or(0),
-            )
-            .opt_int(int_field(rec.get("schema_version")))
-            .json(doc);
-        t.host.end_row();
-
-        for (idx, port) in list(rec.get("ports")).enumerate() {
-            let Some(p) = port.as_object() else {
-                bail!("port {idx} is not an object")
-            };
-            let number =
-                int_field(p.get("port")).ok_or_else(|| anyhow!("port {idx} without a number"))?;
-            t.port
-                .int(id)
-                .int(idx as i64)
-                .opt_text(str_field(p, "protocol"))
-                .int(number);
-            t.port
-                .opt_text(str_field(p, "state_state"))
-                .opt_text(str_field(p, "state_reason"))
-                .opt_int(int_field(p.get("state_reason_ttl")));
-            for f in [
-                "service_name",
-                "service_product",
-                "service_version",
-                "service_extrainfo",
-                "service_tunnel",
-                "service_ostype",
-                "service_devicetype",
-                "service_hostname",
-            ] {
-                t.port.opt_text(str_field(p, f));
-            }
-            t.port.opt_int(int_field(p.get("service_conf")));
-            t.port.end_row();
-            for (sidx, script) in list(p.get("scripts")).enumerate() {
-                let Some(s) = script.as_object() else {
-                    bail!("script {sidx} of port {number} is not an object")
-                };
-                let name = str_field(s, "id")
-                    .ok_or_else(|| anyhow!("script without id on port {number}"))?;
-                let data: Map<String, Value> = s
-                    .iter()
-                    .filter(|(k, _)| *k != "id" && *k != "output")
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                t.script
-                    .int(id)
-                    .int(idx as i64)
-                    .int(sidx as i64)
-                    .int(number)
-                    .text(name)
-                    .text(str_field(s, "output").unwrap_or_default());
-                if data.is_empty() {
-                    t.script.null();
-                } else {
-                    t.script.json(&data);
-                }
-                t.script.end_row();
-            }
-        }
-
-        for (idx, h) in list(rec.get("hostnames")).enumerate() {
-            let Some(h) = h.as_object() else { continue };
-            let Some(name) = str_field(h, "name") else {
-                continue;
-            };
-            t.hostname
-                .int(id)
-                .int(idx as i64)
-                .text(name)
-                .opt_text(str_field(h, "type"))
-                .text_array(str_list(h.get("domains")));
-            t.hostname.end_row();
-        }
-
-        for (tidx, trace) in list(rec.get("traces")).enumerate() {
-            let Some(trace) = trace.as_object() else {
-                continue;
-            };
-            for (hidx, hop) in list(trace.get("hops")).enumerate() {
-                let Some(hop) = hop.as_object() else { continue };
-                let ipaddr = str_field(hop, "ipaddr").filter(|a| a.parse::<IpAddr>().is_ok());
-                t.hop
-                    .int(id)
-                    .int(tidx as i64)
-                    .int(hidx as i64)
-                    .opt_text(str_field(trace, "protocol"))
-                    .opt_int(int_field(trace.get("port")))
-                    .opt_int(int_field(hop.get("ttl")))
-                    .opt_text(ipaddr)
-                    .opt_float(hop.get("rtt").and_then(float_field))
-                    .opt_text(str_field(hop, "host"));
-                match hop.get("domains") {
-                    Some(d) => t.hop.text_array(str_list(Some(d))),
-                    None => t.hop.null(),
-                };
-                t.hop.end_row();
-            }
-        }
-
-        if let Some(os) = rec.get("os").and_then(Value::as_object) {
-            for (idx, m) in list(os.get("osmatch")).enumerate() {
-                let Some(m) = m.as_object() else { continue };
-                t.osmatch
-                    .int(id)
-                    .int(idx as i64)
-                    .text(str_field(m, "name").unwrap_or_default())
-                    .opt_int(int_field(m.get("accuracy")));
-                t.osmatch.end_row();
-            }
-            for (idx, c) in list(os.get("osclass")).enumerate() {
-                let Some(c) = c.as_object() else { continue };
-                t.osclass.int(id).int(idx as i64);
-                for f in ["type", "vendor", "osfamily", "osgen"] {
-                    t.osclass.opt_text(str_field(c, f));
-                }
-                t.osclass.opt_int(int_field(c.get("accuracy")));
-                t.osclass.end_row();
-            }
-        }
-
-        for (idx, c) in list(rec.get("cpes")).enumerate() {
-            let Some(c) = c.as_object() else { continue };
-            t.cpe.int(id).int(idx as i64);
-            for f in ["type", "vendor", "product", "version"] {
-                t.cpe.opt_text(str_field(c, f));
-            }
-            t.cpe.text_array(str_list(c.get("origins")));
-            t.cpe.end_row();
-        }
-
-        for (idx, tag) in list(rec.get("tags")).enumerate() {
-            let Some(tag) = tag.as_object() else { continue };
-            let Some(value) = str_field(tag, "value") else {
-                continue;
-            };
-            t.tag
-                .int(id)
-                .int(idx as i64)
-                .text(value)
-                .opt_text(str_field(tag, "type"))
-                .text_array(str_list(tag.get("info")));
-            t.tag.end_row();
         }
         Ok(())
     }
@@ -438,43 +248,4 @@ impl<'a> ScanLoader<'a> {
         self.tx.commit()?;
         Ok(self.hosts)
     }
-}
-
-fn str_field<'v>(m: &'v Map<String, Value>, k: &str) -> Option<&'v str> {
-    m.get(k).and_then(Value::as_str)
-}
-
-/// Integers may come as JSON numbers or numeric strings (Nmap's accuracy).
-fn int_field(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn float_field(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn list(v: Option<&Value>) -> impl Iterator<Item = &Value> {
-    v.and_then(Value::as_array).into_iter().flatten()
-}
-
-fn str_list(v: Option<&Value>) -> impl Iterator<Item = &str> {
-    list(v).filter_map(Value::as_str)
-}
-
-/// IVRE's naive UTC `YYYY-MM-DD HH:MM:SS[.ffffff]` as a timestamptz literal.
-fn utc_time(v: Option<&Value>) -> Option<String> {
-    let s = v?.as_str()?;
-    let ok = s.len() >= 19
-        && s.as_bytes()[4] == b'-'
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || b" -:.".contains(&b));
-    ok.then(|| format!("{s}+00"))
 }

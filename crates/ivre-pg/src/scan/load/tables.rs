@@ -1,0 +1,692 @@
+//! The `scan_*` tables as the loader writes them: each column named once,
+//! next to the field of the typed record it comes from.
+
+use crate::copy::{Column, ColumnSet, CopyTable};
+use chrono::{Datelike, NaiveDateTime};
+use ivre_model::scan::record::{format_datetime, OsClass, OsMatch, Source};
+use ivre_model::scan::{Cpe, Hop, Host, Hostname, Port, Script, Tag, Trace};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// A `scan_host` row.
+pub struct HostRow<'r> {
+    pub id: i64,
+    pub file_id: i64,
+    pub host: &'r Host,
+    /// The document to store instead of the host's own IVRE JSON.
+    pub doc: Option<&'r Value>,
+}
+
+/// A row of a table with one row per item of a host's list.
+pub struct Child<'r, T> {
+    pub host_id: i64,
+    pub idx: usize,
+    pub item: &'r T,
+}
+
+impl<'r, T> Child<'r, T> {
+    pub fn new(host_id: i64, idx: usize, item: &'r T) -> Self {
+        Child { host_id, idx, item }
+    }
+}
+
+/// A `scan_script` row.
+pub struct ScriptRow<'r> {
+    pub host_id: i64,
+    pub port_idx: usize,
+    pub idx: usize,
+    pub port: i64,
+    pub script: &'r Script,
+}
+
+/// A `scan_hop` row: a hop with the traceroute it belongs to.
+pub struct HopRow<'r> {
+    pub host_id: i64,
+    pub trace_idx: usize,
+    pub idx: usize,
+    pub trace: &'r Trace,
+    pub hop: &'r Hop,
+}
+
+pub struct ScanHost;
+
+impl CopyTable for ScanHost {
+    const NAME: &'static str = "scan_host";
+}
+
+impl ColumnSet for ScanHost {
+    type Row<'r> = HostRow<'r>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "id",
+            write: |b, r| {
+                b.int(r.id);
+            },
+        },
+        Column {
+            name: "file_id",
+            write: |b, r| {
+                b.int(r.file_id);
+            },
+        },
+        Column {
+            name: "addr",
+            write: |b, r| {
+                b.text(&r.host.addr);
+            },
+        },
+        Column {
+            name: "source",
+            write: |b, r| {
+                b.opt_text(match &r.host.source {
+                    Some(Source::One(source)) => Some(source),
+                    Some(Source::Many(_)) | None => None,
+                });
+            },
+        },
+        Column {
+            name: "categories",
+            write: |b, r| {
+                b.text_array(r.host.categories.iter().flatten().map(String::as_str));
+            },
+        },
+        Column {
+            name: "state",
+            write: |b, r| {
+                b.opt_text(r.host.state.as_deref());
+            },
+        },
+        Column {
+            name: "state_reason",
+            write: |b, r| {
+                b.opt_text(r.host.state_reason.as_deref());
+            },
+        },
+        Column {
+            name: "state_reason_ttl",
+            write: |b, r| {
+                b.opt_int(r.host.state_reason_ttl);
+            },
+        },
+        Column {
+            name: "start_time",
+            write: |b, r| {
+                b.opt_text(utc_time(r.host.starttime.as_ref()).as_deref());
+            },
+        },
+        Column {
+            name: "end_time",
+            write: |b, r| {
+                b.opt_text(utc_time(r.host.endtime.as_ref()).as_deref());
+            },
+        },
+        Column {
+            name: "open_port_count",
+            write: |b, r| {
+                let count = r.host.openports.as_ref().map(|o| o.count);
+                b.int(count.and_then(|c| i64::try_from(c).ok()).unwrap_or(0));
+            },
+        },
+        Column {
+            name: "schema_version",
+            write: |b, r| {
+                b.opt_int(r.host.schema_version.map(i64::from));
+            },
+        },
+        Column {
+            name: "doc",
+            write: |b, r| {
+                match r.doc {
+                    Some(doc) => b.json(doc),
+                    None => b.json(r.host),
+                };
+            },
+        },
+    ];
+}
+
+pub struct ScanPort;
+
+impl CopyTable for ScanPort {
+    const NAME: &'static str = "scan_port";
+}
+
+impl ColumnSet for ScanPort {
+    type Row<'r> = Child<'r, Port>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "host_id",
+            write: |b, r| {
+                b.int(r.host_id);
+            },
+        },
+        Column {
+            name: "idx",
+            write: |b, r| {
+                b.int(r.idx as i64);
+            },
+        },
+        Column {
+            name: "protocol",
+            write: |b, r| {
+                b.opt_text(r.item.protocol.as_deref());
+            },
+        },
+        Column {
+            name: "port",
+            write: |b, r| {
+                b.int(r.item.port);
+            },
+        },
+        Column {
+            name: "state",
+            write: |b, r| {
+                b.opt_text(r.item.state_state.as_deref());
+            },
+        },
+        Column {
+            name: "state_reason",
+            write: |b, r| {
+                b.opt_text(r.item.state_reason.as_deref());
+            },
+        },
+        Column {
+            name: "state_reason_ttl",
+            write: |b, r| {
+                b.opt_int(r.item.state_reason_ttl);
+            },
+        },
+        Column {
+            name: "service_name",
+            write: |b, r| {
+                b.opt_text(r.item.service_name.as_deref());
+            },
+        },
+        Column {
+            name: "service_product",
+            write: |b, r| {
+                b.opt_text(r.item.service_product.as_deref());
+            },
+        },
+        Column {
+            name: "service_version",
+            write: |b, r| {
+                b.opt_text(r.item.service_version.as_deref());
+            },
+        },
+        Column {
+            name: "service_extrainfo",
+            write: |b, r| {
+                b.opt_text(r.item.service_extrainfo.as_deref());
+            },
+        },
+        Column {
+            name: "service_tunnel",
+            write: |b, r| {
+                b.opt_text(r.item.service_tunnel.as_deref());
+            },
+        },
+        Column {
+            name: "service_ostype",
+            write: |b, r| {
+                b.opt_text(r.item.service_ostype.as_deref());
+            },
+        },
+        Column {
+            name: "service_devicetype",
+            write: |b, r| {
+                b.opt_text(r.item.service_devicetype.as_deref());
+            },
+        },
+        Column {
+            name: "service_hostname",
+            write: |b, r| {
+                b.opt_text(r.item.service_hostname.as_deref());
+            },
+        },
+        Column {
+            name: "service_conf",
+            write: |b, r| {
+                b.opt_int(r.item.service_conf);
+            },
+        },
+    ];
+}
+
+pub struct ScanScript;
+
+impl CopyTable for ScanScript {
+    const NAME: &'static str = "scan_script";
+}
+
+impl ColumnSet for ScanScript {
+    type Row<'r> = ScriptRow<'r>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "host_id",
+            write: |b, r| {
+                b.int(r.host_id);
+            },
+        },
+        Column {
+            name: "port_idx",
+            write: |b, r| {
+                b.int(r.port_idx as i64);
+            },
+        },
+        Column {
+            name: "idx",
+            write: |b, r| {
+                b.int(r.idx as i64);
+            },
+        },
+        Column {
+            name: "port",
+            write: |b, r| {
+                b.int(r.port);
+            },
+        },
+        Column {
+            name: "name",
+            write: |b, r| {
+                b.text(&r.script.id);
+            },
+        },
+        Column {
+            name: "output",
+            write: |b, r| {
+                b.text(&r.script.output);
+            },
+        },
+        Column {
+            name: "data",
+            write: |b, r| {
+                let data = ScriptData(r.script);
+                if data.is_empty() {
+                    b.null();
+                } else {
+                    b.json(&data);
+                }
+            },
+        },
+    ];
+}
+
+pub struct ScanHostname;
+
+impl CopyTable for ScanHostname {
+    const NAME: &'static str = "scan_hostname";
+}
+
+impl ColumnSet for ScanHostname {
+    type Row<'r> = Child<'r, Hostname>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "host_id",
+            write: |b, r| {
+                b.int(r.host_id);
+            },
+        },
+        Column {
+            name: "idx",
+            write: |b, r| {
+                b.int(r.idx as i64);
+            },
+        },
+        Column {
+            name: "name",
+            write: |b, r| {
+                b.text(&r.item.name);
+            },
+        },
+        Column {
+            name: "type",
+            write: |b, r| {
+                b.text(&r.item.kind);
+            },
+        },
+        Column {
+            name: "domains",
+            write: |b, r| {
+                b.text_array(r.item.domains.iter().flatten().map(String::as_str));
+            },
+        },
+    ];
+}
+
+pub struct ScanHop;
+
+impl CopyTable for ScanHop {
+    const NAME: &'static str = "scan_hop";
+}
+
+impl ColumnSet for ScanHop {
+    type Row<'r> = HopRow<'r>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "host_id",
+            write: |b, r| {
+                b.int(r.host_id);
+            },
+        },
+        Column {
+            name: "trace_idx",
+            write: |b, r| {
+                b.int(r.trace_idx as i64);
+            },
+        },
+        Column {
+            name: "idx",
+            write: |b, r| {
+                b.int(r.idx as i64);
+            },
+        },
+        Column {
+            name: "protocol",
+            write: |b, r| {
+                b.opt_text(r.trace.protocol.as_deref());
+            },
+        },
+        Column {
+            name: "port",
+            write: |b, r| {
+                b.opt_int(r.trace.port);
+            },
+        },
+        Column {
+            name: "ttl",
+            write: |b, r| {
+                b.opt_int(r.hop.ttl);
+            },
+        },
+        Column {
+            name: "ipaddr",
+            write: |b, r| {
+                let ipaddr = r.hop.ipaddr.as_deref();
+                b.opt_text(ipaddr.filter(|a| a.parse::<IpAddr>().is_ok()));
+            },
+        },
+        Column {
+            name: "rtt",
+            write: |b, r| {
+                b.opt_float(number(&r.hop.rtt));
+            },
+        },
+        Column {
+            name: "host",
+            write: |b, r| {
+                b.opt_text(r.hop.host.as_deref());
+            },
+        },
+        Column {
+            name: "domains",
+            write: |b, r| {
+                match &r.hop.domains {
+                    Some(domains) => b.text_array(domains.iter().map(String::as_str)),
+                    None => b.null(),
+                };
+            },
+        },
+    ];
+}
+
+pub struct ScanOsmatch;
+
+impl CopyTable for ScanOsmatch {
+    const NAME: &'static str = "scan_osmatch";
+}
+
+impl ColumnSet for ScanOsmatch {
+    type Row<'r> = Child<'r, OsMatch>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "host_id",
+            write: |b, r| {
+                b.int(r.host_id);
+            },
+        },
+        Column {
+            name: "idx",
+            write: |b, r| {
+                b.int(r.idx as i64);
+            },
+        },
+        Column {
+            name: "name",
+            write: |b, r| {
+                b.text(r.item.name.as_deref().unwrap_or_default());
+            },
+        },
+        Column {
+            name: "accuracy",
+            write: |b, r| {
+                b.opt_int(integer(r.item.accuracy.as_deref()));
+            },
+        },
+    ];
+}
+
+pub struct ScanOsclass;
+
+impl CopyTable for ScanOsclass {
+    const NAME: &'static str = "scan_osclass";
+}
+
+impl ColumnSet for ScanOsclass {
+    type Row<'r> = Child<'r, OsClass>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "host_id",
+            write: |b, r| {
+                b.int(r.host_id);
+            },
+        },
+        Column {
+            name: "idx",
+            write: |b, r| {
+                b.int(r.idx as i64);
+            },
+        },
+        Column {
+            name: "type",
+            write: |b, r| {
+                b.opt_text(r.item.kind.as_deref());
+            },
+        },
+        Column {
+            name: "vendor",
+            write: |b, r| {
+                b.opt_text(r.item.vendor.as_deref());
+            },
+        },
+        Column {
+            name: "osfamily",
+            write: |b, r| {
+                b.opt_text(r.item.osfamily.as_deref());
+            },
+        },
+        Column {
+            name: "osgen",
+            write: |b, r| {
+                b.opt_text(r.item.osgen.as_deref());
+            },
+        },
+        Column {
+            name: "accuracy",
+            write: |b, r| {
+                b.opt_int(integer(r.item.accuracy.as_deref()));
+            },
+        },
+    ];
+}
+
+pub struct ScanCpe;
+
+impl CopyTable for ScanCpe {
+    const NAME: &'static str = "scan_cpe";
+}
+
+impl ColumnSet for ScanCpe {
+    type Row<'r> = Child<'r, Cpe>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "host_id",
+            write: |b, r| {
+                b.int(r.host_id);
+            },
+        },
+        Column {
+            name: "idx",
+            write: |b, r| {
+                b.int(r.idx as i64);
+            },
+        },
+        Column {
+            name: "type",
+            write: |b, r| {
+                b.text(&r.item.kind);
+            },
+        },
+        Column {
+            name: "vendor",
+            write: |b, r| {
+                b.text(&r.item.vendor);
+            },
+        },
+        Column {
+            name: "product",
+            write: |b, r| {
+                b.text(&r.item.product);
+            },
+        },
+        Column {
+            name: "version",
+            write: |b, r| {
+                b.text(&r.item.version);
+            },
+        },
+        Column {
+            name: "origins",
+            write: |b, r| {
+                b.text_array(r.item.origins.iter().map(String::as_str));
+            },
+        },
+    ];
+}
+
+pub struct ScanTag;
+
+impl CopyTable for ScanTag {
+    const NAME: &'static str = "scan_tag";
+}
+
+impl ColumnSet for ScanTag {
+    type Row<'r> = Child<'r, Tag>;
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column {
+            name: "host_id",
+            write: |b, r| {
+                b.int(r.host_id);
+            },
+        },
+        Column {
+            name: "idx",
+            write: |b, r| {
+                b.int(r.idx as i64);
+            },
+        },
+        Column {
+            name: "value",
+            write: |b, r| {
+                b.text(&r.item.value);
+            },
+        },
+        Column {
+            name: "type",
+            write: |b, r| {
+                b.text(&r.item.kind);
+            },
+        },
+        Column {
+            name: "info",
+            write: |b, r| {
+                b.text_array(r.item.info.iter().flatten().map(String::as_str));
+            },
+        },
+    ];
+}
+
+/// `scan_script.data`: the members of the script other than `id` and
+/// `output` (its structured value under its key, and any other member).
+struct ScriptData<'s>(&'s Script);
+
+impl ScriptData<'_> {
+    fn extra(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0
+            .extra
+            .iter()
+            .filter(|(k, _)| *k != "id" && *k != "output")
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.data.is_none() && self.extra().next().is_none()
+    }
+}
+
+impl Serialize for ScriptData<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(data) = &self.0.data {
+            map.serialize_entry(self.0.key(), data)?;
+        }
+        for (k, v) in self.extra() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// IVRE's naive UTC time as a `timestamptz` literal; NULL for years that
+/// do not have four digits.
+fn utc_time(t: Option<&NaiveDateTime>) -> Option<String> {
+    let t = t.filter(|t| (0..=9999).contains(&t.year()))?;
+    Some(format!("{}+00", format_datetime(t)))
+}
+
+/// Nmap writes some integers as strings (`accuracy`).
+fn integer(s: Option<&str>) -> Option<i64> {
+    s?.trim().parse().ok()
+}
+
+/// A number, or a numeric string (a hop's `rtt`).
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_data_is_every_other_member() {
+        let s: Script = serde_json::from_value(serde_json::json!(
+            {"id": "ftp-anon", "output": "x", "ls": {"files": 1}, "masscan": {"raw": "eA=="}}
+        ))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&ScriptData(&s)).unwrap(),
+            r#"{"ls":{"files":1},"masscan":{"raw":"eA=="}}"#
+        );
+        assert!(ScriptData(&Script::new("a", "b")).is_empty());
+        assert_eq!(
+            utc_time(ivre_model::scan::record::parse_datetime("2021-01-11 00:17:05").as_ref()),
+            Some("2021-01-11 00:17:05+00".into())
+        );
+    }
+}
