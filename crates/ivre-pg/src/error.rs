@@ -55,6 +55,9 @@ pub enum Error {
 pub enum ErrorClass {
     /// The request is wrong (HTTP 400, exit status 2).
     Usage,
+    /// The data given to store is wrong (HTTP 422, exit status 1: the
+    /// command line was right, the file was not).
+    BadInput,
     /// The database is unreachable or gone (HTTP 503, exit status 1).
     Unavailable,
     /// Anything else (HTTP 500, exit status 1).
@@ -64,7 +67,8 @@ pub enum ErrorClass {
 impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::BadFilter(_) | Error::BadRegex(_) | Error::InvalidRecord(_) => ErrorClass::Usage,
+            Error::BadFilter(_) | Error::BadRegex(_) => ErrorClass::Usage,
+            Error::InvalidRecord(_) => ErrorClass::BadInput,
             Error::Connect { .. } | Error::ConnectionLost(_) => ErrorClass::Unavailable,
             _ => ErrorClass::Internal,
         }

@@ -395,7 +395,7 @@ pub fn copy_to(
     dst: &mut Client,
     batch: usize,
 ) -> Result<u64> {
-    let mut loader = super::PassiveLoader::new(dst).map_err(loader_error)?;
+    let mut loader = super::PassiveLoader::new(dst)?;
     let mut n = 0;
     let opts = QueryOpts {
         sort: vec![("id".into(), false)],
@@ -405,18 +405,12 @@ pub fn copy_to(
         loader.add(&r);
         n += 1;
         if loader.pending() >= batch.max(1) {
-            loader.commit().map_err(loader_error)?;
+            loader.commit()?;
         }
         Ok::<_, Error>(())
     })?;
-    loader.commit().map_err(loader_error)?;
+    loader.commit()?;
     Ok(n)
-}
-
-/// The loader's errors, message kept whole, until `PassiveLoader` itself
-/// returns [`Error`] (the loader's conversion, made apart): then this goes.
-fn loader_error(e: impl std::fmt::Display) -> Error {
-    Error::Setup(format!("{e:#}"))
 }
 
 /// Removes every passive record (`--init`).
