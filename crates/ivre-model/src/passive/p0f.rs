@@ -196,6 +196,10 @@ not a p0f line\n\
         assert_eq!(b.addr.unwrap().to_string(), "fc00::1");
         assert_eq!(serde_json::to_string(&b.infos).unwrap(), r#"{"dist":"0"}"#);
         assert_eq!(items[2].as_ref().unwrap_err().line, 4);
+        assert_eq!(
+            items[2].as_ref().unwrap_err().to_string(),
+            "line 4: line does not start with [date]"
+        );
         assert!(matches!(
             items[3].as_ref().unwrap_err().kind,
             LineErrorKind::P0f(P0fError::DuplicatedKey(_))

@@ -505,6 +505,10 @@ mod tests {
         assert_eq!(r.port, Some(443));
         assert_eq!(r.recontype, "SSL_SERVER");
         assert_eq!(items[1].as_ref().unwrap_err().line, 2);
+        assert_eq!(
+            items[1].as_ref().unwrap_err().to_string(),
+            "line 2: missing recon_type"
+        );
     }
 
     #[test]
