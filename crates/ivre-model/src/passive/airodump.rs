@@ -27,8 +27,25 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
+use super::error::{LineError, LineErrorKind};
 use super::record::PassiveRecord;
-use super::zeek::LineError;
+
+/// What is wrong with a row of an airodump-ng CSV file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AirodumpError {
+    #[error("invalid time {0:?}")]
+    Time(String),
+    #[error("AP row with {0} cells, expected 15")]
+    ApCells(usize),
+    #[error("invalid channel {0:?}")]
+    Channel(String),
+    #[error("invalid LAN IP {0:?}")]
+    LanIp(String),
+    #[error("station row with {0} cells, expected 7")]
+    StationCells(usize),
+    #[error("data row before any header row")]
+    RowBeforeHeader,
+}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Section {
@@ -37,10 +54,10 @@ enum Section {
     Station,
 }
 
-fn time(s: &str) -> Result<DateTime<Utc>, String> {
+fn time(s: &str) -> Result<DateTime<Utc>, AirodumpError> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
         .map(|n| Utc.from_utc_datetime(&n))
-        .map_err(|_| format!("invalid time {s:?}"))
+        .map_err(|_| AirodumpError::Time(s.to_owned()))
 }
 
 fn rec(
@@ -57,15 +74,15 @@ fn rec(
     r
 }
 
-fn ap_row(cells: &[String], sensor: Option<&str>) -> Result<Vec<PassiveRecord>, String> {
+fn ap_row(cells: &[String], sensor: Option<&str>) -> Result<Vec<PassiveRecord>, AirodumpError> {
     if cells.len() < 14 {
-        return Err(format!("AP row with {} cells, expected 15", cells.len()));
+        return Err(AirodumpError::ApCells(cells.len()));
     }
     let bssid = cells[0].to_lowercase();
     let (first, last) = (time(&cells[1])?, time(&cells[2])?);
     let channel: i64 = cells[3]
         .parse()
-        .map_err(|_| format!("invalid channel {:?}", cells[3]))?;
+        .map_err(|_| AirodumpError::Channel(cells[3].clone()))?;
     let id_len: Option<usize> = cells[12].parse().ok();
     // The ESSID spans cells 13..len-1 (the last cell is the key) when it
     // contains commas.
@@ -96,7 +113,7 @@ fn ap_row(cells: &[String], sensor: Option<&str>) -> Result<Vec<PassiveRecord>, 
     if !lan_ip.is_empty() {
         let ip: IpAddr = lan_ip
             .parse()
-            .map_err(|_| format!("invalid LAN IP {:?}", cells[11]))?;
+            .map_err(|_| AirodumpError::LanIp(cells[11].clone()))?;
         if !ip.is_unspecified() {
             let mut r = rec("WLAN_AP_LAN_IP", &bssid, first, last, sensor);
             r.addr = Some(ip);
@@ -118,12 +135,12 @@ fn ap_row(cells: &[String], sensor: Option<&str>) -> Result<Vec<PassiveRecord>, 
     Ok(out)
 }
 
-fn station_row(cells: &[String], sensor: Option<&str>) -> Result<Vec<PassiveRecord>, String> {
+fn station_row(
+    cells: &[String],
+    sensor: Option<&str>,
+) -> Result<Vec<PassiveRecord>, AirodumpError> {
     if cells.len() < 6 {
-        return Err(format!(
-            "station row with {} cells, expected 7",
-            cells.len()
-        ));
+        return Err(AirodumpError::StationCells(cells.len()));
     }
     let mac = cells[0].to_lowercase();
     let (first, last) = (time(&cells[1])?, time(&cells[2])?);
@@ -175,10 +192,7 @@ pub fn read<R: Read>(input: R, sensor: Option<&str>) -> Vec<Result<Vec<PassiveRe
             Ok(0) => break,
             Ok(_) => line += 1,
             Err(e) => {
-                out.push(Err(LineError {
-                    line: line + 1,
-                    message: format!("read error: {e}"),
-                }));
+                out.push(Err(LineError::new(line + 1, LineErrorKind::Read(e))));
                 break;
             }
         }
@@ -200,9 +214,9 @@ pub fn read<R: Read>(input: R, sensor: Option<&str>) -> Vec<Result<Vec<PassiveRe
         let result = match section {
             Section::Ap => ap_row(&cells, sensor),
             Section::Station => station_row(&cells, sensor),
-            Section::None => Err("data row before any header row".into()),
+            Section::None => Err(AirodumpError::RowBeforeHeader),
         };
-        out.push(result.map_err(|message| LineError { line, message }));
+        out.push(result.map_err(|error| LineError::new(line, error)));
     }
     out
 }

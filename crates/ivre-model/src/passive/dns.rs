@@ -24,7 +24,6 @@
 //! strings), no empty `targetval` leaks into COF lines, and an address
 //! query is not counted twice.
 
-use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -58,16 +57,20 @@ pub enum DnsSubject {
 }
 
 /// A value that cannot be a DNS query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsQueryError(pub String);
-
-impl fmt::Display for DnsQueryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsQueryError {
+    #[error("empty query")]
+    Empty,
+    #[error("unsupported regular expression flag {flag:?} in {query:?} (only i)")]
+    RegexFlag { flag: char, query: String },
+    #[error("integer address out of range: {0}")]
+    IntegerOutOfRange(String),
+    #[error("invalid network {query:?}: {error}")]
+    Network {
+        query: String,
+        error: ipnetwork::IpNetworkError,
+    },
 }
-
-impl std::error::Error for DnsQueryError {}
 
 impl DnsSubject {
     /// Reads a query value: an IPv4/IPv6 address, a decimal integer
@@ -77,7 +80,7 @@ impl DnsSubject {
     pub fn parse(value: &str) -> Result<Self, DnsQueryError> {
         let v = value.trim();
         if v.is_empty() {
-            return Err(DnsQueryError("empty query".into()));
+            return Err(DnsQueryError::Empty);
         }
         if let Some(rest) = v.strip_prefix('/') {
             if let Some(end) = rest.rfind('/') {
@@ -87,9 +90,10 @@ impl DnsSubject {
                     match f {
                         'i' => case_insensitive = true,
                         other => {
-                            return Err(DnsQueryError(format!(
-                                "unsupported regular expression flag {other:?} in {v:?} (only i)"
-                            )))
+                            return Err(DnsQueryError::RegexFlag {
+                                flag: other,
+                                query: v.to_owned(),
+                            })
                         }
                     }
                 }
@@ -105,7 +109,7 @@ impl DnsSubject {
         if v.bytes().all(|b| b.is_ascii_digit()) {
             let n: u128 = v
                 .parse()
-                .map_err(|_| DnsQueryError(format!("integer address out of range: {v}")))?;
+                .map_err(|_| DnsQueryError::IntegerOutOfRange(v.to_owned()))?;
             return Ok(DnsSubject::Addr(match u32::try_from(n) {
                 Ok(n4) => IpAddr::V4(Ipv4Addr::from(n4)),
                 Err(_) => IpAddr::V6(Ipv6Addr::from(n)),
@@ -113,10 +117,12 @@ impl DnsSubject {
         }
         if let Some((addr, len)) = v.split_once('/') {
             if let (Ok(addr), Ok(len)) = (addr.parse::<IpAddr>(), len.parse::<u8>()) {
-                let net = IpNetwork::new(addr, len)
-                    .map_err(|e| DnsQueryError(format!("invalid network {v:?}: {e}")))?;
-                let canonical = IpNetwork::new(net.network(), len)
-                    .map_err(|e| DnsQueryError(format!("invalid network {v:?}: {e}")))?;
+                let invalid = |error| DnsQueryError::Network {
+                    query: v.to_owned(),
+                    error,
+                };
+                let net = IpNetwork::new(addr, len).map_err(invalid)?;
+                let canonical = IpNetwork::new(net.network(), len).map_err(invalid)?;
                 return Ok(DnsSubject::Net(canonical));
             }
         }

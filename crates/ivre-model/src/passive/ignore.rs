@@ -72,32 +72,53 @@ pub struct IgnoreSpec {
 }
 
 /// An error in an ignore file, with its 1-based line number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {kind}")]
 pub struct IgnoreSpecError {
     pub line: usize,
-    pub message: String,
+    pub kind: IgnoreRuleError,
 }
 
-impl std::fmt::Display for IgnoreSpecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
+/// What is wrong with a rule of an ignore file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IgnoreRuleError {
+    #[error("net: missing network")]
+    MissingNetwork,
+    #[error("invalid address {0:?}")]
+    Address(String),
+    #[error("range {0:?} mixes IPv4 and IPv6")]
+    MixedRange(String),
+    #[error("invalid network {text:?}: {error}")]
+    Network {
+        text: String,
+        error: ipnetwork::IpNetworkError,
+    },
+    #[error("keep: expected RECONTYPE SOURCE")]
+    KeepArguments,
+    #[error("drop: expected RECONTYPE [SOURCE]")]
+    DropArguments,
+    #[error("unknown rule {0:?}")]
+    UnknownRule(String),
 }
 
-impl std::error::Error for IgnoreSpecError {}
-
-fn parse_range(s: &str) -> Result<Range, String> {
+fn parse_range(s: &str) -> Result<Range, IgnoreRuleError> {
+    let address = |text: &str| {
+        text.parse::<IpAddr>()
+            .map_err(|_| IgnoreRuleError::Address(text.to_owned()))
+    };
     if let Some((a, b)) = s.split_once('-') {
-        let a: IpAddr = a.parse().map_err(|_| format!("invalid address {a:?}"))?;
-        let b: IpAddr = b.parse().map_err(|_| format!("invalid address {b:?}"))?;
+        let (a, b) = (address(a)?, address(b)?);
         if a.is_ipv4() != b.is_ipv4() {
-            return Err(format!("range {s:?} mixes IPv4 and IPv6"));
+            return Err(IgnoreRuleError::MixedRange(s.to_owned()));
         }
         return Ok(Range::Span(a, b));
     }
     IpNetwork::from_str(s)
         .map(Range::Net)
-        .map_err(|e| format!("invalid network {s:?}: {e}"))
+        .map_err(|error| IgnoreRuleError::Network {
+            text: s.to_owned(),
+            error,
+        })
 }
 
 impl FromStr for IgnoreSpec {
@@ -106,10 +127,7 @@ impl FromStr for IgnoreSpec {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut spec = IgnoreSpec::default();
         for (i, line) in text.lines().enumerate() {
-            let err = |message: String| IgnoreSpecError {
-                line: i + 1,
-                message,
-            };
+            let err = |kind: IgnoreRuleError| IgnoreSpecError { line: i + 1, kind };
             let line = line.split('#').next().unwrap_or_default();
             let words: Vec<&str> = line.split_whitespace().collect();
             let Some((&kw, args)) = words.split_first() else {
@@ -119,7 +137,7 @@ impl FromStr for IgnoreSpec {
                 "net" => {
                     let (range, rts) = args
                         .split_first()
-                        .ok_or_else(|| err("net: missing network".into()))?;
+                        .ok_or_else(|| err(IgnoreRuleError::MissingNetwork))?;
                     spec.nets.push(NetRule {
                         range: parse_range(range).map_err(err)?,
                         recontypes: rts.iter().map(|s| s.to_string()).collect(),
@@ -127,14 +145,14 @@ impl FromStr for IgnoreSpec {
                 }
                 "keep" => match args {
                     [rt, src] => spec.keep.push((rt.to_string(), src.to_string())),
-                    _ => return Err(err("keep: expected RECONTYPE SOURCE".into())),
+                    _ => return Err(err(IgnoreRuleError::KeepArguments)),
                 },
                 "drop" => match args {
                     [rt] => spec.drop.push((rt.to_string(), None)),
                     [rt, src] => spec.drop.push((rt.to_string(), Some(src.to_string()))),
-                    _ => return Err(err("drop: expected RECONTYPE [SOURCE]".into())),
+                    _ => return Err(err(IgnoreRuleError::DropArguments)),
                 },
-                other => return Err(err(format!("unknown rule {other:?}"))),
+                other => return Err(err(IgnoreRuleError::UnknownRule(other.to_owned()))),
             }
         }
         Ok(spec)

@@ -30,6 +30,7 @@ pub mod airodump;
 pub mod cert;
 pub mod display;
 pub mod dns;
+pub mod error;
 pub mod escape;
 pub mod ignore;
 pub mod infos;
@@ -40,6 +41,7 @@ pub mod record;
 pub mod services;
 pub mod zeek;
 
+pub use error::{LineError, LineErrorKind};
 pub use normalize::{normalize, process, NormalizeConfig};
 pub use record::{Aggregator, IdentityKey, PassiveRecord, ValueKey, SCHEMA_VERSION};
-pub use zeek::{LineError, ZeekReader};
+pub use zeek::ZeekReader;

@@ -21,9 +21,33 @@ use std::net::IpAddr;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
+use super::error::{LineError, LineErrorKind};
 use super::escape::lossless_utf8;
 use super::record::PassiveRecord;
-use super::zeek::LineError;
+
+/// What is wrong with a line of a p0f log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum P0fError {
+    #[error("line does not start with [date]")]
+    NoDate,
+    #[error("missing ] after the date")]
+    UnclosedDate,
+    #[error("invalid date {0:?}")]
+    Date(String),
+    #[error("field without '=': {0:?}")]
+    FieldWithoutEquals(String),
+    #[error("duplicated key {0:?}")]
+    DuplicatedKey(String),
+    /// A key that the line's module requires (`mod`, `subj`, `raw_sig`, or
+    /// the subject's endpoint key).
+    #[error("missing {0}")]
+    MissingKey(String),
+    #[error("invalid subj {0:?}")]
+    Subject(String),
+    /// An endpoint that is not `ip/port`.
+    #[error("invalid {key} {value:?}")]
+    Endpoint { key: String, value: String },
+}
 
 /// Splits `ip/port` (IPv4 or IPv6) into its parts.
 fn split_endpoint(s: &str) -> Option<(IpAddr, u16)> {
@@ -32,46 +56,48 @@ fn split_endpoint(s: &str) -> Option<(IpAddr, u16)> {
 }
 
 /// Parses one p0f log line. `Ok(None)` for lines of unused modules.
-pub fn parse_line(line: &str, sensor: Option<&str>) -> Result<Option<PassiveRecord>, String> {
+pub fn parse_line(line: &str, sensor: Option<&str>) -> Result<Option<PassiveRecord>, P0fError> {
     let line = line.trim_end_matches(['\r', '\n']);
-    let rest = line
-        .strip_prefix('[')
-        .ok_or("line does not start with [date]")?;
-    let (date, rest) = rest.split_once("] ").ok_or("missing ] after the date")?;
+    let rest = line.strip_prefix('[').ok_or(P0fError::NoDate)?;
+    let (date, rest) = rest.split_once("] ").ok_or(P0fError::UnclosedDate)?;
     let ts = NaiveDateTime::parse_from_str(date, "%Y/%m/%d %H:%M:%S")
-        .map_err(|_| format!("invalid date {date:?}"))?;
+        .map_err(|_| P0fError::Date(date.to_owned()))?;
     let ts = Utc.from_utc_datetime(&ts);
     let mut fields: Vec<(&str, &str)> = Vec::with_capacity(10);
     for part in rest.split('|') {
         let (k, v) = part
             .split_once('=')
-            .ok_or_else(|| format!("field without '=': {part:?}"))?;
+            .ok_or_else(|| P0fError::FieldWithoutEquals(part.to_owned()))?;
         if fields.iter().any(|(k2, _)| *k2 == k) {
-            return Err(format!("duplicated key {k:?}"));
+            return Err(P0fError::DuplicatedKey(k.to_owned()));
         }
         fields.push((k, v));
     }
     let get = |k: &str| fields.iter().find(|(k2, _)| *k2 == k).map(|(_, v)| *v);
-    let module = get("mod").ok_or("missing mod")?;
+    let require = |k: &str| get(k).ok_or_else(|| P0fError::MissingKey(k.to_owned()));
+    let module = require("mod")?;
     let recontype = match module {
         "syn" => "P0FV3_SYN",
         "syn+ack" => "P0FV3_SYN+ACK",
         _ => return Ok(None),
     };
-    let subj = get("subj").ok_or("missing subj")?;
+    let subj = require("subj")?;
     if subj != "cli" && subj != "srv" {
-        return Err(format!("invalid subj {subj:?}"));
+        return Err(P0fError::Subject(subj.to_owned()));
     }
-    let endpoint = get(subj).ok_or_else(|| format!("missing {subj}"))?;
-    let (addr, _) =
-        split_endpoint(endpoint).ok_or_else(|| format!("invalid {subj} {endpoint:?}"))?;
-    let raw_sig = get("raw_sig").ok_or("missing raw_sig")?;
+    let endpoint = require(subj)?;
+    let invalid_endpoint = |key: &str, value: &str| P0fError::Endpoint {
+        key: key.to_owned(),
+        value: value.to_owned(),
+    };
+    let (addr, _) = split_endpoint(endpoint).ok_or_else(|| invalid_endpoint(subj, endpoint))?;
+    let raw_sig = require("raw_sig")?;
     let mut rec = PassiveRecord::new(recontype, raw_sig, ts);
     rec.addr = Some(addr);
     rec.source = Some("P0FV3".into());
     rec.sensor = sensor.map(str::to_owned);
     if let Some(srv) = get("srv") {
-        let (_, port) = split_endpoint(srv).ok_or_else(|| format!("invalid srv {srv:?}"))?;
+        let (_, port) = split_endpoint(srv).ok_or_else(|| invalid_endpoint("srv", srv))?;
         rec.port = Some(port);
     }
     let infos = rec.infos_mut();
@@ -130,10 +156,7 @@ impl<R: BufRead> Iterator for P0fReader<R> {
                 Ok(_) => self.line += 1,
                 Err(e) => {
                     self.line += 1;
-                    return Some(Err(LineError {
-                        line: self.line,
-                        message: format!("read error: {e}"),
-                    }));
+                    return Some(Err(LineError::new(self.line, LineErrorKind::Read(e))));
                 }
             }
             let text = lossless_utf8(&self.buf);
@@ -143,12 +166,7 @@ impl<R: BufRead> Iterator for P0fReader<R> {
             match parse_line(&text, self.sensor.as_deref()) {
                 Ok(None) => continue,
                 Ok(Some(rec)) => return Some(Ok(rec)),
-                Err(message) => {
-                    return Some(Err(LineError {
-                        line: self.line,
-                        message,
-                    }))
-                }
+                Err(error) => return Some(Err(LineError::new(self.line, error))),
             }
         }
     }
@@ -178,11 +196,14 @@ not a p0f line\n\
         assert_eq!(b.addr.unwrap().to_string(), "fc00::1");
         assert_eq!(serde_json::to_string(&b.infos).unwrap(), r#"{"dist":"0"}"#);
         assert_eq!(items[2].as_ref().unwrap_err().line, 4);
-        assert!(items[3]
-            .as_ref()
-            .unwrap_err()
-            .message
-            .contains("duplicated"));
+        assert_eq!(
+            items[2].as_ref().unwrap_err().to_string(),
+            "line 4: line does not start with [date]"
+        );
+        assert!(matches!(
+            items[3].as_ref().unwrap_err().kind,
+            LineErrorKind::P0f(P0fError::DuplicatedKey(_))
+        ));
         assert_eq!(items[4].as_ref().unwrap_err().line, 6);
     }
 }

@@ -21,32 +21,58 @@
 //! Every line gives at most one item; a malformed line gives a
 //! [`LineError`] (with its 1-based line number) and reading goes on.
 
-use std::fmt;
 use std::io::BufRead;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::error::{LineError, LineErrorKind};
 use super::escape::lossless_utf8;
 use super::record::{epoch_to_utc, PassiveRecord};
 
-/// A line that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineError {
-    /// 1-based line number in the input stream.
-    pub line: u64,
-    /// What is wrong.
-    pub message: String,
+/// What is wrong with a line of a Zeek log.
+#[derive(Debug, thiserror::Error)]
+pub enum ZeekError {
+    #[error("empty #separator")]
+    EmptySeparator,
+    #[error("#fields without any field")]
+    NoFields,
+    #[error("expected {expected} fields, got {got}")]
+    FieldCount { expected: usize, got: usize },
+    /// A TSV `ts` cell that is not an epoch.
+    #[error("invalid ts {0:?}")]
+    TsvTime(String),
+    #[error("invalid JSON: {0}")]
+    Json(serde_json::Error),
+    #[error("JSON line is not an object")]
+    NotAnObject,
+    /// A JSON `ts` that is neither an epoch nor an IVRE time.
+    #[error("invalid ts {0}")]
+    JsonTime(Value),
+    /// A JSON value that is neither a string nor a number.
+    #[error("invalid {field}: {value}")]
+    JsonField { field: &'static str, value: Value },
+    #[error(transparent)]
+    Observation(#[from] ObservationError),
 }
 
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
+/// Why the fields of an observation do not make a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObservationError {
+    #[error("missing ts")]
+    MissingTime,
+    #[error("missing recon_type")]
+    MissingReconType,
+    #[error("empty recon_type")]
+    EmptyReconType,
+    #[error("missing value")]
+    MissingValue,
+    #[error("invalid host address {0:?}")]
+    Host(String),
+    #[error("invalid srvport {0:?}")]
+    Port(String),
 }
-
-impl std::error::Error for LineError {}
 
 /// The standard columns of a `passive_recon` log.
 pub const DEFAULT_FIELDS: [&str; 8] = [
@@ -173,30 +199,31 @@ pub struct RawObservation {
 
 impl RawObservation {
     /// Builds the record (spec 2.1.6 step 2).
-    pub fn into_record(self, sensor: Option<&str>) -> Result<PassiveRecord, String> {
-        let ts = self.ts.ok_or("missing ts")?;
-        let recontype = self.recon_type.ok_or("missing recon_type")?;
+    pub fn into_record(self, sensor: Option<&str>) -> Result<PassiveRecord, ObservationError> {
+        let ts = self.ts.ok_or(ObservationError::MissingTime)?;
+        let recontype = self.recon_type.ok_or(ObservationError::MissingReconType)?;
         let recontype = recontype
             .strip_prefix("PassiveRecon::")
             .unwrap_or(&recontype)
             .to_owned();
         if recontype.is_empty() {
-            return Err("empty recon_type".into());
+            return Err(ObservationError::EmptyReconType);
         }
-        let value = self.value.ok_or("missing value")?;
+        let value = self.value.ok_or(ObservationError::MissingValue)?;
         let mut rec = PassiveRecord::new(recontype, value, ts);
         match self.host {
             Some(h) => {
-                let addr: IpAddr = h
-                    .parse()
-                    .map_err(|_| format!("invalid host address {h:?}"))?;
+                let addr: IpAddr = h.parse().map_err(|_| ObservationError::Host(h.clone()))?;
                 rec.addr = Some(addr);
             }
             None => rec.targetval = self.targetval,
         }
         if let Some(p) = self.srvport {
             let p = p.split('/').next().unwrap_or_default();
-            rec.port = Some(p.parse().map_err(|_| format!("invalid srvport {p:?}"))?);
+            rec.port = Some(
+                p.parse()
+                    .map_err(|_| ObservationError::Port(p.to_owned()))?,
+            );
         }
         rec.source = self.source;
         rec.sensor = sensor.map(str::to_owned);
@@ -238,11 +265,8 @@ impl<R: BufRead> ZeekReader<R> {
         self.line
     }
 
-    fn err(&self, message: impl Into<String>) -> LineError {
-        LineError {
-            line: self.line,
-            message: message.into(),
-        }
+    fn err(&self, kind: impl Into<LineErrorKind>) -> LineError {
+        LineError::new(self.line, kind)
     }
 
     fn header_line(&mut self, line: &[u8]) -> Result<(), LineError> {
@@ -250,7 +274,7 @@ impl<R: BufRead> ZeekReader<R> {
         if let Some(arg) = line.strip_prefix(b"#separator ") {
             self.header.separator = unescape_header(arg);
             if self.header.separator.is_empty() {
-                return Err(self.err("empty #separator"));
+                return Err(self.err(ZeekError::EmptySeparator));
             }
             return Ok(());
         }
@@ -264,7 +288,7 @@ impl<R: BufRead> ZeekReader<R> {
             "#unset_field" => self.header.unset_field = first(),
             "#fields" => {
                 if args.is_empty() {
-                    return Err(self.err("#fields without any field"));
+                    return Err(self.err(ZeekError::NoFields));
                 }
                 self.header.fields = args.into_iter().map(|f| f.replace('.', "_")).collect();
                 self.header.columns = Columns::of(&self.header.fields);
@@ -278,11 +302,10 @@ impl<R: BufRead> ZeekReader<R> {
     fn tsv_line(&self, line: &[u8]) -> Result<PassiveRecord, LineError> {
         let parts = split_bytes(line, &self.header.separator);
         if parts.len() != self.header.fields.len() {
-            return Err(self.err(format!(
-                "expected {} fields, got {}",
-                self.header.fields.len(),
-                parts.len()
-            )));
+            return Err(self.err(ZeekError::FieldCount {
+                expected: self.header.fields.len(),
+                got: parts.len(),
+            }));
         }
         let cols = &self.header.columns;
         let text = |col: Option<usize>| -> Option<String> {
@@ -327,7 +350,7 @@ impl<R: BufRead> ZeekReader<R> {
                             } else {
                                 v
                             };
-                            return Err(self.err(format!("invalid ts {v:?}")));
+                            return Err(self.err(ZeekError::TsvTime(v)));
                         }
                     }
                 }
@@ -343,28 +366,30 @@ impl<R: BufRead> ZeekReader<R> {
             targetval: text(cols.targetval),
         };
         obs.into_record(self.sensor.as_deref())
-            .map_err(|m| self.err(m))
+            .map_err(|e| self.err(ZeekError::from(e)))
     }
 
     fn json_line(&self, line: &[u8]) -> Result<PassiveRecord, LineError> {
-        let v: Value =
-            serde_json::from_slice(line).map_err(|e| self.err(format!("invalid JSON: {e}")))?;
+        let v: Value = serde_json::from_slice(line).map_err(|e| self.err(ZeekError::Json(e)))?;
         let Value::Object(map) = v else {
-            return Err(self.err("JSON line is not an object"));
+            return Err(self.err(ZeekError::NotAnObject));
         };
-        let text = |k: &str| -> Result<Option<String>, LineError> {
-            match map.get(k) {
+        let text = |field: &'static str| -> Result<Option<String>, LineError> {
+            match map.get(field) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
                 Some(Value::Number(n)) => Ok(Some(n.to_string())),
-                Some(other) => Err(self.err(format!("invalid {k}: {other}"))),
+                Some(other) => Err(self.err(ZeekError::JsonField {
+                    field,
+                    value: other.clone(),
+                })),
             }
         };
         let ts = match map.get("ts") {
             None | Some(Value::Null) => None,
             Some(v) => Some(
                 super::record::ivre_time::parse_value(v)
-                    .ok_or_else(|| self.err(format!("invalid ts {v}")))?,
+                    .ok_or_else(|| self.err(ZeekError::JsonTime(v.clone())))?,
             ),
         };
         let obs = RawObservation {
@@ -377,7 +402,7 @@ impl<R: BufRead> ZeekReader<R> {
             targetval: text("targetval")?,
         };
         obs.into_record(self.sensor.as_deref())
-            .map_err(|m| self.err(m))
+            .map_err(|e| self.err(ZeekError::from(e)))
     }
 }
 
@@ -396,7 +421,7 @@ impl<R: BufRead> Iterator for ZeekReader<R> {
                 Err(e) => {
                     self.done = true;
                     self.line += 1;
-                    return Some(Err(self.err(format!("read error: {e}"))));
+                    return Some(Err(self.err(LineErrorKind::Read(e))));
                 }
             }
             self.line += 1;
@@ -480,6 +505,10 @@ mod tests {
         assert_eq!(r.port, Some(443));
         assert_eq!(r.recontype, "SSL_SERVER");
         assert_eq!(items[1].as_ref().unwrap_err().line, 2);
+        assert_eq!(
+            items[1].as_ref().unwrap_err().to_string(),
+            "line 2: missing recon_type"
+        );
     }
 
     #[test]

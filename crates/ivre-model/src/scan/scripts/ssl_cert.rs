@@ -24,7 +24,7 @@ use super::{Effects, Script};
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
     #[error("invalid DER certificate: {0}")]
-    Der(String),
+    Der(x509_parser::nom::Err<x509_parser::error::X509Error>),
     #[error("trailing data after the DER certificate ({0} bytes)")]
     Trailing(usize),
 }
@@ -242,7 +242,7 @@ fn othername_value(data: &[u8]) -> Option<String> {
 /// are of the SubjectPublicKeyInfo; `serial_number` and RSA `modulus` are
 /// decimal strings; `not_before` / `not_after` are `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn ssl_cert_from_der(der: &[u8]) -> Result<Value, CertError> {
-    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| CertError::Der(e.to_string()))?;
+    let (rest, cert) = X509Certificate::from_der(der).map_err(CertError::Der)?;
     if !rest.is_empty() {
         return Err(CertError::Trailing(rest.len()));
     }

@@ -1,0 +1,39 @@
+//! Errors of the passive input readers: a bad line is reported with its
+//! number and reading goes on, so every reader yields [`LineError`] items.
+
+use super::airodump::AirodumpError;
+use super::p0f::P0fError;
+use super::zeek::ZeekError;
+
+/// A line that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {kind}")]
+pub struct LineError {
+    /// 1-based line number in the input stream.
+    pub line: u64,
+    /// What is wrong.
+    pub kind: LineErrorKind,
+}
+
+/// What is wrong with a line, by input format.
+#[derive(Debug, thiserror::Error)]
+pub enum LineErrorKind {
+    /// The input could not be read (the reader stops there).
+    #[error("read error: {0}")]
+    Read(std::io::Error),
+    #[error(transparent)]
+    Zeek(#[from] ZeekError),
+    #[error(transparent)]
+    P0f(#[from] P0fError),
+    #[error(transparent)]
+    Airodump(#[from] AirodumpError),
+}
+
+impl LineError {
+    pub(super) fn new(line: u64, kind: impl Into<LineErrorKind>) -> Self {
+        LineError {
+            line,
+            kind: kind.into(),
+        }
+    }
+}
