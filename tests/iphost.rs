@@ -300,15 +300,15 @@ fn hostile_text_is_data_not_sql() {
     // A regex with quotes is fine; a broken regex is a clear error.
     assert_eq!(iphost(&db, &["/'; --/"]), "");
     let out = tool("ivre-iphost", &db, &["/(/"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("invalid regular expression /(/"), "{err}");
     // Bad values are rejected before querying.
     let out = tool("ivre-iphost", &db, &["/x/g"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unsupported regular expression flag"));
     let out = tool("ivre-iphost", &db, &["10.0.0.0/40"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("invalid"), "{}", stderr(&out));
     // No VALUE is a usage error.
     assert_eq!(tool("ivre-iphost", &db, &[], None).status.code(), Some(2));

@@ -567,7 +567,7 @@ fn hashes_and_certificates() {
         &["--count", "--ssl-ja4-client-raw", "x"],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     // Authentication records.
     let auth = |r: &Row| {
         matches!(
@@ -657,7 +657,7 @@ fn hostile_filter_text_is_data() {
         assert!(out.status.success(), "{bomb}: {}", stderr(&out));
     }
     let out = tool("ivre-ipinfo", db(), &["--count", "--dns", "/[/"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).starts_with("ivre-ipinfo: error: invalid regular expression"),
         "{}",
@@ -669,7 +669,7 @@ fn hostile_filter_text_is_data() {
         if out.status.success() {
             continue; // some are valid for PostgreSQL, which is fine
         }
-        assert_eq!(out.status.code(), Some(1), "{bad}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
         assert!(
             err.starts_with("ivre-ipinfo: error: invalid")
                 || err.starts_with("ivre-ipinfo: error: unsupported"),
@@ -682,19 +682,19 @@ fn hostile_filter_text_is_data() {
     }
     // Unknown fields and bad flags are usage errors with a message.
     let out = tool("ivre-ipinfo", db(), &["--top", "bogus'field"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown field"), "{}", stderr(&out));
     let out = tool("ivre-ipinfo", db(), &["--count", "--port", "udp/53"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let out = tool(
         "ivre-ipinfo",
         db(),
         &["--count", "--net", "10.0.0.0/99"],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let out = tool("ivre-ipinfo", db(), &["--sort", "nope;"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot sort"), "{}", stderr(&out));
 }
 

@@ -765,7 +765,7 @@ fn bad_regex_is_a_clear_error() {
             &["--count", "--hostname", v],
             None,
         );
-        assert_eq!(out.status.code(), Some(1), "{v}");
+        assert_eq!(out.status.code(), Some(2), "{v}");
         let err = stderr(&out);
         assert!(err.contains("regular expression"), "{v}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -808,7 +808,7 @@ fn usage_errors() {
         &["--count", "--port", "http"],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("invalid port"));
     let out = tool(
         "ivre-scancli",
@@ -816,9 +816,9 @@ fn usage_errors() {
         &["--count", "--cert", "abc"],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let out = tool("ivre-scancli", golden(), &["--top", "nosuch:x"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

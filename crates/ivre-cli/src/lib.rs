@@ -96,12 +96,14 @@ pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitC
 }
 
 /// 2 (usage, as clap's errors) when the error comes from the user's request:
-/// a filter that cannot be built ([`ivre_model::filter::FilterError`]) or an
-/// [`ivre_pg::Error`] of class [`ivre_pg::ErrorClass::Usage`] (bad filter,
-/// bad regular expression) anywhere in its chain; 1 for anything else.
+/// a filter or passive DNS query that cannot be built
+/// ([`ivre_model::filter::FilterError`], [`ivre_model::passive::dns::DnsQueryError`])
+/// or an [`ivre_pg::Error`] of class [`ivre_pg::ErrorClass::Usage`] (bad
+/// filter, bad regular expression) anywhere in its chain; 1 for anything else.
 fn failure_status(e: &anyhow::Error) -> u8 {
     let from_request = e.chain().any(|cause| {
         cause.is::<ivre_model::filter::FilterError>()
+            || cause.is::<ivre_model::passive::dns::DnsQueryError>()
             || cause
                 .downcast_ref::<ivre_pg::Error>()
                 .is_some_and(|pg| pg.class() == ivre_pg::ErrorClass::Usage)
