@@ -1,9 +1,11 @@
 //! A thin layer over quick-xml for the scan readers: line/column tracking while
 //! streaming, owned events, entity refusal and truncation detection.
 
-use super::error::{ParseError, ParseErrorKind};
+use super::reader::Position;
+use crate::scan::error::{ParseError, ParseErrorKind};
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 
@@ -127,6 +129,12 @@ impl<R: BufRead> XmlEvents<R> {
             buf: Vec::with_capacity(4096),
             event_start: 0,
         }
+    }
+
+    /// The start of the last event.
+    pub(crate) fn position(&self) -> Position {
+        let (line, column) = self.reader.get_ref().position(self.event_start);
+        Position { line, column }
     }
 
     /// An error located at the start of the last event.
@@ -272,4 +280,12 @@ pub(crate) fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a 
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// The attributes of an element as a JSON object of strings.
+pub(crate) fn attrs_map(attrs: &[(String, String)]) -> Map<String, Value> {
+    attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect()
 }
