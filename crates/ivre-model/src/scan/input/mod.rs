@@ -11,8 +11,8 @@
 //! Decompression (gzip, bzip2) is the caller's job.
 //!
 //! A new input format is a reader module (implementing [`RecordReader`]) and,
-//! in this file, its variant of [`ScanFormat`] (name, reader) and its rule in
-//! [`RULES`].
+//! in this file, its `mod` line, its variant of [`ScanFormat`] (name, reader)
+//! and its rule in `RULES`.
 
 mod ivre_json;
 mod masscan_json;
