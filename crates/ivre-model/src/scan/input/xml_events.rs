@@ -114,6 +114,8 @@ pub(crate) enum Ev {
 pub(crate) struct XmlEvents<R: BufRead> {
     reader: Reader<LineCounter<R>>,
     buf: Vec<u8>,
+    /// The end of the empty element (`<a/>`) just returned as a start.
+    pending_end: Option<String>,
     /// Offset of the start of the last event returned.
     event_start: u64,
 }
@@ -122,11 +124,11 @@ impl<R: BufRead> XmlEvents<R> {
     pub(crate) fn new(input: R) -> Self {
         let mut reader = Reader::from_reader(LineCounter::new(input));
         let cfg = reader.config_mut();
-        cfg.expand_empty_elements = true;
         cfg.check_end_names = true;
         XmlEvents {
             reader,
             buf: Vec::with_capacity(4096),
+            pending_end: None,
             event_start: 0,
         }
     }
@@ -164,13 +166,17 @@ impl<R: BufRead> XmlEvents<R> {
             let pos = self.reader.buffer_position();
             self.reader.get_mut().mark(pos);
             self.event_start = pos;
+            if let Some(name) = self.pending_end.take() {
+                return Ok(Ev::End(name));
+            }
             self.buf.clear();
             let ev = match self.reader.read_event_into(&mut self.buf) {
                 Ok(ev) => ev,
                 Err(e) => return Err(self.convert_error(e)),
             };
+            let empty = matches!(ev, Event::Empty(_));
             let out = match ev {
-                Event::Start(e) => {
+                Event::Start(e) | Event::Empty(e) => {
                     let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                     let mut attrs = Vec::new();
                     for a in e.attributes() {
@@ -191,10 +197,12 @@ impl<R: BufRead> XmlEvents<R> {
                         };
                         attrs.push((key, value));
                     }
+                    if empty {
+                        self.pending_end = Some(name.clone());
+                    }
                     Ev::Start(name, attrs)
                 }
                 Event::End(e) => Ev::End(String::from_utf8_lossy(e.name().as_ref()).into_owned()),
-                Event::Empty(_) => unreachable!("expand_empty_elements is set"),
                 Event::Text(t) => match t.unescape() {
                     Ok(s) => Ev::Text(s.into_owned()),
                     Err(err) => return Err(self.convert_error_at(pos, err)),
