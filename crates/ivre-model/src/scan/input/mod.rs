@@ -42,6 +42,7 @@ pub enum ScanFormat {
     IvreJson,
     /// Masscan `-oJ`: a JSON array, or NDJSON.
     MasscanJson,
+    /// Nothing but whitespace: zero records.
     Empty,
 }
 
