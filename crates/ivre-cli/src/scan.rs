@@ -9,7 +9,7 @@ use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::scan::fingerprint::fingerprint_banners;
-use ivre_model::scan::{Host, ReadOptions, ScanFormat, ScanReader, Tag};
+use ivre_model::scan::{Host, ReadOptions, ScanReader, Tag};
 use ivre_pg::scan::{already_imported, ScanFileMeta, ScanLoader};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -66,8 +66,8 @@ impl Fingerprinter {
         }
     }
 
-    fn apply<R: BufRead>(&self, reader: &ScanReader<R>, host: &mut Host) {
-        if format_name(reader).starts_with("masscan") {
+    fn apply(&self, reader: &ScanReader, host: &mut Host) {
+        if reader.format().is_masscan() {
             if let Some(probes) = crate::probes::service_probes() {
                 fingerprint_banners(host, probes, &self.extra);
             }
@@ -186,7 +186,7 @@ fn load_file(
     let mut meta = ScanFileMeta {
         sha256: known_hash.clone().unwrap_or_default(),
         name: name.clone(),
-        format: format_name(&reader).into(),
+        format: reader.format().name().into(),
         categories: opts.categories.clone(),
         source: opts.source.clone(),
         ..ScanFileMeta::default()
@@ -246,20 +246,6 @@ fn load_file(
         meta.sha256 = digest;
     }
     Ok(loader.finish(&meta)?)
-}
-
-fn format_name<R: BufRead>(reader: &ScanReader<R>) -> &'static str {
-    match reader.format() {
-        ScanFormat::Xml
-            if reader.scan_info().and_then(|i| i.scanner.as_deref()) == Some("masscan") =>
-        {
-            "masscan-xml"
-        }
-        ScanFormat::Xml => "nmap-xml",
-        ScanFormat::IvreJson => "ivre-json",
-        ScanFormat::MasscanJson => "masscan-json",
-        ScanFormat::Empty => "empty",
-    }
 }
 
 fn hash_content(mut input: Input) -> Result<String> {

@@ -11,7 +11,7 @@
 //! * integer fields given as numeric strings (`"state_reason_ttl": "52"`) are
 //!   written back as numbers.
 
-use super::Script;
+use super::script::Script;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};

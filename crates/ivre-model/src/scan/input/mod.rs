@@ -1,5 +1,5 @@
-//! Format detection and the single entry point of the scan readers (spec
-//! scans.md §2.2): the first non-whitespace byte decides.
+//! The scan input formats and the single entry point of their readers (spec
+//! scans.md §2.2). The first non-whitespace byte decides:
 //!
 //! * `<`: XML (Nmap or Masscan, decided by `<nmaprun scanner>`);
 //! * `[`: a JSON array: Masscan `-oJ`;
@@ -9,25 +9,158 @@
 //! * empty input: zero records.
 //!
 //! Decompression (gzip, bzip2) is the caller's job.
+//!
+//! A new input format is a reader module (implementing [`RecordReader`]) and,
+//! in this file, its `mod` line, its variant of [`ScanFormat`] (name, reader)
+//! and its rule in `RULES`.
 
-use super::error::{ParseError, ParseErrorKind};
-use super::ivre_json::IvreJsonReader;
-use super::masscan::MasscanJsonReader;
-use super::nmap_xml::{NmapXmlReader, ScanInfo};
-use super::record::{Host, Source, Tag};
+mod ivre_json;
+mod masscan_json;
+mod nmap_host;
+mod nmap_xml;
+pub mod reader;
+mod xml_events;
+
+pub use ivre_json::{host_from_json, migrate, IvreJsonReader, IvreRecordError};
+pub use masscan_json::{masscan_json_host, MasscanJsonError, MasscanJsonReader};
+pub use nmap_xml::NmapXmlReader;
+
+use crate::scan::error::{ParseError, ParseErrorKind};
+use crate::scan::record::{Host, Source, Tag};
+use reader::{Position, RecordReader, Records, ScanInfo};
 use serde_json::Value;
 use std::io::{BufRead, Read};
 
 /// The input formats the readers know about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanFormat {
-    /// Nmap or Masscan XML (the `<nmaprun scanner>` attribute tells which).
-    Xml,
+    /// Nmap XML; also any XML input until its `<nmaprun scanner>` says Masscan.
+    NmapXml,
+    /// Masscan XML.
+    MasscanXml,
     /// IVRE JSON lines.
     IvreJson,
     /// Masscan `-oJ`: a JSON array, or NDJSON.
     MasscanJson,
+    /// Nothing but whitespace: zero records.
     Empty,
+}
+
+impl ScanFormat {
+    /// The name stored with the imported file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanFormat::NmapXml => "nmap-xml",
+            ScanFormat::MasscanXml => "masscan-xml",
+            ScanFormat::IvreJson => "ivre-json",
+            ScanFormat::MasscanJson => "masscan-json",
+            ScanFormat::Empty => "empty",
+        }
+    }
+
+    /// Whether the records come from Masscan (their banners are worth
+    /// fingerprinting).
+    pub fn is_masscan(self) -> bool {
+        matches!(self, ScanFormat::MasscanXml | ScanFormat::MasscanJson)
+    }
+
+    fn reader<'a>(self, input: impl BufRead + 'a) -> Box<dyn RecordReader + 'a> {
+        match self {
+            ScanFormat::NmapXml | ScanFormat::MasscanXml => Box::new(NmapXmlReader::new(input)),
+            ScanFormat::IvreJson => Box::new(IvreJsonReader::new(input)),
+            ScanFormat::MasscanJson => Box::new(MasscanJsonReader::new(input)),
+            ScanFormat::Empty => Box::new(NoRecords),
+        }
+    }
+
+    /// The format as the scan-level information of the input tells it.
+    fn refined(self, info: Option<&ScanInfo>) -> ScanFormat {
+        match info.and_then(|i| i.scanner.as_deref()) {
+            Some("masscan") if self == ScanFormat::NmapXml => ScanFormat::MasscanXml,
+            _ => self,
+        }
+    }
+}
+
+/// How an input is recognised.
+enum Sniff {
+    /// By the first byte after whitespace (and a UTF-8 BOM).
+    FirstByte(u8),
+    /// By the keys of the JSON object on the first line: one key of each
+    /// group must be there.
+    JsonKeys(&'static [&'static [&'static str]]),
+}
+
+/// What a recognised input is.
+enum Verdict {
+    Read(ScanFormat),
+    /// A format known by name but not read: an error naming it.
+    Unsupported(&'static str),
+}
+
+/// The recognition rules, tried in order.
+const RULES: &[(Sniff, Verdict)] = {
+    use ScanFormat::*;
+    use Sniff::*;
+    use Verdict::*;
+    &[
+        (FirstByte(b'<'), Read(NmapXml)),
+        (FirstByte(b'['), Read(MasscanJson)),
+        (JsonKeys(&[&["_shodan"]]), Unsupported("Shodan export")),
+        (JsonKeys(&[&["addr"]]), Read(IvreJson)),
+        (
+            JsonKeys(&[
+                &["matched", "matched-at"],
+                &["template", "templateID", "template-id"],
+            ]),
+            Unsupported("Nuclei"),
+        ),
+        (JsonKeys(&[&["tls_connection"]]), Unsupported("tlsx")),
+        (JsonKeys(&[&["input"]]), Unsupported("httpx")),
+        (
+            JsonKeys(&[&["ip"], &["ports", "rec_type"]]),
+            Read(MasscanJson),
+        ),
+        (JsonKeys(&[&["ip", "domain"]]), Unsupported("Zgrab2")),
+        (JsonKeys(&[&["name", "altered_name"]]), Unsupported("ZDNS")),
+        (JsonKeys(&[&["resolver"]]), Unsupported("dnsx")),
+        (JsonKeys(&[&["host"]]), Unsupported("Dismap")),
+        (
+            JsonKeys(&[&["rdx_en_stamp"]]),
+            Unsupported("citrix-netscaler-triage"),
+        ),
+    ]
+};
+
+impl Verdict {
+    fn format(&self) -> Result<ScanFormat, ParseError> {
+        match self {
+            Verdict::Read(format) => Ok(*format),
+            Verdict::Unsupported(what) => Err(ParseError::new(
+                ParseErrorKind::Unsupported,
+                1,
+                1,
+                format!("unsupported format {what}"),
+            )),
+        }
+    }
+}
+
+/// The input of no format: zero records.
+struct NoRecords;
+
+impl RecordReader for NoRecords {
+    fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
+        Ok(None)
+    }
+
+    fn is_fatal(&self, _: &ParseError) -> bool {
+        true
+    }
+
+    fn position(&self) -> Position {
+        Position::default()
+    }
 }
 
 /// What `scan2db` applies to every record (spec §2.1, §2.5).
@@ -80,25 +213,29 @@ pub fn detect_format(prefix: &[u8]) -> Result<ScanFormat, ParseError> {
     rest = &rest[skip..];
     match rest.first() {
         None => Ok(ScanFormat::Empty),
-        Some(b'<') => Ok(ScanFormat::Xml),
-        Some(b'[') => Ok(ScanFormat::MasscanJson),
         Some(b'{') => {
             let newline = rest.iter().position(|&b| b == b'\n');
             detect_json_line(&rest[..newline.unwrap_or(rest.len())], newline.is_some())
         }
-        Some(&c) => Err(ParseError::new(
-            ParseErrorKind::Format,
-            1,
-            1,
-            format!(
-                "unknown file type: expected XML or JSON, found {}",
-                if c.is_ascii_graphic() {
-                    format!("{:?}", c as char)
-                } else {
-                    format!("byte 0x{c:02x}")
-                }
-            ),
-        )),
+        Some(&c) => match RULES
+            .iter()
+            .find(|(sniff, _)| matches!(sniff, Sniff::FirstByte(b) if *b == c))
+        {
+            Some((_, verdict)) => verdict.format(),
+            None => Err(ParseError::new(
+                ParseErrorKind::Format,
+                1,
+                1,
+                format!(
+                    "unknown file type: expected XML or JSON, found {}",
+                    if c.is_ascii_graphic() {
+                        format!("{:?}", c as char)
+                    } else {
+                        format!("byte 0x{c:02x}")
+                    }
+                ),
+            )),
+        },
     }
 }
 
@@ -145,8 +282,14 @@ fn sniff<R: BufRead>(input: &mut R) -> Result<(ScanFormat, Vec<u8>), ParseError>
     Ok((detect_format(&[first])?, prefix))
 }
 
-/// Tests the keys of the first line of a JSON input.
+/// Tests the keys of the first line of a JSON input against [`RULES`].
 fn detect_json_line(line: &[u8], complete: bool) -> Result<ScanFormat, ParseError> {
+    let key_groups = || {
+        RULES.iter().flat_map(|(sniff, _)| match sniff {
+            Sniff::JsonKeys(groups) => *groups,
+            Sniff::FirstByte(_) => &[],
+        })
+    };
     let mut cut_short = false;
     let keys: Vec<String> = match serde_json::from_slice::<Value>(line) {
         Ok(Value::Object(o)) => o.keys().cloned().collect(),
@@ -154,30 +297,11 @@ fn detect_json_line(line: &[u8], complete: bool) -> Result<ScanFormat, ParseErro
         other => {
             cut_short = !complete && matches!(&other, Err(e) if e.is_eof());
             let text = String::from_utf8_lossy(line);
-            [
-                "addr",
-                "ip",
-                "ports",
-                "_shodan",
-                "matched",
-                "matched-at",
-                "template",
-                "templateID",
-                "template-id",
-                "tls_connection",
-                "input",
-                "domain",
-                "name",
-                "altered_name",
-                "resolver",
-                "host",
-                "rdx_en_stamp",
-                "rec_type",
-            ]
-            .iter()
-            .filter(|k| text.contains(&format!("\"{k}\"")))
-            .map(|k| k.to_string())
-            .collect()
+            key_groups()
+                .flat_map(|group| group.iter())
+                .filter(|k| text.contains(&format!("\"{k}\"")))
+                .map(|k| k.to_string())
+                .collect()
         }
     };
     if keys.is_empty() && cut_short {
@@ -188,121 +312,61 @@ fn detect_json_line(line: &[u8], complete: bool) -> Result<ScanFormat, ParseErro
             "input cut short in the first JSON record",
         ));
     }
-    let has = |k: &str| keys.iter().any(|x| x == k);
-    if has("_shodan") {
-        return Err(unsupported("Shodan export"));
+    let has = |k: &&str| keys.iter().any(|x| x == k);
+    let rule = RULES.iter().find(|(sniff, _)| match sniff {
+        Sniff::JsonKeys(groups) => groups.iter().all(|group| group.iter().any(has)),
+        Sniff::FirstByte(_) => false,
+    });
+    match rule {
+        Some((_, verdict)) => verdict.format(),
+        None => Err(ParseError::new(
+            ParseErrorKind::Format,
+            1,
+            1,
+            "unknown file type: a JSON object with no known keys",
+        )),
     }
-    if has("addr") {
-        return Ok(ScanFormat::IvreJson);
-    }
-    if (has("matched") || has("matched-at"))
-        && (has("template") || has("templateID") || has("template-id"))
-    {
-        return Err(unsupported("Nuclei"));
-    }
-    if has("tls_connection") {
-        return Err(unsupported("tlsx"));
-    }
-    if has("input") {
-        return Err(unsupported("httpx"));
-    }
-    if has("ip") && (has("ports") || has("rec_type")) {
-        return Ok(ScanFormat::MasscanJson);
-    }
-    if has("ip") || has("domain") {
-        return Err(unsupported("Zgrab2"));
-    }
-    if has("name") || has("altered_name") {
-        return Err(unsupported("ZDNS"));
-    }
-    if has("resolver") {
-        return Err(unsupported("dnsx"));
-    }
-    if has("host") {
-        return Err(unsupported("Dismap"));
-    }
-    if has("rdx_en_stamp") {
-        return Err(unsupported("citrix-netscaler-triage"));
-    }
-    Err(ParseError::new(
-        ParseErrorKind::Format,
-        1,
-        1,
-        "unknown file type: a JSON object with no known keys",
-    ))
-}
-
-fn unsupported(what: &str) -> ParseError {
-    ParseError::new(
-        ParseErrorKind::Unsupported,
-        1,
-        1,
-        format!("unsupported format {what}"),
-    )
 }
 
 /// A reader of any supported scan format, with [`ReadOptions`] applied.
 /// Iterate it for the records; [`ScanReader::scan_info`] gives the XML
 /// scan-level information (complete once the iteration is over).
-pub struct ScanReader<R: BufRead> {
-    inner: Inner<Prefixed<R>>,
+pub struct ScanReader<'a> {
+    format: ScanFormat,
+    records: Records<Box<dyn RecordReader + 'a>>,
     opts: ReadOptions,
 }
 
-enum Inner<R: BufRead> {
-    Empty,
-    Xml(Box<NmapXmlReader<R>>),
-    IvreJson(IvreJsonReader<R>),
-    MasscanJson(MasscanJsonReader<R>),
-}
-
-impl<R: BufRead> ScanReader<R> {
+impl<'a> ScanReader<'a> {
     /// Detects the format of `input` and opens the matching reader.
-    pub fn open(mut input: R, opts: &ReadOptions) -> Result<Self, ParseError> {
+    pub fn open<R: BufRead + 'a>(mut input: R, opts: &ReadOptions) -> Result<Self, ParseError> {
         let (format, prefix) = sniff(&mut input)?;
-        let input = std::io::Cursor::new(prefix).chain(input);
-        let inner = match format {
-            ScanFormat::Empty => Inner::Empty,
-            ScanFormat::Xml => Inner::Xml(Box::new(NmapXmlReader::new(input))),
-            ScanFormat::IvreJson => Inner::IvreJson(IvreJsonReader::new(input)),
-            ScanFormat::MasscanJson => Inner::MasscanJson(MasscanJsonReader::new(input)),
-        };
+        let input: Prefixed<R> = std::io::Cursor::new(prefix).chain(input);
         Ok(ScanReader {
-            inner,
+            format,
+            records: Records::new(format.reader(input)),
             opts: opts.clone(),
         })
     }
 
+    /// The format of the input, as far as read: an XML input is
+    /// [`ScanFormat::NmapXml`] until its root element says Masscan.
     pub fn format(&self) -> ScanFormat {
-        match self.inner {
-            Inner::Empty => ScanFormat::Empty,
-            Inner::Xml(_) => ScanFormat::Xml,
-            Inner::IvreJson(_) => ScanFormat::IvreJson,
-            Inner::MasscanJson(_) => ScanFormat::MasscanJson,
-        }
+        self.format.refined(self.scan_info())
     }
 
     /// The `<nmaprun>`/`<runstats>` information of an XML input.
     pub fn scan_info(&self) -> Option<&ScanInfo> {
-        match &self.inner {
-            Inner::Xml(x) => Some(x.scan_info()),
-            _ => None,
-        }
+        self.records.reader().scan_info()
     }
 }
 
-impl<R: BufRead> Iterator for ScanReader<R> {
+impl Iterator for ScanReader<'_> {
     type Item = Result<Host, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let r = match &mut self.inner {
-                Inner::Empty => None,
-                Inner::Xml(x) => x.next(),
-                Inner::IvreJson(x) => x.next(),
-                Inner::MasscanJson(x) => x.next(),
-            }?;
-            match r {
+            match self.records.next()? {
                 Ok(mut h) => {
                     if !self.opts.keep(&h) {
                         continue;
@@ -343,7 +407,10 @@ mod tests {
     fn detection() {
         assert_eq!(fmt("").unwrap(), ScanFormat::Empty);
         assert_eq!(fmt("  \n ").unwrap(), ScanFormat::Empty);
-        assert_eq!(fmt("\n<?xml version=\"1.0\"?>").unwrap(), ScanFormat::Xml);
+        assert_eq!(
+            fmt("\n<?xml version=\"1.0\"?>").unwrap(),
+            ScanFormat::NmapXml
+        );
         assert_eq!(
             fmt("[\n{\"ip\": \"1.2.3.4\"}").unwrap(),
             ScanFormat::MasscanJson

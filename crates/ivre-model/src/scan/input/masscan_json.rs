@@ -1,150 +1,27 @@
-//! Masscan specifics (spec scans.md §2.4): banners become fake Nmap scripts,
-//! and the `-oJ` JSON output (array or NDJSON), which IVRE cannot read, gives
-//! the same records as the XML path.
-//!
-//! A banner script is `{"id", "output", "masscan": {"raw": <base64 of the
-//! unescaped bytes>, "encoded": <the banner as Masscan wrote it>}}` with no
-//! structured value; [`super::scripts::process`] builds the structured values
-//! (`ssl-cert`, `s7-info`, `smb-os-discovery`, `ike-info`, ...).
-//!
-//! For `X509`/`X509CA` banners (Masscan writes the DER certificate in base64),
-//! `output` and `masscan.encoded` are the base64 DER text as written by Masscan,
-//! and `masscan.raw` is base64 of those ASCII bytes (as IVRE stores it): the
-//! catalogue base64-decodes `output` to get the DER.
-//!
-//! Service identification of banners (matching `nmap-service-probes`) is not
-//! done here: the port gets only `service_tunnel=ssl` (ssl, X509, X509CA) and
-//! the fixed names for `s7comm` (`iso-tsap`) and `smb` (`netbios-ssn` on 139,
-//! `microsoft-ds` elsewhere).
+//! Masscan's `-oJ` JSON output (array or NDJSON) and `-oD` lines, which IVRE
+//! cannot read, give the same records as the XML path (spec scans.md §2.4):
+//! banners become fake Nmap scripts ([`crate::scan::assemble::banner_script`]).
 
-use super::error::{ParseError, ParseErrorKind};
-use super::nmap_xml::{apply_effects, canonical_ip, process_port_script};
-use super::record::{epoch_to_datetime, parse_datetime, Host, Port};
-use super::scripts::Effects;
-use super::Script;
-use base64::Engine;
+use super::reader::{Position, RecordReader};
+use crate::scan::assemble::{apply_effects, banner_script, canonical_ip, process_port_script};
+use crate::scan::error::{ParseError, ParseErrorKind};
+use crate::scan::record::{epoch_to_datetime, parse_datetime, Host, Port};
+use crate::scan::scripts::Effects;
 use serde_json::{json, Map, Value};
 use std::io::BufRead;
 
-/// The script id IVRE gives to a Masscan service name.
-pub fn script_id(masscan_name: &str) -> &'static str {
-    match masscan_name {
-        "http" => "http-headers",
-        "http.server" => "http-server-header",
-        "title" => "http-title",
-        "html" => "http-content",
-        "X509" => "ssl-cert",
-        "X509CA" => "ssl-cacert",
-        "s7comm" => "s7-info",
-        "rdp" => "rdp-nla-support",
-        "smb" => "smb-os-discovery",
-        // ssh (IVRE's "ssh-banner", renamed), ftp, unknown, vnc, imap, pop,
-        // smtp, telnet and anything else
-        _ => "banner",
-    }
-}
-
-/// The Nmap service name matching a Masscan service name, for the probes
-/// used to fingerprint its banner (`None` when there is none).
-pub fn nmap_service_name(masscan_name: &str) -> Option<&'static str> {
-    Some(match masscan_name {
-        "ftp" => "ftp",
-        "http" | "http.server" | "title" | "html" => "http",
-        "ssh" => "ssh",
-        "vnc" => "vnc",
-        "imap" => "imap",
-        "pop" => "pop3",
-        "smtp" => "smtp",
-        "s7comm" => "iso-tsap",
-        "telnet" => "telnet",
-        "rdp" => "ms-wbt-server",
-        _ => return None,
-    })
-}
-
-/// Undoes Masscan's `\xHH` escaping (other bytes are kept as they are).
-pub fn unescape_banner(banner: &str) -> Vec<u8> {
-    let b = banner.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() && b[i + 1] == b'x' {
-            if let (Some(h), Some(l)) = (hex_val(b[i + 2]), hex_val(b[i + 3])) {
-                out.push(h << 4 | l);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
-}
-
-/// The human output of raw bytes: printable ASCII, tab, CR and LF kept,
-/// other bytes written `\xHH`.
-pub fn printable(raw: &[u8]) -> String {
-    let mut s = String::with_capacity(raw.len());
-    for &c in raw {
-        if (0x20..0x7f).contains(&c) || matches!(c, b'\t' | b'\n' | b'\r') {
-            s.push(c as char);
-        } else {
-            s.push_str(&format!("\\x{c:02x}"));
-        }
-    }
-    s
-}
-
-/// Builds the fake script for a Masscan `<service name banner>` and applies
-/// the fixed service fields to the port.
-pub fn banner_script(port: &mut Port, name: &str, banner: &str) -> Option<Script> {
-    match name {
-        "ssl" | "X509" | "X509CA" => port.service_tunnel = Some("ssl".into()),
-        "s7comm" => port.service_name = Some("iso-tsap".into()),
-        "smb" => {
-            port.service_name = Some(
-                if port.port == 139 {
-                    "netbios-ssn"
-                } else {
-                    "microsoft-ds"
-                }
-                .into(),
-            )
-        }
-        _ => {}
-    }
-    let raw = unescape_banner(banner);
-    let output = match name {
-        "X509" | "X509CA" => banner.to_string(),
-        // the banner line only; a patched Masscan appends the binary KEXINIT
-        // (left in masscan.raw for the catalogue)
-        "ssh" => {
-            let end = raw
-                .iter()
-                .position(|&b| b == b'\r' || b == b'\n')
-                .unwrap_or(raw.len());
-            printable(&raw[..end])
-        }
-        _ => printable(&raw),
-    };
-    let mut extra = Map::new();
-    extra.insert(
-        "masscan".into(),
-        json!({
-            "raw": base64::engine::general_purpose::STANDARD.encode(&raw),
-            "encoded": banner,
-        }),
-    );
-    Some(Script {
-        id: script_id(name).to_string(),
-        output,
-        data: None,
-        extra,
-    })
+/// What is wrong with one Masscan JSON object: it is skipped, the reading
+/// goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum MasscanJsonError {
+    #[error("Masscan JSON: expected an object")]
+    NotAnObject,
+    #[error("Masscan JSON: \"ip\" is not a string")]
+    IpNotAString,
+    #[error("Masscan JSON: invalid address {0:?}")]
+    InvalidAddress(String),
+    #[error("Masscan JSON: a port without a number")]
+    PortWithoutNumber,
 }
 
 /// Reader of Masscan `-oJ` output: a JSON array written one object per line
@@ -156,7 +33,6 @@ pub struct MasscanJsonReader<R: BufRead> {
     input: R,
     line: u64,
     buf: String,
-    done: bool,
     /// Seen `[` (a JSON array) / its closing `]`.
     array: bool,
     closed: bool,
@@ -168,27 +44,22 @@ impl<R: BufRead> MasscanJsonReader<R> {
             input,
             line: 0,
             buf: String::new(),
-            done: false,
             array: false,
             closed: false,
         }
     }
 
-    fn err(&self, kind: ParseErrorKind, msg: impl Into<String>) -> ParseError {
-        ParseError::new(kind, self.line, 1, msg)
-    }
-
-    fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
+    fn read_object(&mut self) -> Result<Option<Host>, ParseError> {
         loop {
             self.buf.clear();
             let n = self
                 .input
                 .read_line(&mut self.buf)
-                .map_err(|e| self.err(ParseErrorKind::Io, e.to_string()))?;
+                .map_err(|e| self.error_here(ParseErrorKind::Io, e.to_string()))?;
             if n == 0 {
                 if self.array && !self.closed {
                     return Err(
-                        self.err(ParseErrorKind::Truncated, "input cut short: no closing ]")
+                        self.error_here(ParseErrorKind::Truncated, "input cut short: no closing ]")
                     );
                 }
                 return Ok(None);
@@ -222,7 +93,10 @@ impl<R: BufRead> MasscanJsonReader<R> {
                 )
             })?;
             let Value::Object(obj) = v else {
-                return Err(self.err(ParseErrorKind::Format, "Masscan JSON: expected an object"));
+                return Err(self.error_here(
+                    ParseErrorKind::Format,
+                    MasscanJsonError::NotAnObject.to_string(),
+                ));
             };
             if !obj.contains_key("ip") {
                 // {"finished": 1} and the like
@@ -230,41 +104,38 @@ impl<R: BufRead> MasscanJsonReader<R> {
             }
             return masscan_json_host(&obj)
                 .map(Some)
-                .map_err(|m| self.err(ParseErrorKind::Format, m));
+                .map_err(|e| self.error_here(ParseErrorKind::Format, e.to_string()));
         }
     }
 }
 
-impl<R: BufRead> Iterator for MasscanJsonReader<R> {
-    type Item = Result<Host, ParseError>;
+impl<R: BufRead> RecordReader for MasscanJsonReader<R> {
+    fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
+        self.read_object()
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.next_record() {
-            Ok(Some(h)) => Some(Ok(h)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                if e.kind != ParseErrorKind::Format {
-                    self.done = true;
-                }
-                Some(Err(e))
-            }
+    /// An object that is not a valid record is skipped; JSON syntax errors
+    /// end the file.
+    fn is_fatal(&self, error: &ParseError) -> bool {
+        error.kind != ParseErrorKind::Format
+    }
+
+    /// The line read last (its start).
+    fn position(&self) -> Position {
+        Position {
+            line: self.line,
+            column: 1,
         }
     }
 }
 
 /// Converts one Masscan `-oJ` object to a host record.
-pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, String> {
+pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, MasscanJsonError> {
     let ip = obj
         .get("ip")
         .and_then(Value::as_str)
-        .ok_or("Masscan JSON: \"ip\" is not a string")?;
-    let addr = canonical_ip(ip).ok_or_else(|| format!("Masscan JSON: invalid address {ip:?}"))?;
+        .ok_or(MasscanJsonError::IpNotAString)?;
+    let addr = canonical_ip(ip).ok_or_else(|| MasscanJsonError::InvalidAddress(ip.to_string()))?;
     let mut host = Host::new(addr);
     host.state = Some("up".into());
     let time = match obj.get("timestamp") {
@@ -307,7 +178,7 @@ pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, String> {
     };
     for p in entries {
         let Some(pnum) = p.get("port").and_then(Value::as_i64) else {
-            return Err("Masscan JSON: a port without a number".into());
+            return Err(MasscanJsonError::PortWithoutNumber);
         };
         let proto = p.get("proto").and_then(Value::as_str).unwrap_or("tcp");
         let idx = match ports
@@ -337,9 +208,8 @@ pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, String> {
             }
             let name = svc.get("name").and_then(Value::as_str).unwrap_or("unknown");
             let banner = svc.get("banner").and_then(Value::as_str).unwrap_or("");
-            if let Some(script) = banner_script(port, name, banner) {
-                process_port_script(port, script, &mut effects);
-            }
+            let script = banner_script(port, name, banner);
+            process_port_script(port, script, &mut effects);
         }
     }
     host.ports = Some(ports);
@@ -350,33 +220,26 @@ pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::reader::Records;
     use super::*;
-
-    #[test]
-    fn unescape_and_printable() {
-        let raw = unescape_banner("SSH-2.0-x\\x0d\\x0a\\x00\\x5c\\xZZ");
-        assert_eq!(raw, b"SSH-2.0-x\r\n\x00\\\\xZZ");
-        assert_eq!(printable(&raw), "SSH-2.0-x\r\n\\x00\\\\xZZ");
-        assert_eq!(printable(b"\x03\x00A"), "\\x03\\x00A");
-    }
 
     #[test]
     fn json_array_cut_short() {
         let input = "[\n{\"ip\": \"10.0.0.1\", \"timestamp\": \"1\", \"ports\": [{\"port\": 1, \"proto\": \"tcp\", \"status\": \"open\"}]}\n,\n{\"ip\": \"10.0.0.2\", \"timest";
-        let out: Vec<_> = MasscanJsonReader::new(input.as_bytes()).collect();
+        let out: Vec<_> = Records::new(MasscanJsonReader::new(input.as_bytes())).collect();
         assert_eq!(out.len(), 2);
         assert!(out[0].is_ok());
         let e = out[1].as_ref().unwrap_err();
         assert_eq!((e.kind, e.line), (ParseErrorKind::Truncated, 4), "{e}");
         let input = "[\n{\"ip\": \"10.0.0.1\", \"timestamp\": \"1\", \"ports\": []}\n,\n";
-        let out: Vec<_> = MasscanJsonReader::new(input.as_bytes()).collect();
+        let out: Vec<_> = Records::new(MasscanJsonReader::new(input.as_bytes())).collect();
         assert_eq!(out[1].as_ref().unwrap_err().kind, ParseErrorKind::Truncated);
     }
 
     #[test]
     fn json_array_and_ndjson() {
         let input = "[\n{   \"ip\": \"10.0.0.1\",   \"timestamp\": \"1610324225\", \"ports\": [ {\"port\": 445, \"proto\": \"tcp\", \"status\": \"open\", \"reason\": \"syn-ack\", \"ttl\": 127} ] }\n,\n{   \"ip\": \"10.0.0.1\",   \"timestamp\": \"1610324229\", \"ports\": [ {\"port\": 22, \"proto\": \"tcp\", \"service\": {\"name\": \"ssh\", \"banner\": \"SSH-2.0-OpenSSH_8.4\"} } ] }\n,\n{\"finished\": 1}\n]\n";
-        let hosts: Vec<Host> = MasscanJsonReader::new(input.as_bytes())
+        let hosts: Vec<Host> = Records::new(MasscanJsonReader::new(input.as_bytes()))
             .map(Result::unwrap)
             .collect();
         assert_eq!(hosts.len(), 2);
@@ -391,12 +254,12 @@ mod tests {
         assert_eq!(s.output, "SSH-2.0-OpenSSH_8.4");
         assert_eq!(hosts[1].openports.as_ref().unwrap().count, 1);
         let nd = "{\"ip\": \"10.0.0.2\", \"timestamp\": \"1610324225\", \"ports\": [{\"port\": 80, \"proto\": \"tcp\", \"status\": \"open\"}]}\n";
-        let hosts: Vec<Host> = MasscanJsonReader::new(nd.as_bytes())
+        let hosts: Vec<Host> = Records::new(MasscanJsonReader::new(nd.as_bytes()))
             .map(Result::unwrap)
             .collect();
         assert_eq!(hosts.len(), 1);
         let od = "{\"ip\":\"10.0.0.3\",\"timestamp\":\"1610324225\",\"port\":80,\"proto\":\"tcp\",\"rec_type\":\"status\",\"data\":{\"status\":\"open\",\"reason\":\"syn-ack\",\"ttl\":64}}\n{\"ip\":\"10.0.0.3\",\"timestamp\":\"1610324226\",\"port\":80,\"proto\":\"tcp\",\"rec_type\":\"banner\",\"data\":{\"service_name\":\"title\",\"banner\":\"Hello\"}}\n";
-        let hosts: Vec<Host> = MasscanJsonReader::new(od.as_bytes())
+        let hosts: Vec<Host> = Records::new(MasscanJsonReader::new(od.as_bytes()))
             .map(Result::unwrap)
             .collect();
         assert_eq!(hosts.len(), 2);

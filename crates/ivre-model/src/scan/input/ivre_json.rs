@@ -21,21 +21,36 @@
 //! `infos` is kept (IVRE's v22 drops it from nmap records). The result is at
 //! [`SCHEMA_VERSION`] with `openports` recomputed.
 
-use super::error::{ParseError, ParseErrorKind};
-use super::honeypot::clean_synack_honeypot;
-use super::nmap_xml::{apply_effects, process_port_script};
-use super::record::{Host, SCHEMA_VERSION};
-use super::scripts::Effects;
+use super::reader::{Position, RecordReader};
+use crate::scan::assemble::{apply_effects, process_port_script};
+use crate::scan::error::{ParseError, ParseErrorKind};
+use crate::scan::honeypot::clean_synack_honeypot;
+use crate::scan::record::{Host, SCHEMA_VERSION};
+use crate::scan::script::alias_key;
+use crate::scan::scripts::Effects;
 use serde_json::{json, Map, Value};
 use std::io::BufRead;
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// What makes an IVRE JSON record unreadable: it is skipped, the reading
+/// goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum IvreRecordError {
+    #[error("an IVRE JSON record must be an object")]
+    NotAnObject,
+    #[error("record without \"addr\"")]
+    NoAddress,
+    #[error("invalid integer address")]
+    InvalidIntegerAddress,
+    #[error("invalid IVRE record: {0}")]
+    Invalid(#[source] serde_json::Error),
+}
 
 /// Reader of IVRE JSON lines.
 pub struct IvreJsonReader<R: BufRead> {
     input: R,
     line: u64,
     buf: String,
-    done: bool,
 }
 
 impl<R: BufRead> IvreJsonReader<R> {
@@ -44,11 +59,10 @@ impl<R: BufRead> IvreJsonReader<R> {
             input,
             line: 0,
             buf: String::new(),
-            done: false,
         }
     }
 
-    fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
+    fn read_line(&mut self) -> Result<Option<Host>, ParseError> {
         loop {
             self.buf.clear();
             let n = self.input.read_line(&mut self.buf).map_err(|e| {
@@ -77,38 +91,35 @@ impl<R: BufRead> IvreJsonReader<R> {
             })?;
             return host_from_json(v)
                 .map(Some)
-                .map_err(|m| ParseError::new(ParseErrorKind::Format, self.line, 1, m));
+                .map_err(|e| self.error_here(ParseErrorKind::Format, e.to_string()));
         }
     }
 }
 
-impl<R: BufRead> Iterator for IvreJsonReader<R> {
-    type Item = Result<Host, ParseError>;
+impl<R: BufRead> RecordReader for IvreJsonReader<R> {
+    fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
+        self.read_line()
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.next_record() {
-            Ok(Some(h)) => Some(Ok(h)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                if matches!(e.kind, ParseErrorKind::Io | ParseErrorKind::Truncated) {
-                    self.done = true;
-                }
-                Some(Err(e))
-            }
+    /// Each line stands alone: a bad line is skipped, unless the input
+    /// failed or ends in the middle of it.
+    fn is_fatal(&self, error: &ParseError) -> bool {
+        matches!(error.kind, ParseErrorKind::Io | ParseErrorKind::Truncated)
+    }
+
+    /// The line read last (its start).
+    fn position(&self) -> Position {
+        Position {
+            line: self.line,
+            column: 1,
         }
     }
 }
 
 /// Converts one IVRE JSON record (any schema version) to a current host.
-pub fn host_from_json(v: Value) -> Result<Host, String> {
+pub fn host_from_json(v: Value) -> Result<Host, IvreRecordError> {
     let Value::Object(mut rec) = v else {
-        return Err("an IVRE JSON record must be an object".into());
+        return Err(IvreRecordError::NotAnObject);
     };
     rec.remove("_id");
     // recomputed below; an odd old shape must not make the record unreadable
@@ -120,8 +131,8 @@ pub fn host_from_json(v: Value) -> Result<Host, String> {
     // Old scripts are given to the catalogue in their stored shape (close
     // to Nmap's own); recent ones only get the structural rewrites.
     migrate_with(&mut rec, version >= REPROCESS_BELOW)?;
-    let mut host: Host = serde_json::from_value(Value::Object(rec))
-        .map_err(|e| format!("invalid IVRE record: {e}"))?;
+    let mut host: Host =
+        serde_json::from_value(Value::Object(rec)).map_err(IvreRecordError::Invalid)?;
     if version < REPROCESS_BELOW {
         reprocess_scripts(&mut host);
     }
@@ -192,11 +203,11 @@ fn fix_ip(v: &mut Value) {
 
 /// Migrates a record in place to [`SCHEMA_VERSION`] (script shapes included;
 /// [`host_from_json`] also runs old scripts through the catalogue).
-pub fn migrate(rec: &mut Map<String, Value>) -> Result<(), String> {
+pub fn migrate(rec: &mut Map<String, Value>) -> Result<(), IvreRecordError> {
     migrate_with(rec, true)
 }
 
-fn migrate_with(rec: &mut Map<String, Value>, script_shapes: bool) -> Result<(), String> {
+fn migrate_with(rec: &mut Map<String, Value>, script_shapes: bool) -> Result<(), IvreRecordError> {
     let version = rec
         .get("schema_version")
         .and_then(Value::as_u64)
@@ -207,11 +218,11 @@ fn migrate_with(rec: &mut Map<String, Value>, script_shapes: bool) -> Result<(),
     // addresses (v10 -> 11)
     match rec.get_mut("addr") {
         Some(a) if a.is_number() => {
-            let s = int_to_ip(a).ok_or("invalid integer address")?;
+            let s = int_to_ip(a).ok_or(IvreRecordError::InvalidIntegerAddress)?;
             *a = Value::String(s);
         }
         Some(Value::String(_)) => {}
-        _ => return Err("record without \"addr\"".into()),
+        _ => return Err(IvreRecordError::NoAddress),
     }
     if let Some(Value::Array(traces)) = rec.get_mut("traces") {
         for t in traces {
@@ -271,7 +282,7 @@ fn migrate_with(rec: &mut Map<String, Value>, script_shapes: bool) -> Result<(),
                             .and_then(Value::as_str)
                             .unwrap_or("")
                             .to_string();
-                        let key = super::script::alias_key(&id);
+                        let key = alias_key(&id);
                         if key != id && !s.contains_key(key) {
                             if let Some(v) = s.remove(&id) {
                                 s.insert(key.to_string(), v);

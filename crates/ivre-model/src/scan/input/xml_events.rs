@@ -1,9 +1,11 @@
 //! A thin layer over quick-xml for the scan readers: line/column tracking while
 //! streaming, owned events, entity refusal and truncation detection.
 
-use super::error::{ParseError, ParseErrorKind};
+use super::reader::Position;
+use crate::scan::error::{ParseError, ParseErrorKind};
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 
@@ -112,6 +114,8 @@ pub(crate) enum Ev {
 pub(crate) struct XmlEvents<R: BufRead> {
     reader: Reader<LineCounter<R>>,
     buf: Vec<u8>,
+    /// The end of the empty element (`<a/>`) just returned as a start.
+    pending_end: Option<String>,
     /// Offset of the start of the last event returned.
     event_start: u64,
 }
@@ -120,13 +124,19 @@ impl<R: BufRead> XmlEvents<R> {
     pub(crate) fn new(input: R) -> Self {
         let mut reader = Reader::from_reader(LineCounter::new(input));
         let cfg = reader.config_mut();
-        cfg.expand_empty_elements = true;
         cfg.check_end_names = true;
         XmlEvents {
             reader,
             buf: Vec::with_capacity(4096),
+            pending_end: None,
             event_start: 0,
         }
+    }
+
+    /// The start of the last event.
+    pub(crate) fn position(&self) -> Position {
+        let (line, column) = self.reader.get_ref().position(self.event_start);
+        Position { line, column }
     }
 
     /// An error located at the start of the last event.
@@ -156,13 +166,17 @@ impl<R: BufRead> XmlEvents<R> {
             let pos = self.reader.buffer_position();
             self.reader.get_mut().mark(pos);
             self.event_start = pos;
+            if let Some(name) = self.pending_end.take() {
+                return Ok(Ev::End(name));
+            }
             self.buf.clear();
             let ev = match self.reader.read_event_into(&mut self.buf) {
                 Ok(ev) => ev,
                 Err(e) => return Err(self.convert_error(e)),
             };
+            let empty = matches!(ev, Event::Empty(_));
             let out = match ev {
-                Event::Start(e) => {
+                Event::Start(e) | Event::Empty(e) => {
                     let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                     let mut attrs = Vec::new();
                     for a in e.attributes() {
@@ -183,10 +197,12 @@ impl<R: BufRead> XmlEvents<R> {
                         };
                         attrs.push((key, value));
                     }
+                    if empty {
+                        self.pending_end = Some(name.clone());
+                    }
                     Ev::Start(name, attrs)
                 }
                 Event::End(e) => Ev::End(String::from_utf8_lossy(e.name().as_ref()).into_owned()),
-                Event::Empty(_) => unreachable!("expand_empty_elements is set"),
                 Event::Text(t) => match t.unescape() {
                     Ok(s) => Ev::Text(s.into_owned()),
                     Err(err) => return Err(self.convert_error_at(pos, err)),
@@ -272,4 +288,12 @@ pub(crate) fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a 
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// The attributes of an element as a JSON object of strings.
+pub(crate) fn attrs_map(attrs: &[(String, String)]) -> Map<String, Value> {
+    attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect()
 }
