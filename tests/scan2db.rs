@@ -44,6 +44,21 @@ fn sample_corpus_gives_ivres_counts_and_is_imported_once() {
         ),
         945
     );
+    // Each file's format: XML is Masscan's when its <nmaprun> says so.
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM scan_file WHERE format = 'masscan-xml'"),
+        6
+    );
+    assert_eq!(
+        db.scalar(
+            "SELECT count(*) FROM scan_file WHERE format LIKE '%-xml' AND format <> scanner || '-xml'"
+        ),
+        0
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM scan_file WHERE format = 'ivre-json'"),
+        1
+    );
     // The scancli view agrees.
     let count = tool("ivre-scancli", &db, &["--count"], None);
     assert_eq!(stdout(&count).trim(), "945");

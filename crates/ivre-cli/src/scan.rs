@@ -217,6 +217,8 @@ fn load_file(
         }
     }
     bar.finish_and_clear();
+    // XML is Masscan's only once `<nmaprun scanner="masscan">` has been read.
+    meta.format = reader.format().name().into();
     if let Some(info) = reader.scan_info() {
         meta.scanner = info.scanner.clone();
         meta.scanner_version = info.version.clone();

@@ -231,7 +231,7 @@ impl<'a> ScanLoader<'a> {
         self.tx.execute(
             "UPDATE scan_file SET sha256 = $9, scanner = $2, scanner_version = $3, args = $4,
                  start_time = $5::text::timestamptz, end_time = $6::text::timestamptz,
-                 host_count = $7, info = $8, imported_at = now()
+                 host_count = $7, info = $8, format = $10, imported_at = now()
              WHERE id = $1",
             &[
                 &self.file_id,
@@ -243,6 +243,7 @@ impl<'a> ScanLoader<'a> {
                 &hosts,
                 &meta.info,
                 &meta.sha256,
+                &meta.format,
             ],
         )?;
         self.tx.commit()?;
