@@ -689,4 +689,119 @@ mod tests {
             Some("2021-01-11 00:17:05+00".into())
         );
     }
+
+    /// The COPY text of every table's rows for one host, pinned.
+    #[test]
+    fn one_host_rows() {
+        use crate::copy::CopyBuffer;
+        fn rows<S: ColumnSet>(out: &mut String, rows: &[S::Row<'_>]) {
+            let mut b = CopyBuffer::detached(0);
+            for row in rows {
+                S::write(&mut b, row);
+                b.end_row();
+            }
+            out.push_str(std::str::from_utf8(&b.into_bytes()).unwrap());
+        }
+        let host: Host = serde_json::from_value(serde_json::json!({
+            "addr": "10.0.0.1", "source": "S\\1", "categories": ["a", "b\"c"],
+            "state": "up", "state_reason": "syn-ack", "state_reason_ttl": 64,
+            "starttime": "2021-01-11 00:17:05", "endtime": "0999-01-01 00:00:00",
+            "openports": {"count": 1}, "schema_version": 22,
+            "ports": [{"protocol": "tcp", "port": 80, "state_state": "open",
+                "service_name": "http", "service_product": "nginx", "service_conf": 10,
+                "scripts": [{"id": "http-title", "output": "Home\tpage",
+                    "http-title": {"title": "Home"}},
+                    {"id": "banner", "output": "x"}]}],
+            "hostnames": [{"type": "PTR", "name": "a.example", "domains": ["example"]}],
+            "traces": [{"protocol": "tcp", "port": 80, "hops": [
+                {"ttl": 1, "ipaddr": "10.0.0.254", "rtt": "0.50", "host": "gw"},
+                {"ttl": 2, "ipaddr": "bogus", "rtt": 1.5, "domains": ["x", "y"]}]}],
+            "os": {"osmatch": [{"name": "Linux", "accuracy": "98"}],
+                "osclass": [{"type": "general purpose", "vendor": "Linux",
+                    "osfamily": "Linux", "osgen": "5.X", "accuracy": "98"}]},
+            "cpes": [{"type": "o", "vendor": "linux", "product": "linux_kernel",
+                "version": "5", "origins": ["osmatch"]}],
+            "tags": [{"value": "CDN", "type": "info", "info": ["via x"]}]
+        }))
+        .unwrap();
+        let doc = serde_json::json!({"addr": "10.0.0.1"});
+        let mut out = String::new();
+        rows::<ScanHost>(
+            &mut out,
+            &[HostRow {
+                id: 8,
+                file_id: 3,
+                host: &host,
+                doc: Some(&doc),
+            }],
+        );
+        // Without a document of its own, a host's IVRE JSON is stored.
+        let mut own = String::new();
+        rows::<ScanHost>(
+            &mut own,
+            &[HostRow {
+                id: 8,
+                file_id: 3,
+                host: &host,
+                doc: None,
+            }],
+        );
+        let json = serde_json::to_string(&host).unwrap().replace('\\', "\\\\");
+        assert_eq!(own, out.replace(&doc.to_string(), &json));
+        let ports = host.ports.as_ref().unwrap();
+        rows::<ScanPort>(&mut out, &[Child::new(7, 0, &ports[0])]);
+        let scripts = ports[0].scripts.as_ref().unwrap();
+        let script = |idx| ScriptRow {
+            host_id: 7,
+            port_idx: 0,
+            idx,
+            port: 80,
+            script: &scripts[idx],
+        };
+        rows::<ScanScript>(&mut out, &[script(0), script(1)]);
+        rows::<ScanHostname>(
+            &mut out,
+            &[Child::new(7, 0, &host.hostnames.as_ref().unwrap()[0])],
+        );
+        let trace = &host.traces.as_ref().unwrap()[0];
+        let hop = |idx| HopRow {
+            host_id: 7,
+            trace_idx: 0,
+            idx,
+            trace,
+            hop: &trace.hops[idx],
+        };
+        rows::<ScanHop>(&mut out, &[hop(0), hop(1)]);
+        let os = host.os.as_ref().unwrap();
+        rows::<ScanOsmatch>(
+            &mut out,
+            &[Child::new(7, 0, &os.osmatch.as_ref().unwrap()[0])],
+        );
+        rows::<ScanOsclass>(
+            &mut out,
+            &[Child::new(7, 0, &os.osclass.as_ref().unwrap()[0])],
+        );
+        rows::<ScanCpe>(
+            &mut out,
+            &[Child::new(7, 0, &host.cpes.as_ref().unwrap()[0])],
+        );
+        rows::<ScanTag>(
+            &mut out,
+            &[Child::new(7, 0, &host.tags.as_ref().unwrap()[0])],
+        );
+        const EXPECTED: &str = concat!(
+            "8\t3\t10.0.0.1\tS\\\\1\t{\"a\",\"b\\\\\"c\"}\tup\tsyn-ack\t64\t2021-01-11 00:17:05+00\t0999-01-01 00:00:00+00\t1\t22\t{\"addr\":\"10.0.0.1\"}\n",
+            "7\t0\ttcp\t80\topen\t\\N\t\\N\thttp\tnginx\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t10\n",
+            "7\t0\t0\t80\thttp-title\tHome\\tpage\t{\"http-title\":{\"title\":\"Home\"}}\n",
+            "7\t0\t1\t80\tbanner\tx\t\\N\n",
+            "7\t0\ta.example\tPTR\t{\"example\"}\n",
+            "7\t0\t0\ttcp\t80\t1\t10.0.0.254\t0.5\tgw\t\\N\n",
+            "7\t0\t1\ttcp\t80\t2\t\\N\t1.5\t\\N\t{\"x\",\"y\"}\n",
+            "7\t0\tLinux\t98\n",
+            "7\t0\tgeneral purpose\tLinux\tLinux\t5.X\t98\n",
+            "7\t0\to\tlinux\tlinux_kernel\t5\t{\"osmatch\"}\n",
+            "7\t0\tCDN\tinfo\t{\"via x\"}\n",
+        );
+        assert_eq!(out, EXPECTED);
+    }
 }
