@@ -24,10 +24,9 @@ pub fn identity_hash(
     value: &str,
     targetval: Option<&str>,
 ) -> [u8; 32] {
-    let mut h = Sha256::new();
     let mut port_buf = itoa_buf();
     let port_text = port.map(|p| format_int(&mut port_buf, p));
-    for field in [
+    hash_fields([
         addr.map(str::as_bytes),
         sensor.map(str::as_bytes),
         Some(recontype.as_bytes()),
@@ -35,10 +34,7 @@ pub fn identity_hash(
         source.map(str::as_bytes),
         Some(value.as_bytes()),
         targetval.map(str::as_bytes),
-    ] {
-        feed(&mut h, field);
-    }
-    h.finalize().into()
+    ])
 }
 
 /// [`identity_hash`] of a record, without allocating (the address is
@@ -51,8 +47,7 @@ pub fn record_key(r: &PassiveRecord) -> [u8; 32] {
     });
     let mut port_buf = itoa_buf();
     let port_text = r.port.map(|p| format_int(&mut port_buf, i64::from(p)));
-    let mut h = Sha256::new();
-    for field in [
+    hash_fields([
         addr_len.map(|n| &addr_buf[..n]),
         r.sensor.as_deref().map(str::as_bytes),
         Some(r.recontype.as_bytes()),
@@ -60,21 +55,23 @@ pub fn record_key(r: &PassiveRecord) -> [u8; 32] {
         r.source.as_deref().map(str::as_bytes),
         Some(r.value.as_bytes()),
         r.targetval.as_deref().map(str::as_bytes),
-    ] {
-        feed(&mut h, field);
-    }
-    h.finalize().into()
+    ])
 }
 
-fn feed(h: &mut Sha256, field: Option<&[u8]>) {
-    match field {
-        None => h.update([0u8]),
-        Some(s) => {
-            h.update([1u8]);
-            h.update((s.len() as u64).to_le_bytes());
-            h.update(s);
+/// The hash of [`identity_hash`]'s fields, in its order.
+fn hash_fields(fields: [Option<&[u8]>; 7]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for field in fields {
+        match field {
+            None => h.update([0u8]),
+            Some(s) => {
+                h.update([1u8]);
+                h.update((s.len() as u64).to_le_bytes());
+                h.update(s);
+            }
         }
     }
+    h.finalize().into()
 }
 
 fn itoa_buf() -> [u8; 24] {
@@ -289,11 +286,7 @@ impl<'a> PassiveLoader<'a> {
         if self.staging.rows() == 0 {
             return Ok(0);
         }
-        let mut tx = self.client.transaction()?;
-        self.staging.flush(&mut tx)?;
-        let n = tx.execute(MERGE, &[])?;
-        tx.commit()?;
-        Ok(n)
+        self.store([])
     }
 }
 
