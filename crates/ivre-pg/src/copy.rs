@@ -20,7 +20,7 @@ pub trait ColumnSet: 'static {
 
     /// The column names, in COPY order.
     fn names() -> impl Iterator<Item = &'static str> {
-        Self::COLUMNS.iter().map(|c| c.name)
+        Self::COLUMNS.iter().map(|column| column.name)
     }
 
     /// Writes the fields of `row` (not ending the row: a set may be only
@@ -37,11 +37,50 @@ pub trait CopyTable: ColumnSet {
     const NAME: &'static str;
 }
 
+/// How a column's value is written from a row.
+pub type WriteColumn<S> =
+    for<'b, 'r> fn(&'b mut CopyBuffer, &<S as ColumnSet>::Row<'r>) -> &'b mut CopyBuffer;
+
 /// One column: its name and how its value is written from a row.
 pub struct Column<S: ColumnSet + ?Sized> {
-    pub name: &'static str,
-    pub write: for<'r> fn(&mut CopyBuffer, &S::Row<'r>),
+    name: &'static str,
+    write: WriteColumn<S>,
 }
+
+impl<S: ColumnSet + ?Sized> Column<S> {
+    pub const fn new(name: &'static str, write: WriteColumn<S>) -> Self {
+        Column { name, write }
+    }
+}
+
+/// A column list, one column a line: `"name" => |buffer, row| value`,
+/// the closure writing the column's value (a [`WriteColumn`]).
+macro_rules! columns {
+    ($($name:literal => $write:expr),* $(,)?) => {
+        &[$($crate::copy::Column::new($name, $write)),*]
+    };
+}
+pub(crate) use columns;
+
+/// Declares a [`CopyTable`], its rows and its [`columns!`]:
+/// `Type = "table" for Row<'r> { "name" => |buffer, row| value, ... }`.
+macro_rules! copy_table {
+    ($(#[$attr:meta])* $table:ident = $name:literal for $row:ty { $($columns:tt)* }) => {
+        $(#[$attr])*
+        pub struct $table;
+
+        impl $crate::copy::CopyTable for $table {
+            const NAME: &'static str = $name;
+        }
+
+        impl $crate::copy::ColumnSet for $table {
+            type Row<'r> = $row;
+            const COLUMNS: &'static [$crate::copy::Column<Self>] =
+                $crate::copy::columns![$($columns)*];
+        }
+    };
+}
+pub(crate) use copy_table;
 
 /// The rows of one [`CopyTable`] waiting to be copied.
 pub struct TableBuffer<T> {
@@ -152,6 +191,18 @@ impl CopyBuffer {
         self
     }
 
+    /// `value` written by `write`, or NULL.
+    pub fn opt<T>(
+        &mut self,
+        value: Option<T>,
+        write: impl FnOnce(&mut Self, T) -> &mut Self,
+    ) -> &mut Self {
+        match value {
+            Some(value) => write(self, value),
+            None => self.null(),
+        }
+    }
+
     pub fn text(&mut self, s: &str) -> &mut Self {
         self.sep();
         escape_into(&mut self.buf, s);
@@ -159,10 +210,7 @@ impl CopyBuffer {
     }
 
     pub fn opt_text(&mut self, s: Option<&str>) -> &mut Self {
-        match s {
-            Some(s) => self.text(s),
-            None => self.null(),
-        }
+        self.opt(s, Self::text)
     }
 
     pub fn int(&mut self, v: i64) -> &mut Self {
@@ -172,25 +220,20 @@ impl CopyBuffer {
     }
 
     pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
-        match v {
-            Some(v) => self.int(v),
-            None => self.null(),
-        }
+        self.opt(v, Self::int)
     }
 
+    /// A `double precision` value; NULL for NaN and infinities.
     pub fn opt_float(&mut self, v: Option<f64>) -> &mut Self {
-        match v.filter(|f| f.is_finite()) {
-            Some(v) => {
-                self.sep();
-                let _ = write!(self.buf, "{v}");
-                self
-            }
-            None => self.null(),
-        }
+        self.opt(v.filter(|f| f.is_finite()), |b, v| {
+            b.sep();
+            let _ = write!(b.buf, "{v}");
+            b
+        })
     }
 
     /// A `text[]` value.
-    pub fn text_array<'a>(&mut self, items: impl IntoIterator<Item = &'a str>) -> &mut Self {
+    pub fn text_array(&mut self, items: impl IntoIterator<Item = impl AsRef<str>>) -> &mut Self {
         self.sep();
         let mut literal = String::from("{");
         for (i, item) in items.into_iter().enumerate() {
@@ -198,7 +241,7 @@ impl CopyBuffer {
                 literal.push(',');
             }
             literal.push('"');
-            for c in item.chars() {
+            for c in item.as_ref().chars() {
                 if c == '"' || c == '\\' {
                     literal.push('\\');
                 }
@@ -238,27 +281,11 @@ impl CopyBuffer {
     /// An `inet` value (canonical text, IPv4 written without the
     /// formatting machinery).
     pub fn opt_ip(&mut self, ip: Option<&std::net::IpAddr>) -> &mut Self {
-        match ip {
-            Some(ip) => {
-                self.sep();
-                write_ip(&mut self.buf, ip);
-                self
-            }
-            None => self.null(),
-        }
-    }
-
-    /// A value written with its `Display` form (addresses, numbers), which
-    /// must need no COPY escaping.
-    pub fn opt_display(&mut self, v: Option<&impl std::fmt::Display>) -> &mut Self {
-        match v {
-            Some(v) => {
-                self.sep();
-                let _ = write!(self.buf, "{v}");
-                self
-            }
-            None => self.null(),
-        }
+        self.opt(ip, |b, ip| {
+            b.sep();
+            write_ip(&mut b.buf, ip);
+            b
+        })
     }
 
     /// A `timestamptz` value, `YYYY-MM-DD HH:MM:SS.ffffff+00`.
@@ -425,7 +452,7 @@ mod tests {
         c.bytea(&[0, 0xab])
             .timestamptz(&t)
             .timestamptz(&DateTime::from_timestamp(-62_167_219_200 - 86_400, 0).unwrap())
-            .opt_display(Some(&"10.0.0.1".parse::<std::net::IpAddr>().unwrap()))
+            .opt_ip(Some(&"10.0.0.1".parse().unwrap()))
             .json(&serde_json::json!({"a": "x\ty\\"}));
         c.end_row();
         assert_eq!(

@@ -6,7 +6,7 @@
 //! The caller pre-aggregates a batch so that its keys are unique (PostgreSQL
 //! refuses to update one row twice in one statement).
 
-use crate::copy::{Column, ColumnSet, CopyBuffer};
+use crate::copy::{columns, Column, ColumnSet, CopyBuffer};
 use crate::Result;
 use ivre_model::passive::PassiveRecord;
 use postgres::Client;
@@ -24,10 +24,9 @@ pub fn identity_hash(
     value: &str,
     targetval: Option<&str>,
 ) -> [u8; 32] {
-    let mut h = Sha256::new();
     let mut port_buf = itoa_buf();
     let port_text = port.map(|p| format_int(&mut port_buf, p));
-    for field in [
+    hash_fields([
         addr.map(str::as_bytes),
         sensor.map(str::as_bytes),
         Some(recontype.as_bytes()),
@@ -35,10 +34,7 @@ pub fn identity_hash(
         source.map(str::as_bytes),
         Some(value.as_bytes()),
         targetval.map(str::as_bytes),
-    ] {
-        feed(&mut h, field);
-    }
-    h.finalize().into()
+    ])
 }
 
 /// [`identity_hash`] of a record, without allocating (the address is
@@ -51,8 +47,7 @@ pub fn record_key(r: &PassiveRecord) -> [u8; 32] {
     });
     let mut port_buf = itoa_buf();
     let port_text = r.port.map(|p| format_int(&mut port_buf, i64::from(p)));
-    let mut h = Sha256::new();
-    for field in [
+    hash_fields([
         addr_len.map(|n| &addr_buf[..n]),
         r.sensor.as_deref().map(str::as_bytes),
         Some(r.recontype.as_bytes()),
@@ -60,21 +55,23 @@ pub fn record_key(r: &PassiveRecord) -> [u8; 32] {
         r.source.as_deref().map(str::as_bytes),
         Some(r.value.as_bytes()),
         r.targetval.as_deref().map(str::as_bytes),
-    ] {
-        feed(&mut h, field);
-    }
-    h.finalize().into()
+    ])
 }
 
-fn feed(h: &mut Sha256, field: Option<&[u8]>) {
-    match field {
-        None => h.update([0u8]),
-        Some(s) => {
-            h.update([1u8]);
-            h.update((s.len() as u64).to_le_bytes());
-            h.update(s);
+/// The hash of [`identity_hash`]'s fields, in its order.
+fn hash_fields(fields: [Option<&[u8]>; 7]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for field in fields {
+        match field {
+            None => h.update([0u8]),
+            Some(s) => {
+                h.update([1u8]);
+                h.update((s.len() as u64).to_le_bytes());
+                h.update(s);
+            }
         }
     }
+    h.finalize().into()
 }
 
 fn itoa_buf() -> [u8; 24] {
@@ -156,6 +153,11 @@ impl StagedRow {
         self.infos.is_some()
     }
 
+    /// The encoded infos; `None` for NULL.
+    fn infos_json(&self) -> Option<&[u8]> {
+        self.infos.as_ref()?.as_deref()
+    }
+
     /// Folds another observation of the same identity, with
     /// [`PassiveRecord::merge`]'s arithmetic.
     pub fn merge(&mut self, other: &PassiveRecord) {
@@ -186,49 +188,14 @@ struct Identity;
 
 impl ColumnSet for Identity {
     type Row<'r> = PassiveRecord;
-    const COLUMNS: &'static [Column<Self>] = &[
-        Column {
-            name: "addr",
-            write: |b, r| {
-                b.opt_ip(r.addr.as_ref());
-            },
-        },
-        Column {
-            name: "sensor",
-            write: |b, r| {
-                b.opt_text(r.sensor.as_deref());
-            },
-        },
-        Column {
-            name: "recontype",
-            write: |b, r| {
-                b.text(&r.recontype);
-            },
-        },
-        Column {
-            name: "source",
-            write: |b, r| {
-                b.opt_text(r.source.as_deref());
-            },
-        },
-        Column {
-            name: "port",
-            write: |b, r| {
-                b.opt_int(r.port.map(i64::from));
-            },
-        },
-        Column {
-            name: "value",
-            write: |b, r| {
-                b.text(&r.value);
-            },
-        },
-        Column {
-            name: "targetval",
-            write: |b, r| {
-                b.opt_text(r.targetval.as_deref());
-            },
-        },
+    const COLUMNS: &'static [Column<Self>] = columns![
+        "addr" => |b, r| b.opt_ip(r.addr.as_ref()),
+        "sensor" => |b, r| b.opt_text(r.sensor.as_deref()),
+        "recontype" => |b, r| b.text(&r.recontype),
+        "source" => |b, r| b.opt_text(r.source.as_deref()),
+        "port" => |b, r| b.opt_int(r.port.map(i64::from)),
+        "value" => |b, r| b.text(&r.value),
+        "targetval" => |b, r| b.opt_text(r.targetval.as_deref()),
     ];
 }
 
@@ -243,46 +210,13 @@ struct Counters;
 
 impl ColumnSet for Counters {
     type Row<'r> = Keyed<'r>;
-    const COLUMNS: &'static [Column<Self>] = &[
-        Column {
-            name: "key_hash",
-            write: |b, r| {
-                b.bytea(r.key);
-            },
-        },
-        Column {
-            name: "count",
-            write: |b, r| {
-                b.int(i64::try_from(r.row.count).unwrap_or(i64::MAX));
-            },
-        },
-        Column {
-            name: "firstseen",
-            write: |b, r| {
-                b.timestamptz(&r.row.firstseen);
-            },
-        },
-        Column {
-            name: "lastseen",
-            write: |b, r| {
-                b.timestamptz(&r.row.lastseen);
-            },
-        },
-        Column {
-            name: "infos",
-            write: |b, r| {
-                match r.row.infos.as_ref().and_then(|i| i.as_deref()) {
-                    Some(json) => b.raw(json),
-                    None => b.null(),
-                };
-            },
-        },
-        Column {
-            name: "schema_version",
-            write: |b, r| {
-                b.int(i64::from(r.row.schema_version));
-            },
-        },
+    const COLUMNS: &'static [Column<Self>] = columns![
+        "key_hash" => |b, r| b.bytea(r.key),
+        "count" => |b, r| b.int(i64::try_from(r.row.count).unwrap_or(i64::MAX)),
+        "firstseen" => |b, r| b.timestamptz(&r.row.firstseen),
+        "lastseen" => |b, r| b.timestamptz(&r.row.lastseen),
+        "infos" => |b, r| b.opt(r.row.infos_json(), CopyBuffer::raw),
+        "schema_version" => |b, r| b.int(i64::from(r.row.schema_version)),
     ];
 }
 
@@ -352,11 +286,7 @@ impl<'a> PassiveLoader<'a> {
         if self.staging.rows() == 0 {
             return Ok(0);
         }
-        let mut tx = self.client.transaction()?;
-        self.staging.flush(&mut tx)?;
-        let n = tx.execute(MERGE, &[])?;
-        tx.commit()?;
-        Ok(n)
+        self.store([])
     }
 }
 
@@ -405,7 +335,7 @@ mod tests {
         let key = [7u8; 32];
         let mut direct = CopyBuffer::detached(0);
         direct
-            .opt_display(merged.addr.as_ref())
+            .opt_text(merged.addr.map(|a| a.to_string()).as_deref())
             .opt_text(merged.sensor.as_deref())
             .text(&merged.recontype)
             .opt_text(merged.source.as_deref())
