@@ -4,4 +4,5 @@
 
 pub mod filter;
 pub mod passive;
+pub mod probes;
 pub mod scan;

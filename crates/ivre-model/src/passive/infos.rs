@@ -3,7 +3,7 @@
 //!
 //! Not done here: the Nmap service-fingerprint match of `HTTP_SERVER_HEADER`
 //! / `SERVER`, `TCP_SERVER_BANNER`, `SSH_CLIENT` and `SSH_SERVER` values
-//! (`service_*` keys) belongs to the `scan::probes` module and is left to
+//! (`service_*` keys) belongs to the `probes` module and is left to
 //! the caller.
 
 use base64::engine::general_purpose::STANDARD as B64;

@@ -6,7 +6,7 @@
 //!
 //! Not done here (reported by the team): the scanner-probe identification
 //! of `TCP_CLIENT_BANNER` / honeypot payloads and the Nmap service matching
-//! (both need the `scan::probes` tables), the Kaspersky user-agent rule and
+//! (both need the `probes` tables), the Kaspersky user-agent rule and
 //! the IMAP banner rule (patterns unknown), the decoding of
 //! `STUN_HONEYPOT_REQUEST` values to raw bytes (values stay escaped text).
 

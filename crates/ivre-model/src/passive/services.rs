@@ -4,7 +4,7 @@
 
 use super::escape::decode;
 use super::PassiveRecord;
-use crate::scan::probes::ServiceProbes;
+use crate::probes::ServiceProbes;
 use serde_json::Value;
 
 /// Adds the service fields of an Nmap match to the infos of a server-side
