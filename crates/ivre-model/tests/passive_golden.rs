@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 
 use base64::Engine;
+use ivre_model::escape;
 use ivre_model::passive::{
-    escape, normalize::NormalizeConfig, p0f::P0fReader, process, Aggregator, PassiveRecord,
-    ZeekReader,
+    normalize::NormalizeConfig, p0f::P0fReader, process, Aggregator, PassiveRecord, ZeekReader,
 };
 use serde_json::{Map, Value};
 

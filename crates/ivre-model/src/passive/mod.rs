@@ -31,7 +31,6 @@ pub mod cert;
 pub mod display;
 pub mod dns;
 pub mod error;
-pub mod escape;
 pub mod ignore;
 pub mod infos;
 pub mod normalize;

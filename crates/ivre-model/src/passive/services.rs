@@ -2,8 +2,8 @@
 //! banners and `Server:` headers are identified with Nmap's service probes,
 //! as `-sV` would identify them.
 
-use super::escape::decode;
 use super::PassiveRecord;
+use crate::escape::decode;
 use crate::probes::ServiceProbes;
 use serde_json::Value;
 
