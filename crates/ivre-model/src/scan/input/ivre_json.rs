@@ -28,7 +28,7 @@ use crate::scan::error::{ParseError, ParseErrorKind};
 use crate::scan::honeypot::clean_synack_honeypot;
 use crate::scan::record::{Host, SCHEMA_VERSION};
 use crate::scan::script::alias_key;
-use crate::scan::scripts::Effects;
+use crate::scan::scripts::{rename_s7, Effects};
 use serde_json::{json, Map, Value};
 use std::io::BufRead;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -415,24 +415,7 @@ fn migrate_script(s: &mut Map<String, Value>, _proto: Option<&str>) {
         }
         "s7-info" => {
             if let Some(o) = take_obj(s, "s7-info") {
-                let renamed: Map<String, Value> = o
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let nk = match k.as_str() {
-                            "Module" => "module",
-                            "Basic Hardware" => "hardware",
-                            "Version" => "version",
-                            "System Name" => "system_name",
-                            "Module Type" => "module_name",
-                            "Serial Number" => "module_sn",
-                            "Plant Identification" => "plant",
-                            "Copyright" => "copyright",
-                            other => other,
-                        };
-                        (nk.to_string(), v)
-                    })
-                    .collect();
-                s.insert("s7-info".into(), Value::Object(renamed));
+                s.insert("s7-info".into(), Value::Object(rename_s7(o)));
             }
         }
         _ => {}
