@@ -17,7 +17,7 @@ use super::addr::{parse_port, AddrCond, PortSpec};
 use super::cert::CertQuery;
 use super::search::CommonSearch;
 use super::service::ServiceQuery;
-use super::value::{regex_escape, Match, Regex, ValueCond};
+use super::value::{ex, path, re, regex_escape, rei, Match, Regex, ValueCond};
 use super::{Filter, FilterError};
 use crate::crypto::md5_hex;
 use chrono::{DateTime, Utc};
@@ -69,28 +69,6 @@ pub enum InfosList {
 
 fn leaf(l: PassiveLeaf) -> PassiveFilter {
     Filter::Leaf(l)
-}
-
-fn ex(s: &str) -> Match {
-    Match::Exact(s.to_string())
-}
-
-fn re(p: &str) -> Match {
-    Match::Regex(Regex {
-        pattern: p.to_string(),
-        flags: String::new(),
-    })
-}
-
-fn rei(p: &str) -> Match {
-    Match::Regex(Regex {
-        pattern: p.to_string(),
-        flags: "i".to_string(),
-    })
-}
-
-fn path(keys: &[&str]) -> Vec<String> {
-    keys.iter().map(|k| k.to_string()).collect()
 }
 
 /// A condition on `infos.<path>` (a string match; `Match::Absent`: missing).
