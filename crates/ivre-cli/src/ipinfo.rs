@@ -1,7 +1,7 @@
 //! `ivre-ipinfo`: query the passive purpose.
 
 use crate::args::{Mode, OutputArgs, MODE_GROUP};
-use crate::output::{top_value_text, write_json_line, write_top_value};
+use crate::output::{address_lines, distinct_value_lines, top_value_lines, write_json_line};
 use crate::passivefilter::PassiveFilterArgs;
 use crate::CommonArgs;
 use anyhow::Result;
@@ -138,24 +138,21 @@ pub fn run(common: &CommonArgs, cli: &IpinfoArgs) -> Result<ExitCode> {
             Mode::Top { field, least } => {
                 let limit = cli.output.top_limit();
                 let count_records = !cli.top_sum;
-                query::for_each_topvalue::<anyhow::Error>(
+                let each = top_value_lines(&mut out);
+                query::for_each_topvalue(
                     &mut client,
                     &flt,
                     &field,
                     limit,
                     least,
                     count_records,
-                    |v| Ok(write_top_value(&mut out, &v.value, v.count)?),
+                    each,
                 )?;
             }
             Mode::Distinct(field) => {
-                query::distinct::<anyhow::Error>(&mut client, &flt, &field, |v| {
-                    Ok(writeln!(out, "{}", top_value_text(&v))?)
-                })?
+                query::distinct(&mut client, &flt, &field, distinct_value_lines(&mut out))?
             }
-            Mode::Short => {
-                query::addresses::<anyhow::Error>(&mut client, &flt, |a| Ok(writeln!(out, "{a}")?))?
-            }
+            Mode::Short => query::addresses(&mut client, &flt, address_lines(&mut out))?,
             Mode::Count => writeln!(out, "{}", query::count(&mut client, &flt)?)?,
             Mode::Explain => writeln!(out, "{}", query::explain(&mut client, &flt)?)?,
             Mode::Delete => {

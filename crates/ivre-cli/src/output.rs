@@ -1,6 +1,8 @@
 //! Output helpers shared by the query tools: IVRE's text of `--top` and
-//! `--distinct` values, and JSON records one per line.
+//! `--distinct` values, the lines every purpose's query streams for
+//! `--top`, `--distinct` and `--short`, and JSON records one per line.
 
+use ivre_pg::query::TopValue;
 use serde::Serialize;
 use serde_json::Value;
 use std::io::{self, Write};
@@ -22,9 +24,22 @@ pub fn top_value_text(v: &Value) -> String {
     }
 }
 
-/// A `--top` line: `value: count`.
-pub fn write_top_value(out: &mut impl Write, value: &Value, count: i64) -> io::Result<()> {
-    writeln!(out, "{}: {}", top_value_text(value), count)
+/// What `--top` does with each value a purpose's query streams: a
+/// `value: count` line.
+pub fn top_value_lines<W: Write>(out: &mut W) -> impl FnMut(TopValue) -> anyhow::Result<()> + '_ {
+    move |v| Ok(writeln!(out, "{}: {}", top_value_text(&v.value), v.count)?)
+}
+
+/// What `--distinct` does with each value a purpose's query streams: a
+/// line.
+pub fn distinct_value_lines<W: Write>(out: &mut W) -> impl FnMut(Value) -> anyhow::Result<()> + '_ {
+    move |v| Ok(writeln!(out, "{}", top_value_text(&v))?)
+}
+
+/// What `--short` does with each address a purpose's query streams: a
+/// line.
+pub fn address_lines<W: Write>(out: &mut W) -> impl FnMut(String) -> anyhow::Result<()> + '_ {
+    move |a| Ok(writeln!(out, "{a}")?)
 }
 
 /// A record as JSON on one line, or indented (for people, on a terminal).

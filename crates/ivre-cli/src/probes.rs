@@ -1,7 +1,7 @@
 //! Nmap's `nmap-service-probes`, loaded once per process on first need, for
 //! the tools that identify services behind raw banners.
 
-use ivre_model::scan::probes::ServiceProbes;
+use ivre_model::probes::ServiceProbes;
 use std::sync::OnceLock;
 
 /// The installed service probes; `None` (said once, as a warning) when

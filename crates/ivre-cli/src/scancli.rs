@@ -1,7 +1,7 @@
 //! `ivre-scancli`: query the scan results (the "nmap" purpose).
 
 use crate::args::{Mode, OutputArgs, MODE_GROUP};
-use crate::output::{top_value_text, write_top_value};
+use crate::output::{address_lines, distinct_value_lines, top_value_lines};
 use crate::scanfilter::ScanFilterArgs;
 use crate::CommonArgs;
 use anyhow::Result;
@@ -72,22 +72,12 @@ pub fn run(common: &CommonArgs, cli: &ScancliArgs) -> Result<ExitCode> {
     match cli.output.mode() {
         Mode::Top { field, least } => {
             let limit = cli.output.top_limit();
-            query::for_each_topvalue::<anyhow::Error>(
-                &mut client,
-                &flt,
-                &field,
-                limit,
-                least,
-                |v| Ok(write_top_value(&mut out, &v.value, v.count)?),
-            )?;
+            let each = top_value_lines(&mut out);
+            query::for_each_topvalue(&mut client, &flt, &field, limit, least, each)?;
         }
-        Mode::Short => {
-            query::addresses::<anyhow::Error>(&mut client, &flt, |a| Ok(writeln!(out, "{a}")?))?
-        }
+        Mode::Short => query::addresses(&mut client, &flt, address_lines(&mut out))?,
         Mode::Distinct(field) => {
-            query::distinct::<anyhow::Error>(&mut client, &flt, &field, |v| {
-                Ok(writeln!(out, "{}", top_value_text(&v))?)
-            })?
+            query::distinct(&mut client, &flt, &field, distinct_value_lines(&mut out))?
         }
         Mode::Explain => writeln!(out, "{}", query::explain(&mut client, &flt)?)?,
         Mode::Delete => {

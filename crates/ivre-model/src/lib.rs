@@ -2,6 +2,9 @@
 //! format and the filter language. Pure: no database and no network, so that
 //! everything here can be unit-tested and fuzzed on its own.
 
+pub mod crypto;
+pub mod escape;
 pub mod filter;
 pub mod passive;
+pub mod probes;
 pub mod scan;

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 
 use base64::Engine;
+use ivre_model::escape;
 use ivre_model::passive::{
-    escape, normalize::NormalizeConfig, p0f::P0fReader, process, Aggregator, PassiveRecord,
-    ZeekReader,
+    normalize::NormalizeConfig, p0f::P0fReader, process, Aggregator, PassiveRecord, ZeekReader,
 };
 use serde_json::{Map, Value};
 
@@ -68,7 +68,7 @@ fn golden_key(g: &Map<String, Value>) -> Key {
 }
 
 /// Golden infos with the full values restored and the Nmap service keys
-/// (computed by `scan::probes`, out of this module) removed.
+/// (computed by `probes`, out of this module) removed.
 fn golden_infos(g: &Map<String, Value>) -> Map<String, Value> {
     let mut infos = g
         .get("infos")

@@ -17,10 +17,10 @@ use super::addr::{parse_port, AddrCond, PortSpec};
 use super::cert::CertQuery;
 use super::search::CommonSearch;
 use super::service::ServiceQuery;
-use super::value::{regex_escape, Match, Regex, ValueCond};
+use super::value::{ex, path, re, regex_escape, rei, Match, Regex, ValueCond};
 use super::{Filter, FilterError};
+use crate::crypto::md5_hex;
 use chrono::{DateTime, Utc};
-use md5::{Digest, Md5};
 use std::net::IpAddr;
 
 /// A filter on passive records.
@@ -69,28 +69,6 @@ pub enum InfosList {
 
 fn leaf(l: PassiveLeaf) -> PassiveFilter {
     Filter::Leaf(l)
-}
-
-fn ex(s: &str) -> Match {
-    Match::Exact(s.to_string())
-}
-
-fn re(p: &str) -> Match {
-    Match::Regex(Regex {
-        pattern: p.to_string(),
-        flags: String::new(),
-    })
-}
-
-fn rei(p: &str) -> Match {
-    Match::Regex(Regex {
-        pattern: p.to_string(),
-        flags: "i".to_string(),
-    })
-}
-
-fn path(keys: &[&str]) -> Vec<String> {
-    keys.iter().map(|k| k.to_string()).collect()
 }
 
 /// A condition on `infos.<path>` (a string match; `Match::Absent`: missing).
@@ -416,10 +394,6 @@ pub fn torcert() -> PassiveFilter {
     })
 }
 
-fn md5_hex(s: &str) -> String {
-    hex::encode(Md5::digest(s.as_bytes()))
-}
-
 /// IVRE's value-or-hash rule, on a record whose `value` is the MD5 of the
 /// raw string kept in `infos.<base>.raw` (hashes in `infos.<base>.sha1|sha256`).
 fn value_or_hash(m: Match, base: &[&'static str]) -> PassiveFilter {
@@ -433,7 +407,7 @@ fn value_or_hash(m: Match, base: &[&'static str]) -> PassiveFilter {
                 (true, 32, false) => infos(&at("md5"), Match::Exact(lower)),
                 (true, 40, _) => infos(&at("sha1"), Match::Exact(lower)),
                 (true, 64, _) => infos(&at("sha256"), Match::Exact(lower)),
-                (_, _, true) => value(Match::Exact(md5_hex(&v))),
+                (_, _, true) => value(Match::Exact(md5_hex(v.as_bytes()))),
                 (_, _, false) => infos(&at("raw"), Match::Exact(v)),
             }
         }
@@ -468,7 +442,10 @@ pub fn ja3server(server: Option<Match>, client: Option<Match>) -> PassiveFilter 
                 (true, 40 | 64) => f
                     .and(source(re("^ja3-")))
                     .and(value_or_hash(Match::Exact(lower), &["client"])),
-                _ => f.and(source(Match::Exact(format!("ja3-{}", md5_hex(&v))))),
+                _ => f.and(source(Match::Exact(format!(
+                    "ja3-{}",
+                    md5_hex(v.as_bytes())
+                )))),
             }
         }
         Some(m) => f
@@ -688,7 +665,7 @@ mod tests {
             ValueCond::Str(ex(sha1))
         )));
         let l = leaves(&ja3client(Some(ex("769,5,0-65281"))));
-        assert!(l.contains(&PassiveLeaf::Value(ex(&md5_hex("769,5,0-65281")))));
+        assert!(l.contains(&PassiveLeaf::Value(ex(&md5_hex(b"769,5,0-65281")))));
         let l = leaves(&ja3client(Some(re("^769,"))));
         assert!(l.contains(&PassiveLeaf::Infos(
             path(&["raw"]),
@@ -697,7 +674,7 @@ mod tests {
         let l = leaves(&ja3server(None, Some(ex("769,255"))));
         assert!(l.contains(&PassiveLeaf::Source(Match::Exact(format!(
             "ja3-{}",
-            md5_hex("769,255")
+            md5_hex(b"769,255")
         )))));
     }
 

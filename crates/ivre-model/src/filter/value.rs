@@ -121,6 +121,34 @@ pub fn optional_regexp(s: &str) -> Result<Option<Match>, FilterError> {
     })
 }
 
+// Shorthands for the filters every purpose builds by hand.
+
+/// An exact string.
+pub(crate) fn ex(s: &str) -> Match {
+    Match::Exact(s.to_string())
+}
+
+/// An unanchored regex search, case-sensitive.
+pub(crate) fn re(pattern: &str) -> Match {
+    Match::Regex(Regex {
+        pattern: pattern.to_string(),
+        flags: String::new(),
+    })
+}
+
+/// An unanchored regex search, case-insensitive.
+pub(crate) fn rei(pattern: &str) -> Match {
+    Match::Regex(Regex {
+        pattern: pattern.to_string(),
+        flags: "i".to_string(),
+    })
+}
+
+/// A path of keys into a JSON value (`infos`, structured script output).
+pub(crate) fn path(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| k.to_string()).collect()
+}
+
 /// A condition on a JSON value (structured script output, passive `infos`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueCond {

@@ -172,7 +172,7 @@ fn cells(line: &[u8]) -> Vec<String> {
     match rdr.read_byte_record(&mut record) {
         Ok(true) => record
             .iter()
-            .map(|c| super::escape::lossless_utf8(c).trim().to_owned())
+            .map(|c| crate::escape::lossless_utf8(c).trim().to_owned())
             .collect(),
         _ => Vec::new(),
     }

@@ -1,23 +1,12 @@
 //! X.509 certificate infos for `SSL_SERVER` / `SSL_CLIENT` `cert` and
 //! `cacert` records (spec 1.4).
 
-use md5::Md5;
 use serde_json::{json, Value};
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
 use x509_parser::num_bigint::BigUint;
 
 use super::record::Infos;
+use crate::crypto::{bit_len, hex_digests};
 use crate::scan::scripts::ssl_cert_from_der;
-
-/// MD5, SHA-1 and SHA-256 (hex) of some bytes.
-pub fn hashes(data: &[u8]) -> [(&'static str, String); 3] {
-    [
-        ("md5", hex::encode(Md5::digest(data))),
-        ("sha1", hex::encode(Sha1::digest(data))),
-        ("sha256", hex::encode(Sha256::digest(data))),
-    ]
-}
 
 /// The infos of a certificate (`SSL_SERVER` / `SSL_CLIENT` `cert` and
 /// `cacert` records): the same parse as the scans' `ssl-cert` script, without
@@ -42,7 +31,7 @@ pub fn cert_infos(der: &[u8]) -> Option<Infos> {
 /// `algo`, `bits`, and for RSA `exponent` and `modulus` (decimal strings).
 pub fn ssh_key_infos(blob: &[u8]) -> Infos {
     let mut infos = Infos::new();
-    for (k, v) in hashes(blob) {
+    for (k, v) in hex_digests(blob) {
         infos.insert(k.into(), Value::String(v));
     }
     let mut rest = blob;
@@ -60,7 +49,7 @@ pub fn ssh_key_infos(blob: &[u8]) -> Infos {
     match algo.as_str() {
         "ssh-rsa" => {
             if let (Some(e), Some(n)) = (next(), next()) {
-                infos.insert("bits".into(), json!(bits(n)));
+                infos.insert("bits".into(), json!(bit_len(n)));
                 infos.insert(
                     "exponent".into(),
                     json!(BigUint::from_bytes_be(e).to_string()),
@@ -73,7 +62,7 @@ pub fn ssh_key_infos(blob: &[u8]) -> Infos {
         }
         "ssh-dss" => {
             if let Some(p) = next() {
-                infos.insert("bits".into(), json!(bits(p)));
+                infos.insert("bits".into(), json!(bit_len(p)));
             }
         }
         "ssh-ed25519" => {
@@ -87,13 +76,4 @@ pub fn ssh_key_infos(blob: &[u8]) -> Infos {
         _ => {}
     }
     infos
-}
-
-/// Size in bits of a big-endian unsigned integer.
-fn bits(data: &[u8]) -> u64 {
-    let data = match data.iter().position(|&b| b != 0) {
-        Some(p) => &data[p..],
-        None => return 0,
-    };
-    (data.len() as u64 - 1) * 8 + u64::from(8 - data[0].leading_zeros())
 }

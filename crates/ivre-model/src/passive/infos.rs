@@ -3,7 +3,7 @@
 //!
 //! Not done here: the Nmap service-fingerprint match of `HTTP_SERVER_HEADER`
 //! / `SERVER`, `TCP_SERVER_BANNER`, `SSH_CLIENT` and `SSH_SERVER` values
-//! (`service_*` keys) belongs to the `scan::probes` module and is left to
+//! (`service_*` keys) belongs to the `probes` module and is left to
 //! the caller.
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -11,9 +11,10 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::cert;
-use super::escape;
 use super::ntlm;
 use super::record::{Infos, PassiveRecord};
+use crate::crypto::hex_digests;
+use crate::escape;
 
 /// Every suffix of a domain name: `a.b.c` → `a.b.c`, `b.c`, `c`.
 pub fn domain_suffixes(name: &str) -> Vec<String> {
@@ -33,7 +34,7 @@ pub fn domain_suffixes(name: &str) -> Vec<String> {
 /// Adds `sha1` and `sha256` of `raw` into `obj` (keeps `raw`).
 fn raw_hashes(obj: &mut Infos) {
     if let Some(Value::String(raw)) = obj.get("raw").cloned() {
-        for (k, v) in cert::hashes(raw.as_bytes()) {
+        for (k, v) in hex_digests(raw.as_bytes()) {
             if k != "md5" {
                 obj.insert(k.into(), Value::String(v));
             }

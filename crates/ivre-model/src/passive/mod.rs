@@ -25,13 +25,12 @@
 //!
 //! Left to other modules: Nmap service matching of banners and `SERVER`
 //! headers (`service_*` infos) and scanner-probe identification of client
-//! payloads (both need `scan::probes`).
+//! payloads (both need `probes`).
 pub mod airodump;
 pub mod cert;
 pub mod display;
 pub mod dns;
 pub mod error;
-pub mod escape;
 pub mod ignore;
 pub mod infos;
 pub mod normalize;

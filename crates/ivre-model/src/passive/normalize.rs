@@ -6,7 +6,7 @@
 //!
 //! Not done here (reported by the team): the scanner-probe identification
 //! of `TCP_CLIENT_BANNER` / honeypot payloads and the Nmap service matching
-//! (both need the `scan::probes` tables), the Kaspersky user-agent rule and
+//! (both need the `probes` tables), the Kaspersky user-agent rule and
 //! the IMAP banner rule (patterns unknown), the decoding of
 //! `STUN_HONEYPOT_REQUEST` values to raw bytes (values stay escaped text).
 
@@ -14,17 +14,16 @@ use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use md5::{Digest, Md5};
 use regex::bytes::Regex as BytesRegex;
 use regex::Regex;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
-use super::escape;
 use super::ignore::IgnoreSpec;
 use super::infos;
 use super::ntlm;
 use super::record::PassiveRecord;
+use crate::crypto::{md5_hex, sha256_hex};
+use crate::escape;
 
 /// Normalisation settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,10 +75,6 @@ fn is_md5_hex(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn md5_hex(s: &str) -> String {
-    hex::encode(Md5::digest(s.as_bytes()))
-}
-
 /// Normalises one observation (no ignore check, no infos beyond those the
 /// normalisation itself moves there). Returns 1 or 2 records.
 pub fn normalize(mut rec: PassiveRecord, cfg: &NormalizeConfig) -> Vec<PassiveRecord> {
@@ -125,7 +120,7 @@ pub fn normalize(mut rec: PassiveRecord, cfg: &NormalizeConfig) -> Vec<PassiveRe
             hash_raw(&mut rec);
             let client = rec.source.as_deref().unwrap_or_default()[4..].to_owned();
             if !is_md5_hex(&client) {
-                rec.source = Some(format!("ja3-{}", md5_hex(&client)));
+                rec.source = Some(format!("ja3-{}", md5_hex(client.as_bytes())));
                 rec.infos_mut()
                     .insert("client".into(), json!({ "raw": client }));
             }
@@ -143,7 +138,7 @@ pub fn normalize(mut rec: PassiveRecord, cfg: &NormalizeConfig) -> Vec<PassiveRe
 fn hash_raw(rec: &mut PassiveRecord) {
     if !is_md5_hex(&rec.value) {
         let raw = std::mem::take(&mut rec.value);
-        rec.value = md5_hex(&raw);
+        rec.value = md5_hex(raw.as_bytes());
         rec.infos_mut().insert("raw".into(), Value::String(raw));
     }
 }
@@ -324,7 +319,7 @@ pub fn canonical_banner(value: &str) -> Option<String> {
 }
 
 fn sha256_12(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))[..12].to_owned()
+    sha256_hex(s.as_bytes())[..12].to_owned()
 }
 
 fn is_hex_list(s: &str) -> bool {

@@ -6,8 +6,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::Value;
 
-use super::escape;
 use super::record::Infos;
+use crate::escape;
 
 const SIGNATURE: &[u8] = b"NTLMSSP\0";
 const FLAG_UNICODE: u32 = 0x0000_0001;

@@ -22,8 +22,8 @@ use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use super::error::{LineError, LineErrorKind};
-use super::escape::lossless_utf8;
 use super::record::PassiveRecord;
+use crate::escape::lossless_utf8;
 
 /// What is wrong with a line of a p0f log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

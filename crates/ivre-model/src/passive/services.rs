@@ -2,9 +2,9 @@
 //! banners and `Server:` headers are identified with Nmap's service probes,
 //! as `-sV` would identify them.
 
-use super::escape::decode;
 use super::PassiveRecord;
-use crate::scan::probes::ServiceProbes;
+use crate::escape::decode;
+use crate::probes::ServiceProbes;
 use serde_json::Value;
 
 /// Adds the service fields of an Nmap match to the infos of a server-side

@@ -28,8 +28,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::error::{LineError, LineErrorKind};
-use super::escape::lossless_utf8;
 use super::record::{epoch_to_utc, PassiveRecord};
+use crate::escape::lossless_utf8;
 
 /// What is wrong with a line of a Zeek log.
 #[derive(Debug, thiserror::Error)]

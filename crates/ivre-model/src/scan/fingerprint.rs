@@ -8,8 +8,8 @@
 //! `NULL` for plain banners. For line-oriented protocols only the first line
 //! is matched, as IVRE does.
 
-use super::probes::{banner_first_line, ServiceProbes};
 use super::record::{Host, Port};
+use crate::probes::{banner_first_line, ServiceProbes};
 use base64::Engine;
 
 /// Services whose banner is matched on its first line only.

@@ -5,7 +5,6 @@ pub mod error;
 pub mod fingerprint;
 pub mod honeypot;
 pub mod input;
-pub mod probes;
 pub mod record;
 pub mod script;
 pub mod scripts;

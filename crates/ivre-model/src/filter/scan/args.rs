@@ -94,8 +94,9 @@ pub fn file_arg(s: &str) -> Result<ScanFilter, FilterError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ex, re, rei, ScanLeaf};
+    use super::super::ScanLeaf;
     use super::*;
+    use crate::filter::value::{ex, re, rei};
     use crate::filter::Filter;
 
     #[test]

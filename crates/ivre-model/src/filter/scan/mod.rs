@@ -14,7 +14,7 @@ pub mod named;
 
 use super::addr::{parse_port, AddrCond, PortSpec};
 use super::service::ServiceQuery;
-use super::value::{Match, Regex, ValueCond};
+use super::value::{ex, path, Match, ValueCond};
 use super::{Filter, FilterError};
 use chrono::{DateTime, Utc};
 use std::net::IpAddr;
@@ -142,28 +142,6 @@ pub struct CpeCond {
 
 fn leaf(l: ScanLeaf) -> ScanFilter {
     Filter::Leaf(l)
-}
-
-fn re(p: &str) -> Match {
-    Match::Regex(Regex {
-        pattern: p.to_string(),
-        flags: String::new(),
-    })
-}
-
-fn rei(p: &str) -> Match {
-    Match::Regex(Regex {
-        pattern: p.to_string(),
-        flags: "i".to_string(),
-    })
-}
-
-fn ex(s: &str) -> Match {
-    Match::Exact(s.to_string())
-}
-
-fn path(keys: &[&str]) -> Vec<String> {
-    keys.iter().map(|k| k.to_string()).collect()
 }
 
 fn keys(spec: &str) -> Vec<Seg> {

@@ -3,14 +3,14 @@
 //! canned queries (`--anonftp`, `--owa`, `--webmin`, ...).
 
 use super::{
-    data_script, devicetype, ex, keys, path, port_cond, port_state, product, re, rei, script,
-    script_cond, DataCond, PortCond, ScanFilter, ScanLeaf, ScriptCond, ScriptPort,
+    data_script, devicetype, keys, port_cond, port_state, product, script, script_cond, DataCond,
+    PortCond, ScanFilter, ScanLeaf, ScriptCond, ScriptPort,
 };
 use crate::filter::addr::AddrCond;
 use crate::filter::cert::CertQuery;
 use crate::filter::search::CommonSearch;
 use crate::filter::service::ServiceQuery;
-use crate::filter::value::{regex_escape, Match, Regex, ValueCond};
+use crate::filter::value::{ex, path, re, regex_escape, rei, Match, Regex, ValueCond};
 use crate::filter::{Filter, FilterError};
 
 pub fn netdev() -> ScanFilter {

@@ -21,13 +21,14 @@
 //! `infos` is kept (IVRE's v22 drops it from nmap records). The result is at
 //! [`SCHEMA_VERSION`] with `openports` recomputed.
 
+use super::json_lines::JsonLines;
 use super::reader::{Position, RecordReader};
 use crate::scan::assemble::{apply_effects, process_port_script};
 use crate::scan::error::{ParseError, ParseErrorKind};
 use crate::scan::honeypot::clean_synack_honeypot;
 use crate::scan::record::{Host, SCHEMA_VERSION};
 use crate::scan::script::alias_key;
-use crate::scan::scripts::Effects;
+use crate::scan::scripts::{rename_s7, Effects};
 use serde_json::{json, Map, Value};
 use std::io::BufRead;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -48,47 +49,29 @@ pub enum IvreRecordError {
 
 /// Reader of IVRE JSON lines.
 pub struct IvreJsonReader<R: BufRead> {
-    input: R,
-    line: u64,
-    buf: String,
+    lines: JsonLines<R>,
 }
 
 impl<R: BufRead> IvreJsonReader<R> {
     pub fn new(input: R) -> Self {
         IvreJsonReader {
-            input,
-            line: 0,
-            buf: String::new(),
+            lines: JsonLines::new(input),
         }
     }
 
     fn read_line(&mut self) -> Result<Option<Host>, ParseError> {
         loop {
-            self.buf.clear();
-            let n = self.input.read_line(&mut self.buf).map_err(|e| {
-                ParseError::new(ParseErrorKind::Io, self.line + 1, 1, e.to_string())
+            let more = self.lines.next_line().map_err(|e| {
+                ParseError::new(ParseErrorKind::Io, self.lines.line() + 1, 1, e.to_string())
             })?;
-            if n == 0 {
+            if !more {
                 return Ok(None);
             }
-            self.line += 1;
-            let t = self.buf.trim();
+            let t = self.lines.text();
             if t.is_empty() {
                 continue;
             }
-            let v: Value = serde_json::from_str(t).map_err(|e| {
-                let kind = if !self.buf.ends_with('\n') {
-                    ParseErrorKind::Truncated
-                } else {
-                    ParseErrorKind::Syntax
-                };
-                ParseError::new(
-                    kind,
-                    self.line,
-                    e.column() as u64,
-                    format!("invalid JSON: {e}"),
-                )
-            })?;
+            let v = self.lines.parse(t, "JSON")?;
             return host_from_json(v)
                 .map(Some)
                 .map_err(|e| self.error_here(ParseErrorKind::Format, e.to_string()));
@@ -109,10 +92,7 @@ impl<R: BufRead> RecordReader for IvreJsonReader<R> {
 
     /// The line read last (its start).
     fn position(&self) -> Position {
-        Position {
-            line: self.line,
-            column: 1,
-        }
+        self.lines.position()
     }
 }
 
@@ -435,24 +415,7 @@ fn migrate_script(s: &mut Map<String, Value>, _proto: Option<&str>) {
         }
         "s7-info" => {
             if let Some(o) = take_obj(s, "s7-info") {
-                let renamed: Map<String, Value> = o
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let nk = match k.as_str() {
-                            "Module" => "module",
-                            "Basic Hardware" => "hardware",
-                            "Version" => "version",
-                            "System Name" => "system_name",
-                            "Module Type" => "module_name",
-                            "Serial Number" => "module_sn",
-                            "Plant Identification" => "plant",
-                            "Copyright" => "copyright",
-                            other => other,
-                        };
-                        (nk.to_string(), v)
-                    })
-                    .collect();
-                s.insert("s7-info".into(), Value::Object(renamed));
+                s.insert("s7-info".into(), Value::Object(rename_s7(o)));
             }
         }
         _ => {}

@@ -2,6 +2,7 @@
 //! cannot read, give the same records as the XML path (spec scans.md §2.4):
 //! banners become fake Nmap scripts ([`crate::scan::assemble::banner_script`]).
 
+use super::json_lines::JsonLines;
 use super::reader::{Position, RecordReader};
 use crate::scan::assemble::{apply_effects, banner_script, canonical_ip, process_port_script};
 use crate::scan::error::{ParseError, ParseErrorKind};
@@ -30,9 +31,7 @@ pub enum MasscanJsonError {
 /// "rec_type": "status"|"banner", "data": {...}}`). One record per object, as
 /// the XML path gives one per `<host>`.
 pub struct MasscanJsonReader<R: BufRead> {
-    input: R,
-    line: u64,
-    buf: String,
+    lines: JsonLines<R>,
     /// Seen `[` (a JSON array) / its closing `]`.
     array: bool,
     closed: bool,
@@ -41,9 +40,7 @@ pub struct MasscanJsonReader<R: BufRead> {
 impl<R: BufRead> MasscanJsonReader<R> {
     pub fn new(input: R) -> Self {
         MasscanJsonReader {
-            input,
-            line: 0,
-            buf: String::new(),
+            lines: JsonLines::new(input),
             array: false,
             closed: false,
         }
@@ -51,12 +48,11 @@ impl<R: BufRead> MasscanJsonReader<R> {
 
     fn read_object(&mut self) -> Result<Option<Host>, ParseError> {
         loop {
-            self.buf.clear();
-            let n = self
-                .input
-                .read_line(&mut self.buf)
+            let more = self
+                .lines
+                .next_line()
                 .map_err(|e| self.error_here(ParseErrorKind::Io, e.to_string()))?;
-            if n == 0 {
+            if !more {
                 if self.array && !self.closed {
                     return Err(
                         self.error_here(ParseErrorKind::Truncated, "input cut short: no closing ]")
@@ -64,8 +60,7 @@ impl<R: BufRead> MasscanJsonReader<R> {
                 }
                 return Ok(None);
             }
-            self.line += 1;
-            let mut t = self.buf.trim();
+            let mut t = self.lines.text();
             if t.starts_with('[') {
                 self.array = true;
             }
@@ -79,20 +74,7 @@ impl<R: BufRead> MasscanJsonReader<R> {
             if t.is_empty() {
                 continue;
             }
-            let v: Value = serde_json::from_str(t).map_err(|e| {
-                let kind = if !self.buf.ends_with('\n') {
-                    ParseErrorKind::Truncated
-                } else {
-                    ParseErrorKind::Syntax
-                };
-                ParseError::new(
-                    kind,
-                    self.line,
-                    e.column() as u64,
-                    format!("invalid Masscan JSON: {e}"),
-                )
-            })?;
-            let Value::Object(obj) = v else {
+            let Value::Object(obj) = self.lines.parse(t, "Masscan JSON")? else {
                 return Err(self.error_here(
                     ParseErrorKind::Format,
                     MasscanJsonError::NotAnObject.to_string(),
@@ -122,10 +104,7 @@ impl<R: BufRead> RecordReader for MasscanJsonReader<R> {
 
     /// The line read last (its start).
     fn position(&self) -> Position {
-        Position {
-            line: self.line,
-            column: 1,
-        }
+        self.lines.position()
     }
 }
 

@@ -15,6 +15,7 @@
 //! and its rule in `RULES`.
 
 mod ivre_json;
+mod json_lines;
 mod masscan_json;
 mod nmap_host;
 mod nmap_xml;

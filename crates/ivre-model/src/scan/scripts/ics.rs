@@ -27,7 +27,9 @@ fn s7_key(label: &str) -> Option<&'static str> {
     })
 }
 
-fn rename_s7(table: Map<String, Value>) -> Map<String, Value> {
+/// An `s7-info` table with Nmap's labels renamed to IVRE's keys (other
+/// keys kept); also used to migrate old IVRE records.
+pub(crate) fn rename_s7(table: Map<String, Value>) -> Map<String, Value> {
     table
         .into_iter()
         .map(|(k, v)| match s7_key(&k) {

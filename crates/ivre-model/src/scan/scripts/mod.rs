@@ -25,6 +25,7 @@ mod vulns;
 
 pub use http::{parse_headers_raw, parse_headers_text};
 pub use ics::parse_s7_banner;
+pub(crate) use ics::rename_s7;
 pub use ls::{parse_ftp_listing, parse_ls_text};
 pub use smb::windows_product_version;
 pub use ssh::hassh;

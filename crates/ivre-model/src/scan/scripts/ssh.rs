@@ -4,8 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::util::{md5_hex, sha1_hex, sha256_hex};
 use super::Script;
+use crate::crypto::{bit_len, md5_hex, sha1_hex, sha256_hex};
 
 /// Parses `ssh-hostkey`'s text: `  <bits> <aa:bb:..> (<TYPE>)` lines, each
 /// optionally followed by a `<type> <base64>` line.
@@ -266,9 +266,9 @@ fn hostkey_script(payload: &[u8]) -> Option<Script> {
     let bits = match ktype.as_str() {
         "ssh-rsa" => {
             let _e = take_string(&mut fields)?;
-            super::util::bit_len(take_string(&mut fields)?)
+            bit_len(take_string(&mut fields)?)
         }
-        "ssh-dss" => super::util::bit_len(take_string(&mut fields)?),
+        "ssh-dss" => bit_len(take_string(&mut fields)?),
         "ssh-ed25519" => 256,
         t if t.starts_with("ecdsa-sha2-nistp") => t
             .trim_start_matches("ecdsa-sha2-nistp")

@@ -14,11 +14,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::X509Name;
 
-use super::util::{
-    b64, b64_decode, be_bytes_to_decimal, bit_len, hex_to_decimal, masscan_raw, md5_hex, sha1_hex,
-    sha256_hex,
-};
+use super::util::{b64, b64_decode, be_bytes_to_decimal, hex_to_decimal, masscan_raw};
 use super::{Effects, Script};
+use crate::crypto::{bit_len, md5_hex, sha1_hex, sha256_hex};
 
 /// Why a certificate could not be turned into IVRE's object.
 #[derive(Debug, thiserror::Error)]

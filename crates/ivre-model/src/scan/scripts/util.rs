@@ -1,26 +1,11 @@
-//! Small helpers shared by the script families: hashes, big-number
+//! Small helpers shared by the script families: base64, big-number
 //! formatting, access to Masscan's raw banner and to Nmap's tables.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use md5::{Digest, Md5};
 use serde_json::{Map, Value};
-use sha1::Sha1;
-use sha2::Sha256;
 
 use super::Script;
-
-pub(crate) fn md5_hex(data: &[u8]) -> String {
-    hex::encode(Md5::digest(data))
-}
-
-pub(crate) fn sha1_hex(data: &[u8]) -> String {
-    hex::encode(Sha1::digest(data))
-}
-
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
 
 pub(crate) fn b64(data: &[u8]) -> String {
     B64.encode(data)
@@ -82,18 +67,6 @@ pub(crate) fn hex_to_decimal(text: &str) -> Option<String> {
     hex::decode(padded).ok().map(|b| be_bytes_to_decimal(&b))
 }
 
-/// Number of significant bits of a big-endian unsigned integer.
-pub(crate) fn bit_len(bytes: &[u8]) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() && bytes[i] == 0 {
-        i += 1;
-    }
-    if i == bytes.len() {
-        return 0;
-    }
-    ((bytes.len() - i - 1) as u64) * 8 + (8 - bytes[i].leading_zeros() as u64)
-}
-
 /// A string member of an object, if present.
 pub(crate) fn get_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     obj.get(key).and_then(Value::as_str)
@@ -140,6 +113,5 @@ mod tests {
         );
         assert_eq!(hex_to_decimal("0x01000001").as_deref(), Some("16777217"));
         assert_eq!(hex_to_decimal("abc").as_deref(), Some("2748"));
-        assert_eq!(bit_len(&[0, 0x80, 0]), 16);
     }
 }

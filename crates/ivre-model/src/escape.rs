@@ -1,4 +1,6 @@
-//! Text forms of binary values (spec 2.1.3).
+//! Text forms of binary values (spec 2.1.3), shared by every purpose: the
+//! Nmap-style escaping is what Nmap writes in version info (filled by
+//! [`crate::probes`]) and what passive records store.
 //!
 //! Zeek writes non-printable bytes as `\xNN` and a backslash as `\\`; IVRE
 //! keeps that escaped text as the stored value and only decodes it for some

@@ -3,6 +3,7 @@
 //! the groups a banner captured; captured values are encoded the Nmap way
 //! (`\r`, `\n`, `\t`, `\\` and `\xHH` for other non-printable bytes).
 use super::ServiceMatch;
+use crate::escape;
 
 /// The `p`, `v`, `i`, `h`, `o`, `d` and `cpe:` fields of a match line, as
 /// written in the file.
@@ -45,23 +46,6 @@ impl Templates {
             soft,
         }
     }
-}
-
-/// Encodes bytes as Nmap does in version info (`\r`, `\n`, `\t`, `\\`,
-/// printable ASCII as is, `\xHH` otherwise).
-fn nmap_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len());
-    for &b in data {
-        match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\\' => out.push_str("\\\\"),
-            32..=126 => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out
 }
 
 /// Parses `N` then `,"a","b")`-style arguments for `$SUBST`/`$I`: returns
@@ -110,7 +94,7 @@ fn format_template(template: &str, groups: &[Option<&[u8]>]) -> Option<String> {
         let next = after.as_bytes().first().copied();
         if let Some(d @ b'1'..=b'9') = next {
             match group(usize::from(d - b'0')) {
-                Some(Some(value)) => out.push_str(&nmap_encode(value)),
+                Some(Some(value)) => out.push_str(&escape::encode(value)),
                 Some(None) => return None,
                 None => {
                     out.push('$');
@@ -152,10 +136,10 @@ fn format_template(template: &str, groups: &[Option<&[u8]>]) -> Option<String> {
                     .copied()
                     .filter(|b| (32..=126).contains(b))
                     .collect();
-                out.push_str(&nmap_encode(&printable));
+                out.push_str(&escape::encode(&printable));
             }
             Some(("SUBST", args)) => {
-                out.push_str(&nmap_encode(value).replace(args[0], args[1]));
+                out.push_str(&escape::encode(value).replace(args[0], args[1]));
             }
             Some((_, args)) => {
                 let big_endian = match args[0] {
