@@ -86,7 +86,13 @@ impl MatchRule {
         if !self.may_match(data) {
             return None;
         }
-        let caps = self.regex()?.captures(data)?;
+        let regex = self.regex()?;
+        // Most lines do not match: `is_match` answers without allocating
+        // the capture slots that `captures` allocates on every call.
+        if !regex.is_match(data) {
+            return None;
+        }
+        let caps = regex.captures(data)?;
         let groups: Vec<Option<&[u8]>> = caps
             .iter()
             .skip(1)
