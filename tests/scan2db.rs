@@ -239,10 +239,16 @@ fn bad_inputs_give_clear_errors_and_store_nothing() {
         assert!(!err.contains("panicked"), "{what}: {err}");
         assert_eq!(snapshot(&db), before, "{what}");
     }
-    // An empty file is not an error.
-    let out = tool("ivre-scan2db", &db, &["-"], Some(b""));
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(db.scalar("SELECT count(*) FROM scan_host"), before.0);
+    // An empty file is not an error; it is not recorded as imported.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.xml");
+    std::fs::write(&empty, b"").unwrap();
+    for (file, input) in [(empty.to_str().unwrap(), None), ("-", Some(&b" \n"[..]))] {
+        let out = tool("ivre-scan2db", &db, &[file], input);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains("empty"), "{}", stderr(&out));
+        assert_eq!(snapshot(&db), before, "{file}");
+    }
     // A missing file is an error; the run goes on.
     let out = tool("ivre-scan2db", &db, &["/nonexistent/scan.xml"], None);
     assert_eq!(out.status.code(), Some(1));

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod faults;
 mod foundation;
 mod ipdata;
 mod iphost;

@@ -247,11 +247,17 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FIELD", allow_hyphen_values = true)]
     pub sort: Vec<String>,
     /// Skip this many records.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = sql_count())]
     pub skip: u64,
     /// At most this many records (for --top: values, default 10; 0: no limit).
-    #[arg(long)]
+    #[arg(long, value_parser = sql_count())]
     pub limit: Option<u64>,
+}
+
+/// A record count as SQL takes it (`LIMIT` / `OFFSET` are signed 64-bit):
+/// a larger number is a usage error rather than a negative value.
+fn sql_count() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(..=i64::MAX as u64)
 }
 
 /// The output mode the shared flags chose; a tool's own modes (same clap
@@ -354,5 +360,26 @@ mod tests {
         );
         assert_eq!(cli.output.top_limit(), 3);
         assert_eq!(parse(&[]).unwrap().output.mode(), Mode::Records);
+    }
+
+    #[test]
+    fn counts_beyond_sql_bigint_are_usage_errors() {
+        let max = i64::MAX.to_string();
+        let cli = parse(&["--limit", &max, "--skip", &max]).unwrap();
+        assert_eq!(
+            (cli.output.limit, cli.output.skip),
+            (Some(i64::MAX as u64), i64::MAX as u64)
+        );
+        for flag in ["--limit", "--skip"] {
+            for value in ["9223372036854775808", "18446744073709551615"] {
+                let err = parse(&[flag, value]).err().unwrap();
+                assert_eq!(
+                    err.kind(),
+                    clap::error::ErrorKind::ValueValidation,
+                    "{flag} {value}"
+                );
+                assert_eq!(err.exit_code(), 2);
+            }
+        }
     }
 }

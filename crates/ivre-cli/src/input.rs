@@ -124,7 +124,7 @@ pub fn expand(operands: &[String], recursive: bool) -> Result<Vec<String>> {
                 recursive,
                 "{op} is a directory (use -r to read directories)"
             );
-            walk(path, &mut files).with_context(|| format!("cannot list {op}"))?;
+            walk(path, &mut files)?;
         } else {
             files.push(op.clone());
         }
@@ -132,10 +132,11 @@ pub fn expand(operands: &[String], recursive: bool) -> Result<Vec<String>> {
     Ok(files)
 }
 
-fn walk(dir: &Path, out: &mut Vec<String>) -> io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<io::Result<_>>()?;
+/// Appends the files under `dir`; an error names the directory it is about.
+fn walk(dir: &Path, out: &mut Vec<String>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .and_then(|entries| entries.map(|e| e.map(|e| e.path())).collect())
+        .with_context(|| format!("cannot list {}", dir.display()))?;
     entries.sort();
     for p in entries {
         if p.is_dir() {

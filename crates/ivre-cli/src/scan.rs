@@ -9,8 +9,9 @@ use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::scan::fingerprint::fingerprint_banners;
-use ivre_model::scan::{Host, ReadOptions, ScanReader, Tag};
-use ivre_pg::scan::{already_imported, ScanFileMeta, ScanLoader};
+use ivre_model::scan::{Host, ReadOptions, ScanFormat, ScanReader, Tag};
+use ivre_pg::scan::{ScanFileMeta, ScanLoader};
+use ivre_pg::ErrorClass;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufWriter, Read, Write};
@@ -166,14 +167,7 @@ fn load_file(
     let known_hash = if file == "-" {
         None
     } else {
-        let digest = hash_content(input::open(file)?)?;
-        if !args.force && already_imported(client, &digest)? {
-            log::warn!(
-                "{file}: already imported (same content); skipped (use --force to import it again)"
-            );
-            return Ok(0);
-        }
-        Some(digest)
+        Some(hash_content(input::open(file)?)?)
     };
     let input = input::open(file)?;
     let name = input.name.clone();
@@ -183,6 +177,10 @@ fn load_file(
         hasher: hasher.clone(),
     };
     let mut reader = ScanReader::open(reader, opts).with_context(|| name.clone())?;
+    if reader.format() == ScanFormat::Empty {
+        log::warn!("{name}: empty (no data); nothing recorded");
+        return Ok(0);
+    }
     let mut meta = ScanFileMeta {
         sha256: known_hash.clone().unwrap_or_default(),
         name: name.clone(),
@@ -191,16 +189,29 @@ fn load_file(
         source: opts.source.clone(),
         ..ScanFileMeta::default()
     };
-    let mut loader = ScanLoader::begin(client, &meta)?;
+    let mut loader =
+        ScanLoader::begin(client, &meta).map_err(|e| not_stored(&name, "cannot start", e))?;
+    if let Some(digest) = &known_hash {
+        if !args.force
+            && loader
+                .already_imported(digest)
+                .map_err(|e| not_stored(&name, "cannot check for a previous import", e))?
+        {
+            log::warn!(
+                "{name}: already imported (same content); skipped (use --force to import it again)"
+            );
+            return Ok(0);
+        }
+    }
     let bar = progress::counter("hosts");
     let mut hosts = 0u64;
     while let Some(item) = reader.next() {
         match item {
             Ok(mut host) => {
                 fingerprinter.apply(&reader, &mut host);
-                loader
-                    .add(&host)
-                    .with_context(|| format!("{name}: cannot store host {}", host.addr))?;
+                loader.add(&host).map_err(|e| {
+                    not_stored(&name, &format!("cannot store host {}", host.addr), e)
+                })?;
                 hosts += 1;
                 bar.set_position(hosts);
             }
@@ -241,13 +252,32 @@ fn load_file(
     if known_hash.is_none() {
         // stdin: decide now, with the hash of what was read.
         let digest = hex::encode(hasher.borrow_mut().finalize_reset());
-        if !args.force && loader.file_already_imported(&digest)? {
+        if !args.force
+            && loader
+                .already_imported(&digest)
+                .map_err(|e| not_stored(&name, "cannot check for a previous import", e))?
+        {
             log::warn!("{name}: already imported (same content); nothing stored (use --force to import it again)");
             return Ok(0);
         }
         meta.sha256 = digest;
     }
-    Ok(loader.finish(&meta)?)
+    loader
+        .finish(&meta)
+        .map_err(|e| not_stored(&name, "cannot commit", e))
+}
+
+/// A storage error while importing `name`: the transaction is rolled back,
+/// so nothing of the file is kept, and unless the file itself is at fault
+/// the same command can simply be run again (a file stored meanwhile is
+/// skipped as already imported).
+fn not_stored(name: &str, step: &str, e: ivre_pg::Error) -> anyhow::Error {
+    let advice = if e.class() == ErrorClass::BadInput {
+        "nothing stored from this file"
+    } else {
+        "the file was not stored; running the same command again is safe"
+    };
+    anyhow::Error::new(e).context(format!("{name}: {step}; {advice}"))
 }
 
 fn hash_content(mut input: Input) -> Result<String> {

@@ -87,10 +87,74 @@ impl DbTarget {
 fn parse(s: &str) -> Result<Config> {
     s.parse::<Config>().map_err(|e| {
         Error::Setup(format!(
-            "invalid connection string {s:?} (expected a postgresql:// URL or key=value pairs): {}",
+            "invalid connection string {:?} (expected a postgresql:// URL or key=value pairs): {}",
+            redact_password(s),
             with_causes(&e)
         ))
     })
+}
+
+/// What a message may show of a connection string: the password, in the
+/// URL's user part or as a `password` parameter, becomes `***`.
+fn redact_password(s: &str) -> String {
+    match ["postgresql://", "postgres://"]
+        .into_iter()
+        .find_map(|scheme| Some((scheme, s.strip_prefix(scheme)?)))
+    {
+        Some((scheme, rest)) => {
+            // `user:password@`: up to the last `@`, so that a password with
+            // an unescaped `@` is hidden whole.
+            let rest = match rest.rfind('@') {
+                Some(at) if rest[..at].contains(':') => {
+                    let colon = rest.find(':').unwrap_or(at);
+                    format!("{}:***{}", &rest[..colon], &rest[at..])
+                }
+                _ => rest.to_owned(),
+            };
+            format!("{scheme}{}", redact_parameter(&rest, |c| c == '&'))
+        }
+        None => redact_parameter(s, char::is_whitespace),
+    }
+}
+
+/// Hides the value of every `password = value` in `s`: a quoted value up to
+/// its closing quote, else up to a character for which `ends` holds.
+fn redact_parameter(s: &str, ends: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.to_ascii_lowercase().find("password") {
+        let after_key = &rest[at + "password".len()..];
+        let value = after_key.trim_start();
+        let Some(value) = value.strip_prefix('=') else {
+            out.push_str(&rest[..at + "password".len()]);
+            rest = after_key;
+            continue;
+        };
+        let value = value.trim_start();
+        out.push_str(&rest[..rest.len() - value.len()]);
+        out.push_str("***");
+        rest = &value[value_len(value, &ends)..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Length of a parameter value at the start of `s`: `'quoted \' text'`,
+/// or up to a character for which `ends` holds.
+fn value_len(s: &str, ends: impl Fn(char) -> bool) -> usize {
+    if let Some(quoted) = s.strip_prefix('\'') {
+        let mut escaped = false;
+        for (i, c) in quoted.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '\'' => return i + 2,
+                _ => {}
+            }
+        }
+        return s.len();
+    }
+    s.find(|c: char| ends(c)).unwrap_or(s.len())
 }
 
 /// Fills what the connection string left out, as libpq would.
@@ -171,6 +235,51 @@ mod tests {
         assert_eq!(t.describe(), "socket /run/pg, database \"ivre\"");
         assert_eq!(t.origin, DbOrigin::Flag);
         assert!(DbTarget::resolve(Some("postgresql://[bad")).is_err());
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_what_messages_show() {
+        for (given, shown) in [
+            (
+                "postgresql://u:secretpw@db.example:5433/scans",
+                "postgresql://u:***@db.example:5433/scans",
+            ),
+            (
+                "postgres://u:sec@ret:pw@h/d?password=other&sslmode=x",
+                "postgres://u:***@h/d?password=***&sslmode=x",
+            ),
+            ("postgresql://u@h/d", "postgresql://u@h/d"),
+            ("postgresql://h/d?user=u", "postgresql://h/d?user=u"),
+            (
+                "host=h password=secretpw user=u",
+                "host=h password=*** user=u",
+            ),
+            (
+                "host=h password = 'secret \\' pw' user=u",
+                "host=h password = *** user=u",
+            ),
+            ("host=h PASSWORD='unterminated", "host=h PASSWORD=***"),
+            ("host=h passwords", "host=h passwords"),
+        ] {
+            assert_eq!(redact_password(given), shown, "{given}");
+        }
+    }
+
+    #[test]
+    fn a_connection_string_that_fails_to_parse_is_shown_without_its_password() {
+        for bad in [
+            "postgresql://u:secretpw@[db.example/scans",
+            "postgresql://u:secretpw@h:port/scans",
+            "host=h password=secretpw port=nan",
+            "host=h password='secretpw",
+        ] {
+            let message = DbTarget::resolve(Some(bad)).unwrap_err().to_string();
+            assert!(
+                message.starts_with("invalid connection string"),
+                "{message}"
+            );
+            assert!(!message.contains("secretpw"), "{message}");
+        }
     }
 
     #[test]

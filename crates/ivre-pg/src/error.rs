@@ -25,7 +25,7 @@ pub enum Error {
     #[error("cannot connect to PostgreSQL at {target}: {reason}")]
     Connect { target: String, reason: String },
     /// The connection broke while in use (server restart, network).
-    #[error("connection to PostgreSQL lost: {0}")]
+    #[error("connection to PostgreSQL lost")]
     ConnectionLost(#[source] postgres::Error),
     /// A row broke a constraint of the schema.
     #[error(transparent)]
@@ -82,7 +82,7 @@ impl Error {
             let code = db.code();
             let message = db.message().to_string();
             if *code == SqlState::INVALID_REGULAR_EXPRESSION {
-                return Error::BadRegex(message);
+                return Error::BadRegex(regex_reason(db).to_owned());
             }
             if *code == SqlState::QUERY_CANCELED {
                 return Error::Cancelled(message);
@@ -106,6 +106,15 @@ impl Error {
             source,
         }
     }
+}
+
+/// Why PostgreSQL refused a regular expression, without the "invalid
+/// regular expression: " its message starts with (our messages say it).
+pub(crate) fn regex_reason(db: &postgres::error::DbError) -> &str {
+    let message = db.message();
+    message
+        .strip_prefix("invalid regular expression: ")
+        .unwrap_or(message)
 }
 
 impl From<postgres::Error> for Error {

@@ -128,7 +128,7 @@ fn query_error(e: postgres::Error, q: &DnsQuery) -> Error {
         if db.code() == &SqlState::INVALID_REGULAR_EXPRESSION {
             return Error::BadFilter(format!(
                 "invalid regular expression /{pattern}/: {}",
-                db.message()
+                crate::error::regex_reason(db)
             ));
         }
     }

@@ -37,15 +37,9 @@ pub struct ScanFileMeta {
     pub info: Option<Value>,
 }
 
-/// Whether a file with this content was imported before.
-pub fn already_imported(client: &mut Client, sha256: &str) -> Result<bool> {
-    Ok(client
-        .query_opt(
-            "SELECT 1 FROM scan_file WHERE sha256 = $1 LIMIT 1",
-            &[&sha256],
-        )?
-        .is_some())
-}
+/// First key of the advisory lock an import takes on its content hash
+/// ("SCAN"), so that the lock shares no key with other users of advisory locks.
+const CONTENT_LOCK_CLASS: i32 = 0x5343_414e;
 
 /// Loads the records of one file inside one transaction.
 pub struct ScanLoader<'a> {
@@ -213,8 +207,19 @@ impl<'a> ScanLoader<'a> {
         Ok(())
     }
 
-    /// Whether another import has this content (for inputs hashed while read).
-    pub fn file_already_imported(&mut self, sha256: &str) -> Result<bool> {
+    /// Whether another, committed import has this content.
+    ///
+    /// It first waits for any import of the same content still running: a
+    /// lock on the hash, held until this transaction ends, makes "is it
+    /// there?" and "store it" one step, so that of two imports of one file
+    /// started at once the second sees the first's row and stores nothing.
+    /// A lock rather than a unique index on `sha256`: `--force` stores the
+    /// same content again on purpose, and a second `scan_file` row with it.
+    pub fn already_imported(&mut self, sha256: &str) -> Result<bool> {
+        self.tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&CONTENT_LOCK_CLASS, &sha256],
+        )?;
         Ok(self
             .tx
             .query_opt(

@@ -5,4 +5,4 @@ mod load;
 pub mod query;
 pub mod top;
 
-pub use load::{already_imported, ScanFileMeta, ScanLoader};
+pub use load::{ScanFileMeta, ScanLoader};
