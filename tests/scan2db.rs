@@ -256,6 +256,39 @@ fn bad_inputs_give_clear_errors_and_store_nothing() {
 }
 
 #[test]
+fn deep_nesting_is_refused_with_its_place_not_a_crash() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    // 40,000 nested tables in a script overflowed the stack (exit 134).
+    let levels = 40_000;
+    let script = format!(
+        "<script id=\"x\" output=\"y\">{}<elem>1</elem>{}</script>",
+        "<table>".repeat(levels),
+        "</table>".repeat(levels)
+    );
+    let prefix = "<host><address addr=\"192.0.2.1\" addrtype=\"ipv4\"/><ports><port protocol=\"tcp\" portid=\"80\">";
+    let xml = format!(
+        "<?xml version=\"1.0\"?>\n<nmaprun scanner=\"nmap\">\n{prefix}{script}</port></ports></host>\n</nmaprun>\n"
+    );
+    let deep = dir.path().join("deep.xml");
+    std::fs::write(&deep, &xml).unwrap();
+    let out = tool("ivre-scan2db", &db, &[deep.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    // The first refused element is the 96th table (depth 101).
+    let column = prefix.len() + r#"<script id="x" output="y">"#.len() + 95 * "<table>".len() + 1;
+    assert!(
+        err.contains("deep.xml")
+            && err.contains(&format!("line 3, column {column}"))
+            && err.contains("nested more than"),
+        "{err}"
+    );
+    assert!(!err.contains("overflow"), "{err}");
+    assert_eq!(db.scalar("SELECT count(*) FROM scan_file"), 0);
+    assert_eq!(db.scalar("SELECT count(*) FROM scan_host"), 0);
+}
+
+#[test]
 fn live_nmap_from_stdin() {
     let Ok(nmap) = std::process::Command::new("nmap")
         .args(["-oX", "-", "-Pn", "-n", "-p", "1,9", "127.0.0.1"])

@@ -1,12 +1,14 @@
 //! A thin layer over quick-xml for the scan readers: line/column tracking while
-//! streaming, owned events, entity refusal and truncation detection.
+//! streaming, owned events, entity refusal, truncation detection, and the
+//! limits that keep hostile input cheap (nesting depth; duplicate attributes
+//! found in linear time).
 
 use super::reader::Position;
 use crate::scan::error::{ParseError, ParseErrorKind};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::{Map, Value};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io::{self, BufRead, Read};
 
 /// A `BufRead` that counts the newlines it hands out, so that a byte offset
@@ -101,6 +103,22 @@ impl<R: BufRead> BufRead for LineCounter<R> {
     }
 }
 
+/// The deepest element nesting accepted (the root element is at depth 1).
+///
+/// Nmap's output nests `nmaprun > host > ports > port > script` and then the
+/// NSE tables of a script, a handful of levels deep in every script Nmap
+/// ships: real scan results stay under 20 levels. Deeper input is refused
+/// with an error rather than building values that every consumer (JSON
+/// serialization, `Drop`, the XML output of `scancli`) walks recursively.
+/// 100 also keeps every stored record importable again from its IVRE JSON
+/// export: a host script's table at element depth d is at JSON depth d + 2,
+/// and serde_json refuses 128 levels (any bound up to 126 would do).
+const MAX_DEPTH: usize = 100;
+
+/// Up to this many attributes, duplicates are looked for by comparing every
+/// pair (cheaper than hashing for the few attributes of real elements).
+const PAIRWISE_DUPLICATE_CHECK_MAX: usize = 16;
+
 /// An owned XML event with its attributes decoded and unescaped.
 #[derive(Debug)]
 pub(crate) enum Ev {
@@ -118,6 +136,8 @@ pub(crate) struct XmlEvents<R: BufRead> {
     pending_end: Option<String>,
     /// Offset of the start of the last event returned.
     event_start: u64,
+    /// How many elements are open (bounded by [`MAX_DEPTH`]).
+    depth: usize,
 }
 
 impl<R: BufRead> XmlEvents<R> {
@@ -130,6 +150,7 @@ impl<R: BufRead> XmlEvents<R> {
             buf: Vec::with_capacity(4096),
             pending_end: None,
             event_start: 0,
+            depth: 0,
         }
     }
 
@@ -178,8 +199,21 @@ impl<R: BufRead> XmlEvents<R> {
             let out = match ev {
                 Event::Start(e) | Event::Empty(e) => {
                     let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    if self.depth >= MAX_DEPTH {
+                        return Err(self.error_at(
+                            pos,
+                            ParseErrorKind::Syntax,
+                            format!(
+                                "<{name}> nested more than {MAX_DEPTH} elements deep \
+                                 (no scan result nests so deep)"
+                            ),
+                        ));
+                    }
                     let mut attrs = Vec::new();
-                    for a in e.attributes() {
+                    // quick-xml's own duplicate check compares each attribute
+                    // with all the previous ones: quadratic time on an element
+                    // with many attributes. `first_duplicate` is linear.
+                    for a in e.attributes().with_checks(false) {
                         let a = match a {
                             Ok(a) => a,
                             Err(err) => {
@@ -197,12 +231,24 @@ impl<R: BufRead> XmlEvents<R> {
                         };
                         attrs.push((key, value));
                     }
+                    if let Some(key) = first_duplicate(&attrs) {
+                        return Err(self.error_at(
+                            pos,
+                            ParseErrorKind::Syntax,
+                            format!("bad attribute in <{name}>: duplicated attribute {key:?}"),
+                        ));
+                    }
                     if empty {
                         self.pending_end = Some(name.clone());
+                    } else {
+                        self.depth += 1;
                     }
                     Ev::Start(name, attrs)
                 }
-                Event::End(e) => Ev::End(String::from_utf8_lossy(e.name().as_ref()).into_owned()),
+                Event::End(e) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    Ev::End(String::from_utf8_lossy(e.name().as_ref()).into_owned())
+                }
                 Event::Text(t) => match t.unescape() {
                     Ok(s) => Ev::Text(s.into_owned()),
                     Err(err) => return Err(self.convert_error_at(pos, err)),
@@ -280,6 +326,23 @@ impl<R: BufRead> XmlEvents<R> {
             }
         }
     }
+}
+
+/// The first attribute name that appears twice, in time linear in the number
+/// of attributes.
+fn first_duplicate(attrs: &[(String, String)]) -> Option<&str> {
+    if attrs.len() <= PAIRWISE_DUPLICATE_CHECK_MAX {
+        return attrs
+            .iter()
+            .enumerate()
+            .find(|(i, (key, _))| attrs[..*i].iter().any(|(k, _)| k == key))
+            .map(|(_, (key, _))| key.as_str());
+    }
+    let mut seen = HashSet::with_capacity(attrs.len());
+    attrs
+        .iter()
+        .map(|(key, _)| key.as_str())
+        .find(|key| !seen.insert(*key))
 }
 
 /// Looks up an attribute.
