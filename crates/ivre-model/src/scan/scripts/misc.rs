@@ -142,9 +142,20 @@ fn typed_value(v: &str) -> Value {
     }
 }
 
+/// Deepest block of `mongodb-databases` output turned into nested objects;
+/// real output nests 3 levels. Beyond it, deeper lines join the enclosing
+/// block, so that hostile text cannot exhaust the stack (one call a level)
+/// nor produce JSON too deep to re-import.
+const MAX_INDENTED_DEPTH: usize = 32;
+
 /// One indented block of `mongodb-databases` output (`k = v` leaves and
-/// bare-name headers of nested blocks).
-fn parse_indented(lines: &[(usize, &str)], pos: &mut usize, indent: usize) -> Map<String, Value> {
+/// bare-name headers of nested blocks), `depth` blocks deep.
+fn parse_indented(
+    lines: &[(usize, &str)],
+    pos: &mut usize,
+    indent: usize,
+    depth: usize,
+) -> Map<String, Value> {
     let mut out = Map::new();
     while *pos < lines.len() {
         let (ind, text) = lines[*pos];
@@ -156,8 +167,8 @@ fn parse_indented(lines: &[(usize, &str)], pos: &mut usize, indent: usize) -> Ma
             out.insert(k.trim().to_string(), typed_value(v.trim()));
         } else {
             let child_indent = lines.get(*pos).map_or(ind + 1, |l| l.0);
-            let child = if child_indent > ind {
-                parse_indented(lines, pos, child_indent)
+            let child = if child_indent > ind && depth < MAX_INDENTED_DEPTH {
+                parse_indented(lines, pos, child_indent, depth + 1)
             } else {
                 Map::new()
             };
@@ -203,7 +214,7 @@ pub(crate) fn process_mongodb_databases(mut script: Script) -> Vec<Script> {
         return vec![script];
     }
     let mut pos = 0;
-    let parsed = parse_indented(&lines, &mut pos, lines[0].0);
+    let parsed = parse_indented(&lines, &mut pos, lines[0].0, 0);
     if parsed.contains_key("databases") || parsed.contains_key("totalSize") {
         script.data = Some(Value::Object(mongodb_lists(parsed)));
     }
@@ -275,6 +286,23 @@ mod tests {
                 "totalSizeMb": 80
             }))
         );
+    }
+
+    #[test]
+    fn mongodb_databases_nesting_is_bounded() {
+        // One header a line, each indented one more: 3 000 levels.
+        let output: String = ["totalSize = 1\n".to_string()]
+            .into_iter()
+            .chain((0..3_000).map(|i| format!("{}h{i}\n", " ".repeat(i))))
+            .collect();
+        let out = process_mongodb_databases(Script::new("mongodb-databases", &output));
+        let mut depth = 0;
+        let mut value = out[0].data.as_ref().expect("parsed");
+        while let Some(child) = value.as_object().and_then(|o| o.values().next()) {
+            depth += 1;
+            value = child;
+        }
+        assert!(depth <= MAX_INDENTED_DEPTH + 1, "{depth}");
     }
 
     #[test]
