@@ -1,7 +1,7 @@
 //! A thin layer over quick-xml for the scan readers: line/column tracking while
 //! streaming, owned events, entity refusal and truncation detection.
 
-use super::reader::Position;
+use crate::reader::Position;
 use crate::scan::error::{ParseError, ParseErrorKind};
 use quick_xml::events::Event;
 use quick_xml::Reader;
