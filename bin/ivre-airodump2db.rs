@@ -1,10 +1,9 @@
 //! `ivre-airodump2db`: import airodump-ng CSV files into the passive purpose.
 
 use clap::Parser;
-use ivre_cli::passive::flatten_rows;
 use ivre_cli::passive::{run_import, PassiveImportArgs};
 use ivre_cli::CommonArgs;
-use ivre_model::passive::airodump;
+use ivre_model::passive::airodump::AirodumpReader;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -26,7 +25,7 @@ fn main() -> ExitCode {
     cli.common.init_logging();
     ivre_cli::run("ivre-airodump2db", || {
         run_import(&cli.common, &cli.import, |input, args, _| {
-            flatten_rows(airodump::read(input.reader, args.sensor.as_deref()))
+            AirodumpReader::new(input.reader).with_sensor(args.sensor.clone())
         })
     })
 }

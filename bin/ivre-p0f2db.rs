@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     cli.common.init_logging();
     ivre_cli::run("ivre-p0f2db", || {
         run_import(&cli.common, &cli.import, |input, args, _| {
-            Box::new(P0fReader::new(input.reader).with_sensor(args.sensor.clone()))
+            P0fReader::new(input.reader).with_sensor(args.sensor.clone())
         })
     })
 }

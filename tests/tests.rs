@@ -16,3 +16,4 @@ mod scan_explain;
 mod scancli;
 mod scancli_ingest;
 mod schema_doc;
+mod truncated;

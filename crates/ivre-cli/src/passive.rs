@@ -1,5 +1,7 @@
 //! What the passive import tools (passiverecon2db, p0f2db, airodump2db) share:
-//! their options and their run loop. Each tool only supplies its reader.
+//! their options and their run loop. Each tool only supplies its reader (a
+//! [`RecordReader`] of observations: its records go through the one adapter
+//! rule, a bad line skipped, a read error ending the file).
 
 use crate::input::{self, Input};
 use crate::pipeline::{ingest, Batch, IngestOptions, IngestStats};
@@ -11,14 +13,12 @@ use ivre_model::passive::infos;
 use ivre_model::passive::normalize::{self, NormalizeConfig};
 use ivre_model::passive::services::add_service_infos;
 use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
+use ivre_model::reader::{Position, RecordReader};
 use ivre_pg::passive::{PassiveLoader, StagedRow};
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A boxed stream of observations, as the readers produce them.
-pub type Records = Box<dyn Iterator<Item = Result<PassiveRecord, LineError>> + Send>;
 
 /// Options of every passive import tool.
 #[derive(Debug, Args)]
@@ -75,25 +75,27 @@ pub struct PassiveImportArgs {
 }
 
 /// Runs a passive import tool: every file is read (IVRE reads only the first),
-/// bad lines are reported with file and line and skipped, and the exit
-/// status is 1 if any line or file failed. `reader` gets the input, the
+/// bad lines are reported with file and line and skipped, a read error
+/// (I/O, decompression) ends the file after storing what was read before
+/// it, and the exit status is 1 if any line or file failed. `reader` gets
+/// the input, the
 /// options and the ignore rules (for readers that must apply them
 /// before rewriting observations); the rules are applied again to what it
 /// yields.
-pub fn run_import(
+pub fn run_import<R: PassiveReader>(
     common: &CommonArgs,
     args: &PassiveImportArgs,
-    reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> Records,
+    reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> R,
 ) -> Result<ExitCode> {
     run_import_with(common, args, reader, |_| {})
 }
 
 /// [`run_import`] with a `finish` step applied once per distinct
 /// observation kept in a batch (see [`ingest`]), e.g. [`zeek_infos`].
-pub fn run_import_with(
+pub fn run_import_with<R: PassiveReader>(
     common: &CommonArgs,
     args: &PassiveImportArgs,
-    reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> Records,
+    reader: impl Fn(Input, &PassiveImportArgs, Arc<IgnoreSpec>) -> R,
     finish: impl Fn(&mut PassiveRecord),
 ) -> Result<ExitCode> {
     let ignore = match &args.ignore_spec {
@@ -135,7 +137,7 @@ pub fn run_import_with(
             }
         };
         let name = input.name.clone();
-        let records = reader(input, args, ignore.clone());
+        let records = reader(input, args, ignore.clone()).records();
         let report = |e: &LineError| log::error!("{name}: {e}");
         let bar = progress::counter("observations");
         let progress = |n| bar.set_position(n);
@@ -203,32 +205,68 @@ fn print_batch(out: &mut impl Write, batch: Batch<PassiveRecord>) -> Result<()> 
     Ok(())
 }
 
-/// Readers that yield the records of one row at a time (airodump-ng rows
-/// give several observations each) as a flat stream.
-pub fn flatten_rows(rows: Vec<Result<Vec<PassiveRecord>, LineError>>) -> Records {
-    Box::new(rows.into_iter().flat_map(|row| match row {
-        Ok(records) => records.into_iter().map(Ok).collect::<Vec<_>>(),
-        Err(e) => vec![Err(e)],
-    }))
+/// What a passive import tool reads a file with: a reader of observations,
+/// moved to the reading thread.
+pub trait PassiveReader:
+    RecordReader<Record = PassiveRecord, Error = LineError> + Send + 'static
+{
+}
+
+impl<T> PassiveReader for T where
+    T: RecordReader<Record = PassiveRecord, Error = LineError> + Send + 'static
+{
 }
 
 /// Zeek `passive_recon` observations, normalised as IVRE stores them (one
 /// line can give zero, one or two records); their infos are left to
 /// [`zeek_infos`], run once per distinct observation.
-pub fn zeek_records(input: Input, args: &PassiveImportArgs, ignore: Arc<IgnoreSpec>) -> Records {
+pub fn zeek_records(
+    input: Input,
+    args: &PassiveImportArgs,
+    ignore: Arc<IgnoreSpec>,
+) -> impl PassiveReader {
     let mut config = NormalizeConfig::default();
     config.dnsbl_zones.extend(args.dnsbl_zone.iter().cloned());
-    Box::new(
-        ZeekReader::new(input.reader)
-            .with_sensor(args.sensor.clone())
-            .flat_map(move |item| match item {
-                Ok(rec) => normalize::prepare(rec, &config, Some(&ignore))
-                    .into_iter()
-                    .map(Ok)
-                    .collect(),
-                Err(e) => vec![Err(e)],
-            }),
-    )
+    Normalized {
+        reader: ZeekReader::new(input.reader).with_sensor(args.sensor.clone()),
+        config,
+        ignore,
+        pending: Vec::new().into_iter(),
+    }
+}
+
+/// A reader whose records are normalised ([`normalize::prepare`]).
+struct Normalized<R> {
+    reader: R,
+    config: NormalizeConfig,
+    ignore: Arc<IgnoreSpec>,
+    /// The normalised records of the line read last not yet given.
+    pending: std::vec::IntoIter<PassiveRecord>,
+}
+
+impl<R: RecordReader<Record = PassiveRecord>> RecordReader for Normalized<R> {
+    type Record = PassiveRecord;
+    type Error = R::Error;
+
+    fn next_record(&mut self) -> Result<Option<PassiveRecord>, R::Error> {
+        loop {
+            if let Some(record) = self.pending.next() {
+                return Ok(Some(record));
+            }
+            let Some(record) = self.reader.next_record()? else {
+                return Ok(None);
+            };
+            self.pending = normalize::prepare(record, &self.config, Some(&self.ignore)).into_iter();
+        }
+    }
+
+    fn is_fatal(&self, error: &R::Error) -> bool {
+        self.reader.is_fatal(error)
+    }
+
+    fn position(&self) -> Position {
+        self.reader.position()
+    }
 }
 
 /// The `finish` step of Zeek observations: their infos (IVRE's `getinfos`),

@@ -9,7 +9,7 @@ use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::scan::fingerprint::fingerprint_banners;
-use ivre_model::scan::{Host, ReadOptions, ScanFormat, ScanReader, Tag};
+use ivre_model::scan::{Host, ParseErrorKind, ReadOptions, ScanFormat, ScanReader, Tag};
 use ivre_pg::scan::{ScanFileMeta, ScanLoader};
 use ivre_pg::ErrorClass;
 use sha2::{Digest, Sha256};
@@ -107,9 +107,10 @@ pub fn run_scan2db(common: &CommonArgs, args: &Scan2dbArgs) -> Result<ExitCode> 
             Some(client) => load_file(client, file, &opts, args, &fingerprinter),
         };
         match outcome {
-            Ok(hosts) => {
+            Ok(Imported { hosts, read_error }) => {
                 totals.files += 1;
                 totals.hosts += hosts;
+                totals.failed |= read_error;
             }
             Err(e) => {
                 log::error!("{e:#}");
@@ -128,13 +129,22 @@ pub fn run_scan2db(common: &CommonArgs, args: &Scan2dbArgs) -> Result<ExitCode> 
     Ok(crate::exit_status(totals.failed))
 }
 
+/// What became of one file.
+struct Imported {
+    hosts: u64,
+    /// A read error (I/O, decompression) ended the file: the complete hosts
+    /// before it are kept, and the exit status is 1.
+    read_error: bool,
+}
+
 /// `--test`: the records as JSON lines on stdout.
-fn print_file(file: &str, opts: &ReadOptions, fingerprinter: &Fingerprinter) -> Result<u64> {
+fn print_file(file: &str, opts: &ReadOptions, fingerprinter: &Fingerprinter) -> Result<Imported> {
     let input = input::open(file)?;
     let name = input.name.clone();
     let mut reader = ScanReader::open(input.reader, opts).with_context(|| name.clone())?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut hosts = 0;
+    let mut read_error = false;
     while let Some(item) = reader.next() {
         match item {
             Ok(mut host) => {
@@ -143,7 +153,8 @@ fn print_file(file: &str, opts: &ReadOptions, fingerprinter: &Fingerprinter) -> 
                 out.write_all(b"\n")?;
                 hosts += 1;
             }
-            Err(e) if e.is_truncated() => {
+            Err(e) if e.is_truncated() || e.kind == ParseErrorKind::Io => {
+                read_error = e.kind == ParseErrorKind::Io;
                 log::warn!("{name}: {e}; the {hosts} complete hosts before it are kept");
                 break;
             }
@@ -151,7 +162,7 @@ fn print_file(file: &str, opts: &ReadOptions, fingerprinter: &Fingerprinter) -> 
         }
     }
     out.flush()?;
-    Ok(hosts)
+    Ok(Imported { hosts, read_error })
 }
 
 /// Loads one file in one transaction. Returns the number of hosts stored.
@@ -161,13 +172,13 @@ fn load_file(
     opts: &ReadOptions,
     args: &Scan2dbArgs,
     fingerprinter: &Fingerprinter,
-) -> Result<u64> {
+) -> Result<Imported> {
     // A regular file is hashed first, so that a known file costs no parsing;
     // stdin can be read only once, so it is hashed while it is parsed.
     let known_hash = if file == "-" {
         None
     } else {
-        Some(hash_content(input::open(file)?)?)
+        Some(hash_content(input::open(file)?))
     };
     let input = input::open(file)?;
     let name = input.name.clone();
@@ -179,7 +190,10 @@ fn load_file(
     let mut reader = ScanReader::open(reader, opts).with_context(|| name.clone())?;
     if reader.format() == ScanFormat::Empty {
         log::warn!("{name}: empty (no data); nothing recorded");
-        return Ok(0);
+        return Ok(Imported {
+            hosts: 0,
+            read_error: false,
+        });
     }
     let mut meta = ScanFileMeta {
         sha256: known_hash.clone().unwrap_or_default(),
@@ -200,11 +214,15 @@ fn load_file(
             log::warn!(
                 "{name}: already imported (same content); skipped (use --force to import it again)"
             );
-            return Ok(0);
+            return Ok(Imported {
+                hosts: 0,
+                read_error: false,
+            });
         }
     }
     let bar = progress::counter("hosts");
     let mut hosts = 0u64;
+    let mut read_error = false;
     while let Some(item) = reader.next() {
         match item {
             Ok(mut host) => {
@@ -215,7 +233,8 @@ fn load_file(
                 hosts += 1;
                 bar.set_position(hosts);
             }
-            Err(e) if e.is_truncated() => {
+            Err(e) if e.is_truncated() || e.kind == ParseErrorKind::Io => {
+                read_error = e.kind == ParseErrorKind::Io;
                 log::warn!("{name}: {e}; the {hosts} complete hosts before it are stored");
                 break;
             }
@@ -258,13 +277,17 @@ fn load_file(
                 .map_err(|e| not_stored(&name, "cannot check for a previous import", e))?
         {
             log::warn!("{name}: already imported (same content); nothing stored (use --force to import it again)");
-            return Ok(0);
+            return Ok(Imported {
+                hosts: 0,
+                read_error,
+            });
         }
         meta.sha256 = digest;
     }
-    loader
+    let hosts = loader
         .finish(&meta)
-        .map_err(|e| not_stored(&name, "cannot commit", e))
+        .map_err(|e| not_stored(&name, "cannot commit", e))?;
+    Ok(Imported { hosts, read_error })
 }
 
 /// A storage error while importing `name`: the transaction is rolled back,
@@ -280,11 +303,12 @@ fn not_stored(name: &str, step: &str, e: ivre_pg::Error) -> anyhow::Error {
     anyhow::Error::new(e).context(format!("{name}: {step}; {advice}"))
 }
 
-fn hash_content(mut input: Input) -> Result<String> {
+/// The hash of what can be read: a read error (a damaged compressed file)
+/// is met again, and reported, by the parser, which keeps the hosts before it.
+fn hash_content(mut input: Input) -> String {
     let mut hasher = Sha256::new();
-    io::copy(&mut input.reader, &mut hasher)
-        .with_context(|| format!("cannot read {}", input.name))?;
-    Ok(hex::encode(hasher.finalize()))
+    let _ = io::copy(&mut input.reader, &mut hasher);
+    hex::encode(hasher.finalize())
 }
 
 /// Hashes what the parser consumes.

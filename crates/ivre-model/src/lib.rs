@@ -7,4 +7,5 @@ pub mod escape;
 pub mod filter;
 pub mod passive;
 pub mod probes;
+pub mod reader;
 pub mod scan;

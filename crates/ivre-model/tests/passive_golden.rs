@@ -10,6 +10,7 @@ use ivre_model::escape;
 use ivre_model::passive::{
     normalize::NormalizeConfig, p0f::P0fReader, process, Aggregator, PassiveRecord, ZeekReader,
 };
+use ivre_model::reader::RecordReader;
 use serde_json::{Map, Value};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data");
@@ -90,7 +91,10 @@ fn zeek_fixture_reproduces_golden_records() {
     let cfg = cfg();
     let mut agg = Aggregator::new();
     let mut lines = 0;
-    for item in ZeekReader::new(BufReader::new(f)).with_sensor(Some("TEST".into())) {
+    for item in ZeekReader::new(BufReader::new(f))
+        .with_sensor(Some("TEST".into()))
+        .records()
+    {
         let rec = item.expect("fixture lines are valid");
         lines += 1;
         for r in process(rec, &cfg, None) {
@@ -200,9 +204,11 @@ fn zeek_json_variant_gives_the_same_records() {
         json.push('\n');
     }
     let tsv: Vec<PassiveRecord> = ZeekReader::new(text.as_bytes())
+        .records()
         .map(Result::unwrap)
         .collect();
     let js: Vec<PassiveRecord> = ZeekReader::new(json.as_bytes())
+        .records()
         .map(Result::unwrap)
         .collect();
     assert_eq!(tsv.len(), js.len());
@@ -250,7 +256,10 @@ fn p0f_logs_aggregate_like_an_independent_counter() {
         let text = std::fs::read_to_string(&path).unwrap();
         let expected = count_p0f(&text);
         let mut agg = Aggregator::new();
-        for item in P0fReader::new(text.as_bytes()).with_sensor(Some("TEST".into())) {
+        for item in P0fReader::new(text.as_bytes())
+            .with_sensor(Some("TEST".into()))
+            .records()
+        {
             let rec = item.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             agg.add(rec.clone());
             all.add(rec);

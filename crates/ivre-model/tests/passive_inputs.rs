@@ -2,9 +2,10 @@
 //! cases, malformed lines, random bytes.
 
 use ivre_model::passive::{
-    airodump, normalize::NormalizeConfig, p0f::P0fReader, process, Aggregator, PassiveRecord,
-    ZeekReader,
+    airodump::AirodumpReader, normalize::NormalizeConfig, p0f::P0fReader, process, Aggregator,
+    PassiveRecord, ZeekReader,
 };
+use ivre_model::reader::RecordReader;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/passive");
 
@@ -17,10 +18,10 @@ fn find<'a>(recs: &'a [PassiveRecord], source: &str, value: &str) -> Vec<&'a Pas
 #[test]
 fn airodump_keeps_every_probed_essid() {
     let f = std::fs::File::open(format!("{DATA}/airodump/airodump-01.csv")).unwrap();
-    let rows = airodump::read(f, Some("WLAN"));
-    let recs: Vec<PassiveRecord> = rows
-        .into_iter()
-        .flat_map(|r| r.expect("valid row"))
+    let recs: Vec<PassiveRecord> = AirodumpReader::new(std::io::BufReader::new(f))
+        .with_sensor(Some("WLAN".into()))
+        .records()
+        .map(|r| r.expect("valid row"))
         .collect();
     assert!(recs.iter().all(|r| r.recontype == "MAC_ADDRESS"
         && r.count == 1
@@ -73,16 +74,21 @@ fn airodump_keeps_every_probed_essid() {
 #[test]
 fn airodump_bad_rows_are_errors_with_line_numbers() {
     let csv = "\r\nBSSID, First time seen, Last time seen, channel, Speed, Privacy, Cipher, Authentication, Power, # beacons, # IV, LAN IP, ID-length, ESSID, Key\r\n00:14:6C:7E:40:80, yesterday, 2023-05-01 10:05:12,  6,  54, WPA2, CCMP, PSK, -45, 1, 0, 0.0.0.0, 1, A, \r\n00:14:6C:7E:40:81, 2023-05-01 10:00:00, 2023-05-01 10:05:12,  6,  54, WPA2, CCMP, PSK, -45, 1, 0, 0.0.0.0, 1, B, \r\n";
-    let rows = airodump::read(csv.as_bytes(), None);
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0].as_ref().unwrap_err().line, 3);
-    assert!(rows[1].is_ok());
+    let items: Vec<_> = AirodumpReader::new(csv.as_bytes()).records().collect();
+    assert_eq!(items[0].as_ref().unwrap_err().line, 3);
+    // the next row is read: its records, and nothing else
+    assert!(items.len() > 1);
+    assert!(items[1..]
+        .iter()
+        .all(|r| r.as_ref().unwrap().value == "00:14:6c:7e:40:81"));
 }
 
 #[test]
 fn zeek_edge_cases_fixture() {
     let f = std::fs::File::open(format!("{DATA}/zeek/edge_cases.log")).unwrap();
-    let items: Vec<_> = ZeekReader::new(std::io::BufReader::new(f)).collect();
+    let items: Vec<_> = ZeekReader::new(std::io::BufReader::new(f))
+        .records()
+        .collect();
     let errors: Vec<u64> = items
         .iter()
         .filter_map(|i| i.as_ref().err().map(|e| e.line))
@@ -177,12 +183,66 @@ fn random_input_never_panics() {
             agg.add(out);
         }
         // Readers.
-        let _ = ZeekReader::new(&tail[..]).count();
-        let _ = P0fReader::new(&tail[..]).count();
+        let _ = ZeekReader::new(&tail[..]).records().count();
+        let _ = P0fReader::new(&tail[..]).records().count();
         let mut line = b"[2021/01/06 16:44:23] mod=syn|".to_vec();
         line.extend_from_slice(&tail);
-        let _ = P0fReader::new(&line[..]).count();
-        let _ = airodump::read(&tail[..], None);
+        let _ = P0fReader::new(&line[..]).records().count();
+        let _ = AirodumpReader::new(&tail[..]).records().count();
     }
     assert!(!agg.is_empty());
+}
+
+/// An input that gives `data`, then fails on every read (as a damaged
+/// compressed file does).
+struct FailingAfter<'a>(&'a [u8]);
+
+impl std::io::Read for FailingAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::other("incomplete deflate stream"));
+        }
+        let n = self.0.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// What a reader gives before and at a read error: it must end there.
+fn until_read_error<R>(reader: R) -> (usize, Vec<String>)
+where
+    R: RecordReader<Record = PassiveRecord, Error = ivre_model::passive::LineError>,
+{
+    let items: Vec<_> = reader.records().take(1000).collect();
+    assert!(items.len() < 1000, "the reader does not stop");
+    let errors: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    (items.iter().filter(|i| i.is_ok()).count(), errors)
+}
+
+#[test]
+fn a_read_error_ends_the_file_after_the_complete_lines() {
+    use std::io::BufReader;
+    let p0f = "[2021/01/06 16:44:23] mod=syn|cli=10.0.0.2/60746|srv=10.0.0.4/445|subj=cli|raw_sig=4:64\n[2021/01/06 16:44:2";
+    let (records, errors) =
+        until_read_error(P0fReader::new(BufReader::new(FailingAfter(p0f.as_bytes()))));
+    assert_eq!(records, 1);
+    assert_eq!(errors, ["line 2: read error: incomplete deflate stream"]);
+
+    let zeek = "1.0\tC\t10.0.0.1\t80\tPassiveRecon::OPEN_PORT\tTCP\ttcp/80\t-\n2.0\tC\t10.0";
+    let (records, errors) = until_read_error(ZeekReader::new(BufReader::new(FailingAfter(
+        zeek.as_bytes(),
+    ))));
+    assert_eq!(records, 1);
+    assert_eq!(errors, ["line 2: read error: incomplete deflate stream"]);
+
+    let csv = "BSSID, First time seen, Last time seen, channel, Speed, Privacy, Cipher, Authentication, Power, # beacons, # IV, LAN IP, ID-length, ESSID, Key\n00:14:6C:7E:40:81, 2023-05-01 10:00:00, 2023-05-01 10:05:12,  6,  54, WPA2, CCMP, PSK, -45, 1, 0, 0.0.0.0, 1, B, \n00:14";
+    let (records, errors) = until_read_error(AirodumpReader::new(BufReader::new(FailingAfter(
+        csv.as_bytes(),
+    ))));
+    assert_eq!(records, 3);
+    assert_eq!(errors, ["line 3: read error: incomplete deflate stream"]);
 }

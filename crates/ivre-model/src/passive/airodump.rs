@@ -10,7 +10,8 @@
 //! * every probed ESSID of a station row is kept (IVRE keeps the first);
 //! * an AP ESSID containing commas is rebuilt from its cells (checked
 //!   against the `ID-length` column);
-//! * a non-numeric cell is an error for that row only (IVRE crashes);
+//! * a non-numeric cell is an error for that row only (IVRE crashes); a
+//!   read error (I/O, decompression) ends the file;
 //! * probed ESSIDs of stations that are `(not associated)` are kept (IVRE
 //!   skips the whole row); no `WLAN_ASSOCIATED` record is written for them.
 //!
@@ -22,13 +23,14 @@
 //! turned into `_`); per station (value = station MAC) `WLAN_ASSOCIATED`
 //! (targetval = BSSID) and one `WLAN_PROBED_ESSID` per probed ESSID.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufRead;
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
 use super::error::{LineError, LineErrorKind};
 use super::record::PassiveRecord;
+use crate::reader::{Position, RecordReader};
 
 /// What is wrong with a row of an airodump-ng CSV file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -178,47 +180,100 @@ fn cells(line: &[u8]) -> Vec<String> {
     }
 }
 
-/// Reads a whole airodump-ng CSV file, line by line. Each item is the
-/// records of one row, or the error of that row (1-based line number).
-pub fn read<R: Read>(input: R, sensor: Option<&str>) -> Vec<Result<Vec<PassiveRecord>, LineError>> {
-    let mut input = BufReader::new(input);
-    let mut section = Section::None;
-    let mut out = Vec::new();
-    let mut buf = Vec::new();
-    let mut line = 0u64;
-    loop {
-        buf.clear();
-        match input.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => line += 1,
-            Err(e) => {
-                out.push(Err(LineError::new(line + 1, LineErrorKind::Read(e))));
-                break;
-            }
+/// Streaming reader of an airodump-ng CSV file, line by line: a row gives
+/// its records one by one, or its error (1-based line number).
+pub struct AirodumpReader<R> {
+    input: R,
+    line: u64,
+    section: Section,
+    sensor: Option<String>,
+    buf: Vec<u8>,
+    /// The records of the row read last not yet given.
+    pending: std::vec::IntoIter<PassiveRecord>,
+}
+
+impl<R: BufRead> AirodumpReader<R> {
+    /// A reader over `input`.
+    pub fn new(input: R) -> Self {
+        AirodumpReader {
+            input,
+            line: 0,
+            section: Section::None,
+            sensor: None,
+            buf: Vec::new(),
+            pending: Vec::new().into_iter(),
         }
-        let cells = cells(&buf);
-        if cells.iter().all(|c| c.is_empty()) {
-            continue;
-        }
-        match cells[0].as_str() {
-            "BSSID" => {
-                section = Section::Ap;
-                continue;
-            }
-            "Station MAC" => {
-                section = Section::Station;
-                continue;
-            }
-            _ => {}
-        }
-        let result = match section {
-            Section::Ap => ap_row(&cells, sensor),
-            Section::Station => station_row(&cells, sensor),
-            Section::None => Err(AirodumpError::RowBeforeHeader),
-        };
-        out.push(result.map_err(|error| LineError::new(line, error)));
     }
-    out
+
+    /// Sets the sensor name written on every record.
+    pub fn with_sensor(mut self, sensor: Option<String>) -> Self {
+        self.sensor = sensor;
+        self
+    }
+
+    /// The records of the next data row; `None` at the end of the input.
+    fn next_row(&mut self) -> Option<Result<Vec<PassiveRecord>, LineError>> {
+        loop {
+            self.buf.clear();
+            match self.input.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => self.line += 1,
+                Err(e) => return Some(Err(LineError::new(self.line + 1, LineErrorKind::Read(e)))),
+            }
+            let cells = cells(&self.buf);
+            if cells.iter().all(|c| c.is_empty()) {
+                continue;
+            }
+            match cells[0].as_str() {
+                "BSSID" => {
+                    self.section = Section::Ap;
+                    continue;
+                }
+                "Station MAC" => {
+                    self.section = Section::Station;
+                    continue;
+                }
+                _ => {}
+            }
+            let sensor = self.sensor.as_deref();
+            let result = match self.section {
+                Section::Ap => ap_row(&cells, sensor),
+                Section::Station => station_row(&cells, sensor),
+                Section::None => Err(AirodumpError::RowBeforeHeader),
+            };
+            return Some(result.map_err(|error| LineError::new(self.line, error)));
+        }
+    }
+}
+
+impl<R: BufRead> RecordReader for AirodumpReader<R> {
+    type Record = PassiveRecord;
+    type Error = LineError;
+
+    fn next_record(&mut self) -> Result<Option<PassiveRecord>, LineError> {
+        loop {
+            if let Some(record) = self.pending.next() {
+                return Ok(Some(record));
+            }
+            match self.next_row() {
+                None => return Ok(None),
+                Some(row) => self.pending = row?.into_iter(),
+            }
+        }
+    }
+
+    /// A bad row is skipped; a read error ends the file.
+    fn is_fatal(&self, error: &LineError) -> bool {
+        error.is_read()
+    }
+
+    /// The line read last.
+    fn position(&self) -> Position {
+        Position {
+            line: self.line,
+            column: 1,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -241,7 +296,7 @@ mod tests {
                     _ => b,
                 });
             }
-            let _ = read(&data[..], None);
+            let _ = AirodumpReader::new(&data[..]).records().count();
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Errors of the passive input readers: a bad line is reported with its
-//! number and reading goes on, so every reader yields [`LineError`] items.
+//! number and reading goes on; a read error ends the file. Every reader
+//! yields [`LineError`]s.
 
 use super::airodump::AirodumpError;
 use super::p0f::P0fError;
@@ -30,6 +31,12 @@ pub enum LineErrorKind {
 }
 
 impl LineError {
+    /// Whether the input itself failed (I/O, decompression): the file
+    /// cannot be read further.
+    pub fn is_read(&self) -> bool {
+        matches!(self.kind, LineErrorKind::Read(_))
+    }
+
     pub(super) fn new(line: u64, kind: impl Into<LineErrorKind>) -> Self {
         LineError {
             line,

@@ -5,7 +5,9 @@
 //! Pipeline for one input file:
 //!
 //! ```text
-//! ZeekReader / P0fReader / airodump::read   -> Result<PassiveRecord, LineError>
+//! ZeekReader / P0fReader / AirodumpReader (RecordReader, through
+//!   crate::reader::Records: a bad line is skipped, a read error ends the
+//!   file)                                    -> Result<PassiveRecord, LineError>
 //!   -> process(rec, &NormalizeConfig, Option<&IgnoreSpec>)   (0, 1 or 2 records,
 //!      ignore rules, normalisation, infos)
 //!   -> Aggregator::add (pre-aggregation on IdentityKey)      -> storage

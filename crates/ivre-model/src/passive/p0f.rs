@@ -7,7 +7,8 @@
 //! `ip sharing`, ...) are skipped silently. A line that does not have the
 //! bracket format, has a duplicated key, or is a SYN/SYN+ACK line without
 //! `subj`, without the subject's `ip/port` key or without `raw_sig` is an
-//! error item carrying its line number; reading goes on.
+//! error carrying its line number; reading goes on. A read error (I/O,
+//! decompression) ends the file.
 //!
 //! Record: recontype `P0FV3_SYN` / `P0FV3_SYN+ACK`, source `P0FV3`, value =
 //! `raw_sig`, addr = IP of the subject (`cli` or `srv`), port = the server
@@ -24,6 +25,7 @@ use serde_json::Value;
 use super::error::{LineError, LineErrorKind};
 use super::record::PassiveRecord;
 use crate::escape::lossless_utf8;
+use crate::reader::{Position, RecordReader};
 
 /// What is wrong with a line of a p0f log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,18 +147,19 @@ impl<R: BufRead> P0fReader<R> {
     }
 }
 
-impl<R: BufRead> Iterator for P0fReader<R> {
-    type Item = Result<PassiveRecord, LineError>;
+impl<R: BufRead> RecordReader for P0fReader<R> {
+    type Record = PassiveRecord;
+    type Error = LineError;
 
-    fn next(&mut self) -> Option<Self::Item> {
+    fn next_record(&mut self) -> Result<Option<PassiveRecord>, LineError> {
         loop {
             self.buf.clear();
             match self.input.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
+                Ok(0) => return Ok(None),
                 Ok(_) => self.line += 1,
                 Err(e) => {
                     self.line += 1;
-                    return Some(Err(LineError::new(self.line, LineErrorKind::Read(e))));
+                    return Err(LineError::new(self.line, LineErrorKind::Read(e)));
                 }
             }
             let text = lossless_utf8(&self.buf);
@@ -165,9 +168,22 @@ impl<R: BufRead> Iterator for P0fReader<R> {
             }
             match parse_line(&text, self.sensor.as_deref()) {
                 Ok(None) => continue,
-                Ok(Some(rec)) => return Some(Ok(rec)),
-                Err(error) => return Some(Err(LineError::new(self.line, error))),
+                Ok(Some(rec)) => return Ok(Some(rec)),
+                Err(error) => return Err(LineError::new(self.line, error)),
             }
+        }
+    }
+
+    /// A bad line is skipped; a read error ends the file.
+    fn is_fatal(&self, error: &LineError) -> bool {
+        error.is_read()
+    }
+
+    /// The line read last.
+    fn position(&self) -> Position {
+        Position {
+            line: self.line,
+            column: 1,
         }
     }
 }
@@ -184,7 +200,7 @@ mod tests {
 not a p0f line\n\
 [2021/01/06 16:44:25] mod=syn|cli=1.2.3.4/1|cli=1.2.3.4/2|subj=cli|raw_sig=x\n\
 [2021/01/06 16:44:25] mod=syn|cli=1.2.3.4/1|srv=1.2.3.5/2|subj=cli\n";
-        let items: Vec<_> = P0fReader::new(log.as_bytes()).collect();
+        let items: Vec<_> = P0fReader::new(log.as_bytes()).records().collect();
         assert_eq!(items.len(), 5);
         let a = items[0].as_ref().unwrap();
         assert_eq!(a.recontype, "P0FV3_SYN");

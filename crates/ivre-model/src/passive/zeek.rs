@@ -18,8 +18,9 @@
 //! (mandatory), `targetval` (kept only when `host` is unset). Unknown
 //! columns are ignored.
 //!
-//! Every line gives at most one item; a malformed line gives a
-//! [`LineError`] (with its 1-based line number) and reading goes on.
+//! Every line gives at most one record; a malformed line gives a
+//! [`LineError`] (with its 1-based line number) and reading goes on; a read
+//! error (I/O, decompression) ends the file.
 
 use std::io::BufRead;
 use std::net::IpAddr;
@@ -30,6 +31,7 @@ use serde_json::Value;
 use super::error::{LineError, LineErrorKind};
 use super::record::{epoch_to_utc, PassiveRecord};
 use crate::escape::lossless_utf8;
+use crate::reader::{Position, RecordReader};
 
 /// What is wrong with a line of a Zeek log.
 #[derive(Debug, thiserror::Error)]
@@ -238,7 +240,6 @@ pub struct ZeekReader<R> {
     header: Header,
     sensor: Option<String>,
     buf: Vec<u8>,
-    done: bool,
 }
 
 impl<R: BufRead> ZeekReader<R> {
@@ -250,7 +251,6 @@ impl<R: BufRead> ZeekReader<R> {
             header: Header::default(),
             sensor: None,
             buf: Vec::new(),
-            done: false,
         }
     }
 
@@ -258,11 +258,6 @@ impl<R: BufRead> ZeekReader<R> {
     pub fn with_sensor(mut self, sensor: Option<String>) -> Self {
         self.sensor = sensor;
         self
-    }
-
-    /// Number of lines read so far.
-    pub fn line_number(&self) -> u64 {
-        self.line
     }
 
     fn err(&self, kind: impl Into<LineErrorKind>) -> LineError {
@@ -406,25 +401,22 @@ impl<R: BufRead> ZeekReader<R> {
     }
 }
 
-impl<R: BufRead> Iterator for ZeekReader<R> {
-    type Item = Result<PassiveRecord, LineError>;
+impl<R: BufRead> RecordReader for ZeekReader<R> {
+    type Record = PassiveRecord;
+    type Error = LineError;
 
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
+    fn next_record(&mut self) -> Result<Option<PassiveRecord>, LineError> {
+        loop {
             self.buf.clear();
-            match self.input.read_until(b'\n', &mut self.buf) {
-                Ok(0) => {
-                    self.done = true;
-                    return None;
-                }
-                Ok(_) => {}
+            let read = self.input.read_until(b'\n', &mut self.buf);
+            match read {
+                Ok(0) => return Ok(None),
+                Ok(_) => self.line += 1,
                 Err(e) => {
-                    self.done = true;
                     self.line += 1;
-                    return Some(Err(self.err(LineErrorKind::Read(e))));
+                    return Err(self.err(LineErrorKind::Read(e)));
                 }
             }
-            self.line += 1;
             let mut line = std::mem::take(&mut self.buf);
             while matches!(line.last(), Some(b'\n' | b'\r')) {
                 line.pop();
@@ -439,11 +431,23 @@ impl<R: BufRead> Iterator for ZeekReader<R> {
                 Some(self.tsv_line(&line))
             };
             self.buf = line;
-            if result.is_some() {
-                return result;
+            if let Some(result) = result {
+                return result.map(Some);
             }
         }
-        None
+    }
+
+    /// A bad line is skipped; a read error ends the file.
+    fn is_fatal(&self, error: &LineError) -> bool {
+        error.is_read()
+    }
+
+    /// The line read last.
+    fn position(&self) -> Position {
+        Position {
+            line: self.line,
+            column: 1,
+        }
     }
 }
 
@@ -454,7 +458,7 @@ mod tests {
     const HEAD: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tpassive_recon\n#open\t2021-01-06-17-44-23\n#fields\tts\tuid\thost\tsrvport\trecon_type\tsource\tvalue\ttargetval\n#types\ttime\tstring\taddr\tport\tenum\tstring\tstring\tstring\n";
 
     fn read(s: &str) -> Vec<Result<PassiveRecord, LineError>> {
-        ZeekReader::new(s.as_bytes()).collect()
+        ZeekReader::new(s.as_bytes()).records().collect()
     }
 
     #[test]
@@ -531,8 +535,8 @@ mod tests {
             }
             let mut input = HEAD.as_bytes().to_vec();
             input.extend_from_slice(&data);
-            let _ = ZeekReader::new(&data[..]).count();
-            let _ = ZeekReader::new(&input[..]).count();
+            let _ = ZeekReader::new(&data[..]).records().count();
+            let _ = ZeekReader::new(&input[..]).records().count();
         }
     }
 }

@@ -22,7 +22,8 @@
 //! [`SCHEMA_VERSION`] with `openports` recomputed.
 
 use super::json_lines::JsonLines;
-use super::reader::{Position, RecordReader};
+use super::HostReader;
+use crate::reader::{Position, RecordReader};
 use crate::scan::assemble::{apply_effects, process_port_script};
 use crate::scan::error::{ParseError, ParseErrorKind};
 use crate::scan::honeypot::clean_synack_honeypot;
@@ -80,6 +81,9 @@ impl<R: BufRead> IvreJsonReader<R> {
 }
 
 impl<R: BufRead> RecordReader for IvreJsonReader<R> {
+    type Record = Host;
+    type Error = ParseError;
+
     fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
         self.read_line()
     }
@@ -95,6 +99,8 @@ impl<R: BufRead> RecordReader for IvreJsonReader<R> {
         self.lines.position()
     }
 }
+
+impl<R: BufRead> HostReader for IvreJsonReader<R> {}
 
 /// Converts one IVRE JSON record (any schema version) to a current host.
 pub fn host_from_json(v: Value) -> Result<Host, IvreRecordError> {

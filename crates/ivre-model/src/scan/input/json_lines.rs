@@ -2,7 +2,7 @@
 //! Masscan `-oJ` / `-oD`): one JSON value per line, lines numbered for the
 //! errors.
 
-use super::reader::Position;
+use crate::reader::Position;
 use crate::scan::error::{ParseError, ParseErrorKind};
 use serde_json::Value;
 use std::io::{self, BufRead};

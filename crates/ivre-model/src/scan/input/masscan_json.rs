@@ -3,7 +3,8 @@
 //! banners become fake Nmap scripts ([`crate::scan::assemble::banner_script`]).
 
 use super::json_lines::JsonLines;
-use super::reader::{Position, RecordReader};
+use super::HostReader;
+use crate::reader::{Position, RecordReader};
 use crate::scan::assemble::{apply_effects, banner_script, canonical_ip, process_port_script};
 use crate::scan::error::{ParseError, ParseErrorKind};
 use crate::scan::record::{epoch_to_datetime, parse_datetime, Host, Port};
@@ -92,6 +93,9 @@ impl<R: BufRead> MasscanJsonReader<R> {
 }
 
 impl<R: BufRead> RecordReader for MasscanJsonReader<R> {
+    type Record = Host;
+    type Error = ParseError;
+
     fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
         self.read_object()
     }
@@ -107,6 +111,8 @@ impl<R: BufRead> RecordReader for MasscanJsonReader<R> {
         self.lines.position()
     }
 }
+
+impl<R: BufRead> HostReader for MasscanJsonReader<R> {}
 
 /// Converts one Masscan `-oJ` object to a host record.
 pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, MasscanJsonError> {
@@ -199,8 +205,8 @@ pub fn masscan_json_host(obj: &Map<String, Value>) -> Result<Host, MasscanJsonEr
 
 #[cfg(test)]
 mod tests {
-    use super::super::reader::Records;
     use super::*;
+    use crate::reader::Records;
 
     #[test]
     fn json_array_cut_short() {

@@ -10,8 +10,8 @@
 //!
 //! Decompression (gzip, bzip2) is the caller's job.
 //!
-//! A new input format is a reader module (implementing [`RecordReader`]) and,
-//! in this file, its `mod` line, its variant of [`ScanFormat`] (name, reader)
+//! A new input format is a reader module (implementing [`RecordReader`] and
+//! [`HostReader`]) and, in this file, its `mod` line, its variant of [`ScanFormat`] (name, reader)
 //! and its rule in `RULES`.
 
 mod ivre_json;
@@ -19,18 +19,67 @@ mod json_lines;
 mod masscan_json;
 mod nmap_host;
 mod nmap_xml;
-pub mod reader;
 mod xml_events;
 
 pub use ivre_json::{host_from_json, migrate, IvreJsonReader, IvreRecordError};
 pub use masscan_json::{masscan_json_host, MasscanJsonError, MasscanJsonReader};
 pub use nmap_xml::NmapXmlReader;
 
+use crate::reader::{Position, RecordReader, Records};
 use crate::scan::error::{ParseError, ParseErrorKind};
 use crate::scan::record::{Host, Source, Tag};
-use reader::{Position, RecordReader, Records, ScanInfo};
-use serde_json::Value;
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
 use std::io::{BufRead, Read};
+
+/// A reader of scan hosts: a [`RecordReader`] that may also say what the
+/// input told about the scan itself.
+pub trait HostReader: RecordReader<Record = Host, Error = ParseError> {
+    /// What the input said about the scan itself, for formats that say it.
+    fn scan_info(&self) -> Option<&ScanInfo> {
+        None
+    }
+
+    /// An error located at [`RecordReader::position`].
+    fn error_here(&self, kind: ParseErrorKind, message: impl Into<String>) -> ParseError
+    where
+        Self: Sized,
+    {
+        let Position { line, column } = self.position();
+        ParseError::new(kind, line, column, message)
+    }
+}
+
+impl<T: HostReader + ?Sized> HostReader for Box<T> {
+    fn scan_info(&self) -> Option<&ScanInfo> {
+        (**self).scan_info()
+    }
+}
+
+/// What a reader learnt about the scan itself (Nmap and Masscan XML:
+/// `<nmaprun>` and `<runstats>`). `end` and the `hosts_*` counts are known
+/// only once the whole file is read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanInfo {
+    /// `nmap`, `masscan`, ...
+    pub scanner: Option<String>,
+    pub version: Option<String>,
+    pub args: Option<String>,
+    pub start: Option<NaiveDateTime>,
+    /// From `<runstats><finished time>`.
+    pub end: Option<NaiveDateTime>,
+    pub xmloutputversion: Option<String>,
+    /// `<scaninfo>` elements, attributes as strings.
+    pub scaninfo: Vec<Map<String, Value>>,
+    pub elapsed: Option<String>,
+    pub exit: Option<String>,
+    pub summary: Option<String>,
+    pub hosts_up: Option<u64>,
+    pub hosts_down: Option<u64>,
+    pub hosts_total: Option<u64>,
+    /// True once `</nmaprun>` was seen.
+    pub complete: bool,
+}
 
 /// The input formats the readers know about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +114,7 @@ impl ScanFormat {
         matches!(self, ScanFormat::MasscanXml | ScanFormat::MasscanJson)
     }
 
-    fn reader<'a>(self, input: impl BufRead + 'a) -> Box<dyn RecordReader + 'a> {
+    fn reader<'a>(self, input: impl BufRead + 'a) -> Box<dyn HostReader + 'a> {
         match self {
             ScanFormat::NmapXml | ScanFormat::MasscanXml => Box::new(NmapXmlReader::new(input)),
             ScanFormat::IvreJson => Box::new(IvreJsonReader::new(input)),
@@ -151,6 +200,9 @@ impl Verdict {
 struct NoRecords;
 
 impl RecordReader for NoRecords {
+    type Record = Host;
+    type Error = ParseError;
+
     fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
         Ok(None)
     }
@@ -163,6 +215,8 @@ impl RecordReader for NoRecords {
         Position::default()
     }
 }
+
+impl HostReader for NoRecords {}
 
 /// What `scan2db` applies to every record (spec §2.1, §2.5).
 #[derive(Debug, Clone, Default)]
@@ -334,7 +388,7 @@ fn detect_json_line(line: &[u8], complete: bool) -> Result<ScanFormat, ParseErro
 /// scan-level information (complete once the iteration is over).
 pub struct ScanReader<'a> {
     format: ScanFormat,
-    records: Records<Box<dyn RecordReader + 'a>>,
+    records: Records<Box<dyn HostReader + 'a>>,
     opts: ReadOptions,
 }
 

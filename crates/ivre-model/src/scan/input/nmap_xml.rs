@@ -13,8 +13,9 @@
 //!   the iteration; syntax, entity, I/O and truncation errors end it.
 
 use super::nmap_host::HostBuilder;
-use super::reader::{Position, RecordReader, ScanInfo};
 use super::xml_events::{attr, attrs_map, Ev, XmlEvents};
+use super::{HostReader, ScanInfo};
+use crate::reader::{Position, RecordReader};
 use crate::scan::error::{ParseError, ParseErrorKind};
 use crate::scan::record::{epoch_to_datetime, Host};
 use std::io::BufRead;
@@ -173,6 +174,9 @@ impl<R: BufRead> NmapXmlReader<R> {
 }
 
 impl<R: BufRead> RecordReader for NmapXmlReader<R> {
+    type Record = Host;
+    type Error = ParseError;
+
     fn next_record(&mut self) -> Result<Option<Host>, ParseError> {
         self.next_host()
     }
@@ -186,7 +190,9 @@ impl<R: BufRead> RecordReader for NmapXmlReader<R> {
     fn position(&self) -> Position {
         self.xml.position()
     }
+}
 
+impl<R: BufRead> HostReader for NmapXmlReader<R> {
     fn scan_info(&self) -> Option<&ScanInfo> {
         Some(&self.info)
     }
@@ -194,8 +200,8 @@ impl<R: BufRead> RecordReader for NmapXmlReader<R> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::reader::Records;
     use super::*;
+    use crate::reader::Records;
     use serde_json::json;
 
     const DOC: &str = r#"<?xml version="1.0" encoding="UTF-8"?>

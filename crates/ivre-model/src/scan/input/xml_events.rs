@@ -3,7 +3,7 @@
 //! limits that keep hostile input cheap (nesting depth; duplicate attributes
 //! found in linear time).
 
-use super::reader::Position;
+use crate::reader::Position;
 use crate::scan::error::{ParseError, ParseErrorKind};
 use quick_xml::events::Event;
 use quick_xml::Reader;
