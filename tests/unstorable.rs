@@ -150,4 +150,31 @@ fn passiverecon2db_escapes_nul_and_refuses_a_port_out_of_range() {
         texts(&db, "SELECT value FROM passive WHERE addr = '10.0.0.2'"),
         [r"evil\x00name.example.com"]
     );
+
+    // Zeek JSON: the NUL comes as a JSON escape.
+    let file = dir.path().join("recon.json");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"ts":1.5,"uid":"C","host":"10.0.1.1","srvport":80,"recon_type":"PassiveRecon::HTTP_SERVER_HEADER","source":"SERVER","value":"a\u0000b"}"#,
+            "\n",
+            r#"{"ts":1.5,"uid":"C","host":"10.0.1.2","srvport":80,"recon_type":"PassiveRecon::HTTP_SERVER_HEADER","source":"SERVER","value":"nginx"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = tool("ivre-passiverecon2db", &db, &[file.to_str().unwrap()], None);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("recon.json: line 1: U+0000 stored escaped (\\x00) in value"),
+        "{err}"
+    );
+    assert_eq!(
+        texts(
+            &db,
+            "SELECT value FROM passive WHERE addr << '10.0.1.0/24' ORDER BY addr"
+        ),
+        [r"a\x00b", "nginx"]
+    );
 }
