@@ -17,3 +17,4 @@ mod scancli;
 mod scancli_ingest;
 mod schema_doc;
 mod truncated;
+mod unstorable;

@@ -14,6 +14,7 @@ use ivre_model::passive::normalize::{self, NormalizeConfig};
 use ivre_model::passive::services::add_service_infos;
 use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
 use ivre_model::reader::{Position, RecordReader};
+use ivre_model::storable::storable_passive;
 use ivre_pg::passive::{PassiveLoader, StagedRow};
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -137,11 +138,30 @@ pub fn run_import_with<R: PassiveReader>(
             }
         };
         let name = input.name.clone();
-        let records = reader(input, args, ignore.clone()).records();
+        let records = Storable {
+            reader: reader(input, args, ignore.clone()),
+            name: name.clone(),
+        }
+        .records();
         let report = |e: &LineError| log::error!("{name}: {e}");
         let bar = progress::counter("observations");
         let progress = |n| bar.set_position(n);
         let keep = |r: &PassiveRecord| !ignore.ignores(r);
+        // The infos are computed from the stored values, decoded: they may
+        // hold U+0000 again (a certificate's subject).
+        let finish = |r: &mut PassiveRecord| {
+            finish(r);
+            let escaped = storable_passive(r);
+            if !escaped.is_empty() {
+                log::warn!(
+                    "{name}: {} observation of {}: U+0000 stored escaped (\\x00) in {}",
+                    r.recontype,
+                    r.addr
+                        .map_or_else(|| "no host".to_string(), |a| a.to_string()),
+                    escaped.join(", ")
+                );
+            }
+        };
         let stats = match client.as_mut() {
             None => {
                 let mut out = BufWriter::new(std::io::stdout());
@@ -150,7 +170,7 @@ pub fn run_import_with<R: PassiveReader>(
                     |batch| print_batch(&mut out, batch),
                     &opts,
                     keep,
-                    &finish,
+                    finish,
                     report,
                     progress,
                 )?;
@@ -167,7 +187,7 @@ pub fn run_import_with<R: PassiveReader>(
                     },
                     &opts,
                     keep,
-                    &finish,
+                    finish,
                     report,
                     progress,
                 )
@@ -215,6 +235,42 @@ pub trait PassiveReader:
 impl<T> PassiveReader for T where
     T: RecordReader<Record = PassiveRecord, Error = LineError> + Send + 'static
 {
+}
+
+/// A reader whose observations are made storable ([`storable_passive`]):
+/// text with U+0000 is escaped, with a warning naming the file and line.
+struct Storable<R> {
+    reader: R,
+    name: String,
+}
+
+impl<R: PassiveReader> RecordReader for Storable<R> {
+    type Record = PassiveRecord;
+    type Error = LineError;
+
+    fn next_record(&mut self) -> Result<Option<PassiveRecord>, LineError> {
+        let mut record = self.reader.next_record()?;
+        if let Some(rec) = &mut record {
+            let escaped = storable_passive(rec);
+            if !escaped.is_empty() {
+                log::warn!(
+                    "{}: line {}: U+0000 stored escaped (\\x00) in {}",
+                    self.name,
+                    self.reader.position().line,
+                    escaped.join(", ")
+                );
+            }
+        }
+        Ok(record)
+    }
+
+    fn is_fatal(&self, error: &LineError) -> bool {
+        self.reader.is_fatal(error)
+    }
+
+    fn position(&self) -> Position {
+        self.reader.position()
+    }
 }
 
 /// Zeek `passive_recon` observations, normalised as IVRE stores them (one

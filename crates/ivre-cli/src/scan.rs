@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::scan::fingerprint::fingerprint_banners;
 use ivre_model::scan::{Host, ParseErrorKind, ReadOptions, ScanFormat, ScanReader, Tag};
+use ivre_model::storable::storable_host;
 use ivre_pg::scan::{ScanFileMeta, ScanLoader};
 use ivre_pg::ErrorClass;
 use sha2::{Digest, Sha256};
@@ -107,10 +108,14 @@ pub fn run_scan2db(common: &CommonArgs, args: &Scan2dbArgs) -> Result<ExitCode> 
             Some(client) => load_file(client, file, &opts, args, &fingerprinter),
         };
         match outcome {
-            Ok(Imported { hosts, read_error }) => {
+            Ok(Imported {
+                hosts,
+                read_error,
+                refused,
+            }) => {
                 totals.files += 1;
                 totals.hosts += hosts;
-                totals.failed |= read_error;
+                totals.failed |= read_error || refused > 0;
             }
             Err(e) => {
                 log::error!("{e:#}");
@@ -135,6 +140,36 @@ struct Imported {
     /// A read error (I/O, decompression) ended the file: the complete hosts
     /// before it are kept, and the exit status is 1.
     read_error: bool,
+    /// Hosts refused one by one (a value out of range): the others are
+    /// stored, and the exit status is 1.
+    refused: u64,
+}
+
+/// Makes `host` storable ([`storable_host`]): text with U+0000 is escaped,
+/// a host with a value out of range is refused (false); either is warned
+/// about with the file and line.
+fn make_storable(name: &str, reader: &ScanReader, host: &mut Host) -> bool {
+    match storable_host(host) {
+        Ok(escaped) => {
+            if !escaped.is_empty() {
+                log::warn!(
+                    "{name}: line {}: host {}: U+0000 stored escaped (\\x00) in {}",
+                    reader.position().line,
+                    host.addr,
+                    escaped.join(", ")
+                );
+            }
+            true
+        }
+        Err(e) => {
+            log::warn!(
+                "{name}: line {}: host {} not stored: {e}",
+                reader.position().line,
+                host.addr
+            );
+            false
+        }
+    }
 }
 
 /// `--test`: the records as JSON lines on stdout.
@@ -145,10 +180,15 @@ fn print_file(file: &str, opts: &ReadOptions, fingerprinter: &Fingerprinter) -> 
     let mut out = BufWriter::new(io::stdout().lock());
     let mut hosts = 0;
     let mut read_error = false;
+    let mut refused = 0;
     while let Some(item) = reader.next() {
         match item {
             Ok(mut host) => {
                 fingerprinter.apply(&reader, &mut host);
+                if !make_storable(&name, &reader, &mut host) {
+                    refused += 1;
+                    continue;
+                }
                 serde_json::to_writer(&mut out, &host)?;
                 out.write_all(b"\n")?;
                 hosts += 1;
@@ -162,7 +202,11 @@ fn print_file(file: &str, opts: &ReadOptions, fingerprinter: &Fingerprinter) -> 
         }
     }
     out.flush()?;
-    Ok(Imported { hosts, read_error })
+    Ok(Imported {
+        hosts,
+        read_error,
+        refused,
+    })
 }
 
 /// Loads one file in one transaction. Returns the number of hosts stored.
@@ -193,6 +237,7 @@ fn load_file(
         return Ok(Imported {
             hosts: 0,
             read_error: false,
+            refused: 0,
         });
     }
     let mut meta = ScanFileMeta {
@@ -217,16 +262,22 @@ fn load_file(
             return Ok(Imported {
                 hosts: 0,
                 read_error: false,
+                refused: 0,
             });
         }
     }
     let bar = progress::counter("hosts");
     let mut hosts = 0u64;
     let mut read_error = false;
+    let mut refused = 0;
     while let Some(item) = reader.next() {
         match item {
             Ok(mut host) => {
                 fingerprinter.apply(&reader, &mut host);
+                if !make_storable(&name, &reader, &mut host) {
+                    refused += 1;
+                    continue;
+                }
                 loader.add(&host).map_err(|e| {
                     not_stored(&name, &format!("cannot store host {}", host.addr), e)
                 })?;
@@ -280,6 +331,7 @@ fn load_file(
             return Ok(Imported {
                 hosts: 0,
                 read_error,
+                refused,
             });
         }
         meta.sha256 = digest;
@@ -287,7 +339,11 @@ fn load_file(
     let hosts = loader
         .finish(&meta)
         .map_err(|e| not_stored(&name, "cannot commit", e))?;
-    Ok(Imported { hosts, read_error })
+    Ok(Imported {
+        hosts,
+        read_error,
+        refused,
+    })
 }
 
 /// A storage error while importing `name`: the transaction is rolled back,

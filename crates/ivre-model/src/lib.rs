@@ -9,3 +9,4 @@ pub mod passive;
 pub mod probes;
 pub mod reader;
 pub mod scan;
+pub mod storable;

@@ -410,6 +410,12 @@ impl<'a> ScanReader<'a> {
         self.format.refined(self.scan_info())
     }
 
+    /// Where the reader is: for the host just read, its line (JSON) or the
+    /// end of its element (XML), to name in a warning about it.
+    pub fn position(&self) -> Position {
+        self.records.reader().position()
+    }
+
     /// The `<nmaprun>`/`<runstats>` information of an XML input.
     pub fn scan_info(&self) -> Option<&ScanInfo> {
         self.records.reader().scan_info()
