@@ -1,0 +1,212 @@
+//! Passive imports are exactly-once (issue 10, item 7): a file imported
+//! again is skipped, an import killed mid-file resumes after its last
+//! committed line, and two imports of one file at once import it once.
+
+use crate::common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Sum of counts and distinct observations: what one clean import gives.
+fn totals(db: &TestDb) -> (i64, i64) {
+    (
+        db.scalar("SELECT coalesce(sum(count), 0)::bigint FROM passive"),
+        db.scalar("SELECT count(*) FROM passive"),
+    )
+}
+
+/// A Zeek log of `copies` times the fixture's records (one header), big
+/// enough with a small --batch-size for an import to commit many batches.
+fn big_log(dir: &std::path::Path, copies: usize) -> String {
+    let text = std::fs::read_to_string(data("passive/zeek/passive_recon.log")).unwrap();
+    let (header, body): (Vec<&str>, Vec<&str>) = text
+        .lines()
+        .filter(|l| !l.starts_with("#close"))
+        .partition(|l| l.starts_with('#'));
+    let mut out = header.join("\n");
+    out.push('\n');
+    for _ in 0..copies {
+        for line in &body {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let path = dir.join("big_passive_recon.log");
+    std::fs::write(&path, out).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ivre_exactly_once_{tag}_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_file_imported_again_is_skipped_unless_forced() {
+    let db = TestDb::new();
+    let log = data("passive/zeek/passive_recon.log");
+    let log = log.to_str().unwrap();
+    let first = tool("ivre-passiverecon2db", &db, &["-s", "S", log], None);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let once = totals(&db);
+    assert!(once.0 > 0);
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM passive_file WHERE finished AND sensor = 'S'"),
+        1
+    );
+    let again = tool("ivre-passiverecon2db", &db, &["-s", "S", log], None);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already imported"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(totals(&db), once);
+    // Another sensor is other observations: imported.
+    let other = tool("ivre-passiverecon2db", &db, &["-s", "T", log], None);
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert_eq!(totals(&db), (2 * once.0, 2 * once.1));
+    // --force counts the same file once more, on purpose.
+    let forced = tool(
+        "ivre-passiverecon2db",
+        &db,
+        &["--force", "-s", "S", log],
+        None,
+    );
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_eq!(totals(&db), (3 * once.0, 2 * once.1));
+    assert_eq!(db.scalar("SELECT count(*) FROM passive_file"), 3);
+}
+
+#[test]
+fn an_import_killed_mid_file_resumes_after_its_last_commit() {
+    let dir = temp_dir("kill");
+    let log = big_log(&dir, 40);
+    let clean = TestDb::new();
+    let out = tool(
+        "ivre-passiverecon2db",
+        &clean,
+        &["--batch-size", "50", &log],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = totals(&clean);
+
+    let db = TestDb::new();
+    let mut child = Command::new(bin("ivre-passiverecon2db"))
+        .args(["--batch-size", "50", &log])
+        .env("IVRE_DB", &db.url)
+        .env("NMAPDIR", data("nmap"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once a batch is committed, before the file is finished.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut admin = db.client();
+    let committed = loop {
+        let lines: Option<i64> = admin
+            .query_opt(
+                "SELECT lines FROM passive_file WHERE lines > 0 AND NOT finished",
+                &[],
+            )
+            .ok()
+            .flatten()
+            .map(|r| r.get(0));
+        if lines.is_some() || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let committed = committed.expect("no batch committed within 60 s");
+    let partial = totals(&db);
+    assert!(
+        partial.0 > 0 && partial.0 < expected.0,
+        "{partial:?} {expected:?}"
+    );
+    assert!(committed > 0);
+
+    let rerun = tool(
+        "ivre-passiverecon2db",
+        &db,
+        &["--batch-size", "50", &log],
+        None,
+    );
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(
+        stderr(&rerun).contains("resuming after line"),
+        "{}",
+        stderr(&rerun)
+    );
+    assert_eq!(totals(&db), expected);
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM passive_file WHERE finished"),
+        1
+    );
+    // The same rows, count for count.
+    let rows = |db: &TestDb| {
+        let mut rows: Vec<(Vec<u8>, i64)> = db
+            .client()
+            .query("SELECT key_hash, count FROM passive", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(rows(&db), rows(&clean));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn two_imports_of_one_file_at_once_import_it_once() {
+    let dir = temp_dir("concurrent");
+    let log = big_log(&dir, 10);
+    let clean = TestDb::new();
+    let out = tool(
+        "ivre-passiverecon2db",
+        &clean,
+        &["--batch-size", "100", &log],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = totals(&clean);
+
+    let db = TestDb::new();
+    let outputs: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    tool(
+                        "ivre-passiverecon2db",
+                        &db,
+                        &["--batch-size", "100", &log],
+                        None,
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr(out));
+    }
+    assert_eq!(totals(&db), expected);
+    assert_eq!(db.scalar("SELECT count(*) FROM passive_file"), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn stdin_is_imported_but_not_resumable() {
+    let db = TestDb::new();
+    let text = std::fs::read(data("passive/zeek/passive_recon.log")).unwrap();
+    let out = tool("ivre-passiverecon2db", &db, &["-v", "-"], Some(&text));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not resumable"), "{}", stderr(&out));
+    assert!(totals(&db).0 > 0);
+    assert_eq!(db.scalar("SELECT count(*) FROM passive_file"), 0);
+}
