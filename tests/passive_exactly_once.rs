@@ -210,3 +210,23 @@ fn stdin_is_imported_but_not_resumable() {
     assert!(totals(&db).0 > 0);
     assert_eq!(db.scalar("SELECT count(*) FROM passive_file"), 0);
 }
+
+#[test]
+fn every_passive_importer_skips_a_file_already_imported() {
+    for (tool_name, file) in [
+        ("ivre-p0f2db", "passive/p0f/p0f-http.log"),
+        ("ivre-airodump2db", "passive/airodump/airodump-01.csv"),
+    ] {
+        let db = TestDb::new();
+        let path = data(file);
+        let path = path.to_str().unwrap();
+        let first = tool(tool_name, &db, &[path], None);
+        assert!(first.status.success(), "{tool_name}: {}", stderr(&first));
+        let once = totals(&db);
+        assert!(once.0 > 0, "{tool_name}");
+        let again = tool(tool_name, &db, &[path], None);
+        assert!(again.status.success(), "{tool_name}: {}", stderr(&again));
+        assert!(stderr(&again).contains("already imported"), "{tool_name}");
+        assert_eq!(totals(&db), once, "{tool_name}");
+    }
+}

@@ -159,9 +159,10 @@ pub fn run_import_with<R: PassiveReader>(
         let name = input.name.clone();
         // Known by its content: a regular file read to its end (not stdin,
         // not --follow), when there is a database to remember it in.
-        let content = match client.is_some() && !args.follow && file != "-" {
-            true => Some(content_sha256(file)?),
-            false => None,
+        let content = if client.is_some() && !args.follow && file != "-" {
+            Some(content_sha256(file)?)
+        } else {
+            None
         };
         let bar = progress::counter("observations");
         let progress = |n| bar.set_position(n);
@@ -230,7 +231,7 @@ pub fn run_import_with<R: PassiveReader>(
                 };
                 if import.lines() > 0 {
                     log::warn!(
-                        "{name}: resuming after line {} (committed by an earlier, interrupted import)",
+                        "{name}: resuming after line {} (committed by an earlier import that did not finish)",
                         import.lines()
                     );
                 }
