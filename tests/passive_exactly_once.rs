@@ -195,6 +195,12 @@ fn two_imports_of_one_file_at_once_import_it_once() {
     for out in &outputs {
         assert!(out.status.success(), "{}", stderr(out));
     }
+    // One imports it; the other waits for it (or comes after it) and skips.
+    let skipped = outputs
+        .iter()
+        .filter(|out| stderr(out).contains("already imported"))
+        .count();
+    assert_eq!(skipped, 1);
     assert_eq!(totals(&db), expected);
     assert_eq!(db.scalar("SELECT count(*) FROM passive_file"), 1);
     let _ = std::fs::remove_dir_all(dir);

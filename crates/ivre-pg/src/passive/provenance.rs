@@ -78,10 +78,22 @@ fn to_i64(n: u64) -> i64 {
 /// a second import of the same content waits for the first one to end,
 /// then resumes or skips as the first one left the file.
 pub fn lock(client: &mut Client, file: &PassiveFileId<'_>) -> Result<()> {
-    client.execute(
-        "SELECT pg_advisory_lock($1, hashtext($2))",
-        &[&PASSIVE_FILE_LOCK_CLASS, &file.sha256],
-    )?;
+    let taken: bool = client
+        .query_one(
+            "SELECT pg_try_advisory_lock($1, hashtext($2))",
+            &[&PASSIVE_FILE_LOCK_CLASS, &file.sha256],
+        )?
+        .get(0);
+    if !taken {
+        log::warn!(
+            "{}: another import of the same content is running; waiting for it to end",
+            file.name
+        );
+        client.execute(
+            "SELECT pg_advisory_lock($1, hashtext($2))",
+            &[&PASSIVE_FILE_LOCK_CLASS, &file.sha256],
+        )?;
+    }
     Ok(())
 }
 
