@@ -78,6 +78,41 @@ fn a_file_imported_again_is_skipped_unless_forced() {
     assert_eq!(db.scalar("SELECT count(*) FROM passive_file"), 3);
 }
 
+/// Runs the import of `log` and kills it (SIGKILL) as soon as it has
+/// committed more than `lines` lines; the lines committed then, or `None`
+/// if it finished first.
+fn kill_after_a_commit(db: &TestDb, log: &str, lines: i64) -> Option<i64> {
+    let mut child = Command::new(bin("ivre-passiverecon2db"))
+        .args(["--batch-size", "50", log])
+        .env("IVRE_DB", &db.url)
+        .env("NMAPDIR", data("nmap"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut admin = db.client();
+    let committed = loop {
+        let row = admin
+            .query_opt(
+                "SELECT lines, finished FROM passive_file WHERE lines > $1 OR finished",
+                &[&lines],
+            )
+            .ok()
+            .flatten();
+        if let Some(row) = row {
+            let finished: bool = row.get(1);
+            break (!finished).then(|| row.get::<_, i64>(0));
+        }
+        assert!(Instant::now() < deadline, "no batch committed within 60 s");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    committed
+}
+
 #[test]
 fn an_import_killed_mid_file_resumes_after_its_last_commit() {
     let dir = temp_dir("kill");
@@ -93,41 +128,14 @@ fn an_import_killed_mid_file_resumes_after_its_last_commit() {
     let expected = totals(&clean);
 
     let db = TestDb::new();
-    let mut child = Command::new(bin("ivre-passiverecon2db"))
-        .args(["--batch-size", "50", &log])
-        .env("IVRE_DB", &db.url)
-        .env("NMAPDIR", data("nmap"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it once a batch is committed, before the file is finished.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut admin = db.client();
-    let committed = loop {
-        let lines: Option<i64> = admin
-            .query_opt(
-                "SELECT lines FROM passive_file WHERE lines > 0 AND NOT finished",
-                &[],
-            )
-            .ok()
-            .flatten()
-            .map(|r| r.get(0));
-        if lines.is_some() || Instant::now() > deadline {
-            break lines;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let committed = committed.expect("no batch committed within 60 s");
+    let first = kill_after_a_commit(&db, &log, 0).expect("no batch committed within 60 s");
     let partial = totals(&db);
     assert!(
         partial.0 > 0 && partial.0 < expected.0,
         "{partial:?} {expected:?}"
     );
-    assert!(committed > 0);
+    // Killed again while resuming (unless it finished first): still exact.
+    kill_after_a_commit(&db, &log, first);
 
     let rerun = tool(
         "ivre-passiverecon2db",
