@@ -107,9 +107,11 @@ pub fn unlock(client: &mut Client, file: &PassiveFileId<'_>) -> Result<()> {
 }
 
 /// Decides, under the file's [`lock`], where its import starts: an
-/// unfinished import of it (killed, or failed) is resumed; a finished one
-/// means the file is skipped, unless `force`, which starts a new import
-/// (as scan2db's `--force` stores the same content again).
+/// unfinished import of it (killed, or failed) is resumed, with or without
+/// `force`, so that re-running the very command that was stopped completes
+/// it; else a finished one means the file is skipped, unless `force`, which
+/// starts a new import (as scan2db's `--force` stores the same content
+/// again).
 pub fn start(client: &mut Client, file: &PassiveFileId<'_>, force: bool) -> Result<FileStart> {
     let latest = client.query_opt(
         "SELECT id, lines, finished FROM passive_file
