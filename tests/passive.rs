@@ -104,6 +104,11 @@ fn importing_twice_doubles_counts_and_changes_nothing_else() {
     assert!(tool("ivre-p0f2db", &db, &args, None).status.success());
     let once = snapshot(&db);
     let total_once = db.scalar("SELECT sum(count)::bigint FROM passive");
+    // The same files again are already imported (issue 10, item 7): only
+    // --force imports them a second time.
+    assert!(tool("ivre-p0f2db", &db, &args, None).status.success());
+    assert_eq!(snapshot(&db), once);
+    args.insert(0, "--force");
     assert!(tool("ivre-p0f2db", &db, &args, None).status.success());
     let twice = snapshot(&db);
     assert_eq!(

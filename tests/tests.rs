@@ -11,6 +11,7 @@ mod ipdata;
 mod iphost;
 mod ipinfo;
 mod passive;
+mod passive_exactly_once;
 mod scan2db;
 mod scan_explain;
 mod scancli;

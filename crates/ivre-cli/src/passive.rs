@@ -2,9 +2,16 @@
 //! their options and their run loop. Each tool only supplies its reader (a
 //! [`RecordReader`] of observations: its records go through the one adapter
 //! rule, a bad line skipped, a read error ending the file).
+//!
+//! Imports of files are exactly-once: each file is known by the SHA-256 of
+//! its decompressed content (and the sensor), and each batch commits, in
+//! its transaction, the number of input lines it completes (table
+//! `passive_file`). A re-run skips those lines; a finished file is skipped
+//! unless `--force`. stdin and `--follow` have no fixed content to know
+//! them by: they are not resumable.
 
 use crate::input::{self, Input};
-use crate::pipeline::{ingest, Batch, IngestOptions, IngestStats};
+use crate::pipeline::{ingest, Batch, IngestOptions, IngestStats, LinedRecord};
 use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -13,11 +20,14 @@ use ivre_model::passive::infos;
 use ivre_model::passive::normalize::{self, NormalizeConfig};
 use ivre_model::passive::services::add_service_infos;
 use ivre_model::passive::{LineError, PassiveRecord, ZeekReader};
-use ivre_model::reader::{Position, RecordReader};
+use ivre_model::reader::{Position, RecordReader, Records};
 use ivre_model::storable::storable_passive;
+use ivre_pg::passive::provenance::{self, FileStart, PassiveFileId};
 use ivre_pg::passive::{PassiveLoader, StagedRow};
+use sha2::{Digest, Sha256};
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +35,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Args)]
 pub struct PassiveImportArgs {
     /// Log files to read ("-" or nothing: stdin); compressed files are fine.
+    /// A file killed mid-import resumes where it stopped when the same
+    /// command is run again, and a file already imported is skipped; stdin
+    /// and --follow are not resumable (a re-run counts again what the
+    /// killed run had committed).
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 
@@ -45,8 +59,14 @@ pub struct PassiveImportArgs {
     #[arg(short, long)]
     pub test: bool,
 
+    /// Import files already imported (same content and sensor) again,
+    /// counting their observations once more.
+    #[arg(long)]
+    pub force: bool,
+
     /// Keep reading a growing file (like tail -f) or a pipe, committing
-    /// every --flush-seconds.
+    /// every --flush-seconds. Not resumable: after a crash, a re-run
+    /// counts again what was committed.
     #[arg(short, long)]
     pub follow: bool,
 
@@ -138,15 +158,17 @@ pub fn run_import_with<R: PassiveReader>(
             }
         };
         let name = input.name.clone();
-        let records = Storable {
-            reader: reader(input, args, ignore.clone()),
-            name: name.clone(),
-        }
-        .records();
-        let report = |e: &LineError| log::error!("{name}: {e}");
+        // Known by its content: a regular file read to its end (not stdin,
+        // not --follow), when there is a database to remember it in.
+        let content = if client.is_some() && !args.follow && file != "-" {
+            Some(content_sha256(file)?)
+        } else {
+            None
+        };
         let bar = progress::counter("observations");
         let progress = |n| bar.set_position(n);
         let keep = |r: &PassiveRecord| !ignore.ignores(r);
+        let report = |e: &LineError| log::error!("{name}: {e}");
         // The infos are computed from the stored values, decoded: they may
         // hold U+0000 again (a certificate's subject).
         let finish = |r: &mut PassiveRecord| {
@@ -162,12 +184,22 @@ pub fn run_import_with<R: PassiveReader>(
                 );
             }
         };
-        let stats = match client.as_mut() {
-            None => {
+        let read_error = Arc::new(AtomicBool::new(false));
+        let lined = |skip| Lined {
+            records: Storable {
+                reader: reader(input, args, ignore.clone()),
+                name: name.clone(),
+            }
+            .records(),
+            skip,
+            read_error: read_error.clone(),
+        };
+        let stats = match (client.as_mut(), content) {
+            (None, _) => {
                 let mut out = BufWriter::new(std::io::stdout());
                 let stats = ingest(
-                    records,
-                    |batch| print_batch(&mut out, batch),
+                    lined(0),
+                    |batch, _| print_batch(&mut out, batch),
                     &opts,
                     keep,
                     finish,
@@ -177,11 +209,14 @@ pub fn run_import_with<R: PassiveReader>(
                 out.flush()?;
                 stats
             }
-            Some(client) => {
+            (Some(client), None) => {
+                log::info!(
+                    "{name}: not resumable (stdin or --follow: no fixed content to know it by)"
+                );
                 let mut loader = PassiveLoader::new(client)?;
                 ingest(
-                    records,
-                    |batch: Batch<StagedRow>| {
+                    lined(0),
+                    |batch: Batch<StagedRow>, _| {
                         loader.store(batch.iter().map(|(k, r)| (&k.0, r)))?;
                         Ok(())
                     },
@@ -192,6 +227,58 @@ pub fn run_import_with<R: PassiveReader>(
                     progress,
                 )
                 .with_context(|| format!("importing {name}"))?
+            }
+            (Some(client), Some(sha256)) => {
+                let id = PassiveFileId {
+                    sha256: &sha256,
+                    name: &name,
+                    sensor: args.sensor.as_deref(),
+                };
+                // Held by this session until the file is done: a second
+                // import of the same content waits, then resumes or skips.
+                // An error ends the run, and with its connection the lock.
+                provenance::lock(client, &id)?;
+                let mut import = match provenance::start(client, &id, args.force)? {
+                    FileStart::AlreadyImported => {
+                        log::warn!(
+                            "{name}: already imported (same content and sensor); skipped (use --force to import it again)"
+                        );
+                        provenance::unlock(client, &id)?;
+                        bar.finish_and_clear();
+                        continue;
+                    }
+                    FileStart::Import(import) => import,
+                };
+                if import.lines() > 0 {
+                    log::warn!(
+                        "{name}: resuming after line {} (committed by an earlier import that did not finish)",
+                        import.lines()
+                    );
+                }
+                let stats = {
+                    let mut loader = PassiveLoader::new(client)?;
+                    ingest(
+                        lined(import.lines()),
+                        |batch: Batch<StagedRow>, lines| {
+                            let rows = batch.iter().map(|(k, r)| (&k.0, r));
+                            loader.store_through(rows, &mut import, lines)?;
+                            Ok(())
+                        },
+                        &opts,
+                        keep,
+                        finish,
+                        report,
+                        progress,
+                    )
+                    .with_context(|| format!("importing {name}"))?
+                };
+                // After a read error the file is not finished: a re-run
+                // resumes after its last committed line.
+                if !read_error.load(Ordering::Relaxed) {
+                    import.finish(client, stats.lines)?;
+                }
+                provenance::unlock(client, &id)?;
+                stats
             }
         };
         bar.finish_and_clear();
@@ -212,6 +299,47 @@ pub fn run_import_with<R: PassiveReader>(
         total.observations as f64 / secs.max(1e-9)
     ));
     Ok(crate::exit_status(failed))
+}
+
+/// SHA-256 (hex) of the decompressed content of `path`: what its lines
+/// are counted in, so that the same log compressed or not is one file (as
+/// scan2db hashes its files). Read to its end first: an import starts from
+/// what an earlier one of this content committed.
+fn content_sha256(path: &str) -> Result<String> {
+    let mut input = input::open(path)?;
+    let mut hasher = Sha256::new();
+    // A read error ends the content where the import will end it too.
+    let _ = std::io::copy(&mut input.reader, &mut hasher);
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// The records of a reader with the input line each was read from, less
+/// those of the first `skip` lines (committed by an earlier import of the
+/// file). Notes a read error (which ends the file) in `read_error`.
+struct Lined<R> {
+    records: Records<R>,
+    skip: u64,
+    read_error: Arc<AtomicBool>,
+}
+
+impl<R: PassiveReader> Iterator for Lined<R> {
+    type Item = LinedRecord;
+
+    fn next(&mut self) -> Option<LinedRecord> {
+        loop {
+            let item = self.records.next()?;
+            let reader = self.records.reader();
+            if let Err(e) = &item {
+                if reader.is_fatal(e) {
+                    self.read_error.store(true, Ordering::Relaxed);
+                }
+            }
+            let line = reader.position().line;
+            if line > self.skip {
+                return Some((line, item));
+            }
+        }
+    }
 }
 
 /// `--test` output: one aggregated record per line, in a stable order.

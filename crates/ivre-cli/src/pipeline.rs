@@ -11,6 +11,13 @@
 //! `flush_every` has passed (for `--follow` on a live log or pipe), and at the
 //! end of the input, so that at most two batches (one being stored, one being
 //! aggregated) are lost if the process dies.
+//!
+//! Every observation comes with the input line it was read from (the
+//! reader's position, non-decreasing), and a full batch is cut only where
+//! that line changes: each batch is handed over with the number of lines
+//! it completes, so that an import resumed after them reads exactly the
+//! observations no committed batch holds (`passive_file`). The periodic
+//! commit of `--follow` cuts anywhere: a live feed is not resumable.
 
 use anyhow::Result;
 use ivre_model::passive::{LineError, PassiveRecord};
@@ -50,6 +57,9 @@ pub struct IngestStats {
     pub merged: u64,
     /// Lines that could not be read.
     pub errors: u64,
+    /// The input line of the last observation or error read: the lines
+    /// the import went through.
+    pub lines: u64,
 }
 
 /// Items travel between the threads in chunks, to keep the channel cheap.
@@ -134,11 +144,16 @@ impl Slot for StagedRow {
 /// A batch of distinct observations with their keys, as given to the sink.
 pub type Batch<S> = Vec<(Key, S)>;
 
+/// What a reader gives the pipeline: an observation (or a bad line) with
+/// the input line it was read from.
+pub type LinedRecord = (u64, Result<PassiveRecord, LineError>);
+
 type BatchMap<S> = HashMap<Key, S, BuildHasherDefault<KeyHasher>>;
 
 /// Reads `records` on a thread of its own (parsing, normalisation and the
 /// identity hash happen there), aggregates them on this thread, and gives
-/// each batch of distinct observations to `sink`, which runs on a third
+/// each batch of distinct observations to `sink` with the number of input
+/// lines it completes (see the module doc), which runs on a third
 /// thread so that storing a batch overlaps reading the next one (at most
 /// one batch waits for the sink). `keep` decides which observations to
 /// store (the ignore rules); `finish` completes an observation that is kept
@@ -147,7 +162,7 @@ type BatchMap<S> = HashMap<Key, S, BuildHasherDefault<KeyHasher>>;
 /// and the import goes on.
 pub fn ingest<I, S: Slot>(
     records: I,
-    mut sink: impl FnMut(Batch<S>) -> Result<()> + Send,
+    mut sink: impl FnMut(Batch<S>, u64) -> Result<()> + Send,
     opts: &IngestOptions,
     keep: impl Fn(&PassiveRecord) -> bool,
     finish: impl Fn(&mut PassiveRecord),
@@ -155,17 +170,17 @@ pub fn ingest<I, S: Slot>(
     mut on_progress: impl FnMut(u64),
 ) -> Result<IngestStats>
 where
-    I: Iterator<Item = Result<PassiveRecord, LineError>> + Send + 'static,
+    I: Iterator<Item = LinedRecord> + Send + 'static,
 {
-    type Item = Result<(Key, PassiveRecord), LineError>;
+    type Item = (u64, Result<(Key, PassiveRecord), LineError>);
     let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(16);
     // A live feed (--follow) may pause for long: pass each observation on at
     // once, so that the periodic commit sees it.
     let chunk_size = if opts.flush_every.is_some() { 1 } else { CHUNK };
     let reader = std::thread::spawn(move || {
         let mut chunk = Vec::with_capacity(chunk_size);
-        for item in records {
-            chunk.push(item.map(|r| (Key(record_key(&r)), r)));
+        for (line, item) in records {
+            chunk.push((line, item.map(|r| (Key(record_key(&r)), r))));
             if chunk.len() == chunk_size {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
                 if tx.send(full).is_err() {
@@ -178,17 +193,22 @@ where
 
     let mut stats = IngestStats::default();
     let result = std::thread::scope(|scope| -> Result<()> {
-        let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch<S>>(0);
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<(Batch<S>, u64)>(0);
         let storer = scope.spawn(move || -> Result<()> {
-            for batch in batch_rx {
-                sink(batch)?;
+            for (batch, lines) in batch_rx {
+                sink(batch, lines)?;
             }
             Ok(())
         });
-        // Hands a batch to the storer; on failure, the storer's error.
+        // Hands a batch to the storer, with the lines it completes (those
+        // of the observations aggregated so far); on failure, the storer's
+        // error.
         let hand_over = |batch: &mut BatchMap<S>, stats: &mut IngestStats| -> bool {
             stats.merged += batch.len() as u64;
-            batch.is_empty() || batch_tx.send(batch.drain().collect()).is_ok()
+            batch.is_empty()
+                || batch_tx
+                    .send((batch.drain().collect(), stats.lines))
+                    .is_ok()
         };
         let mut batch = BatchMap::<S>::default();
         let mut last_commit = Instant::now();
@@ -210,7 +230,15 @@ where
                 None => rx.recv().ok(),
             };
             let Some(chunk) = received else { break };
-            for item in chunk {
+            for (line, item) in chunk {
+                if line != stats.lines && batch.len() >= opts.batch_size {
+                    alive = hand_over(&mut batch, &mut stats);
+                    last_commit = Instant::now();
+                    if !alive {
+                        break;
+                    }
+                }
+                stats.lines = line;
                 match item {
                     Err(e) => {
                         stats.errors += 1;
@@ -228,11 +256,14 @@ where
                     }
                 }
             }
+            if !alive {
+                break;
+            }
             on_progress(stats.observations);
             let due = opts
                 .flush_every
                 .is_some_and(|every| last_commit.elapsed() >= every);
-            if batch.len() >= opts.batch_size || due {
+            if due {
                 alive = hand_over(&mut batch, &mut stats);
                 last_commit = Instant::now();
                 if !alive {

@@ -6,6 +6,7 @@
 //! The caller pre-aggregates a batch so that its keys are unique (PostgreSQL
 //! refuses to update one row twice in one statement).
 
+use super::provenance::FileImport;
 use crate::copy::{columns, Column, ColumnSet, CopyBuffer};
 use crate::Result;
 use ivre_model::passive::PassiveRecord;
@@ -261,6 +262,26 @@ impl<'a> PassiveLoader<'a> {
         &mut self,
         rows: impl IntoIterator<Item = (&'r [u8; 32], &'r StagedRow)>,
     ) -> Result<u64> {
+        self.merge(rows, None)
+    }
+
+    /// [`PassiveLoader::store`], advancing `file` to `lines` committed
+    /// input lines in the same transaction: what `passive` holds of a file
+    /// and how far its import got never disagree, whenever the import stops.
+    pub fn store_through<'r>(
+        &mut self,
+        rows: impl IntoIterator<Item = (&'r [u8; 32], &'r StagedRow)>,
+        file: &mut FileImport,
+        lines: u64,
+    ) -> Result<u64> {
+        self.merge(rows, Some((file, lines)))
+    }
+
+    fn merge<'r>(
+        &mut self,
+        rows: impl IntoIterator<Item = (&'r [u8; 32], &'r StagedRow)>,
+        progress: Option<(&mut FileImport, u64)>,
+    ) -> Result<u64> {
         const CHUNK_BYTES: usize = 8 << 20;
         let mut tx = self.client.transaction()?;
         self.staging.flush(&mut tx)?;
@@ -272,6 +293,9 @@ impl<'a> PassiveLoader<'a> {
         }
         self.staging.flush(&mut tx)?;
         let n = tx.execute(MERGE, &[])?;
+        if let Some((file, lines)) = progress {
+            file.advance(&mut tx, lines)?;
+        }
         tx.commit()?;
         Ok(n)
     }

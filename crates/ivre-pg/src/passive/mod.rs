@@ -3,6 +3,7 @@
 pub mod dns;
 pub mod filter;
 mod load;
+pub mod provenance;
 pub mod query;
 pub mod top;
 
