@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Writes small seed inputs for the fuzz targets from the test data: small
+inputs run much faster under the sanitizer, and each one still reaches the
+interesting code (one complete host, a header and a few lines)."""
+import bz2, gzip, hashlib, pathlib, re, sys
+
+data = pathlib.Path(sys.argv[1])
+out = pathlib.Path(sys.argv[2])
+
+
+def read(p):
+    b = p.read_bytes()
+    if p.suffix == ".bz2":
+        return bz2.decompress(b)
+    if p.suffix == ".gz":
+        return gzip.decompress(b)
+    return b
+
+
+def put(target, blob):
+    d = out / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(blob).hexdigest()[:16]).write_bytes(blob)
+
+
+# Scan input: each Nmap/Masscan <host> in its own document, JSON lines alone.
+for p in sorted((data / "ivre-samples").iterdir()):
+    if p.name == "LICENSE":
+        continue
+    text = read(p)
+    if text.lstrip().startswith(b"<"):
+        head = re.search(rb"<nmaprun[^>]*>", text)
+        head = head.group(0) if head else b"<nmaprun>"
+        for host in re.findall(rb"<host[ >].*?</host>", text, flags=re.S)[:40]:
+            put("scan_input", b'<?xml version="1.0"?>\n' + head + b"\n" + host + b"\n</nmaprun>\n")
+    else:
+        for line in text.splitlines()[:40]:
+            put("scan_input", line + b"\n")
+for line in read(data / "golden" / "ivre-nmap-records.jsonl.gz").splitlines()[:200]:
+    if len(line) < 20000:
+        put("scan_input", line + b"\n")
+
+
+# Line formats: the header lines and chunks of a few data lines.
+def chunks(target, p, size, header_prefix=None):
+    lines = read(p).splitlines(keepends=True)
+    header = [l for l in lines if header_prefix and l.startswith(header_prefix)]
+    body = [l for l in lines if not (header_prefix and l.startswith(header_prefix))]
+    for i in range(0, min(len(body), 400), size):
+        put(target, b"".join(header + body[i:i + size]))
+
+
+for p in sorted((data / "passive" / "zeek").iterdir()):
+    if p.suffix in (".log", ".gz", ".bz2") or p.name.endswith(".log"):
+        chunks("zeek", p, 4, b"#")
+for p in sorted((data / "passive" / "p0f").iterdir()):
+    if p.name != "LICENSE":
+        chunks("p0f", p, 4)
+for p in sorted((data / "passive" / "airodump").iterdir()):
+    if p.suffix == ".csv":
+        put("airodump", read(p)[:8000])
