@@ -81,7 +81,9 @@ impl MatchRule {
     /// Inlined into the loop over a probe's lines (the hot path of banner
     /// matching): left out of line, the prefix check and the regex search
     /// each cost a call per line, about a third more instructions per match.
-    #[inline]
+    /// `always`: a plain hint was dropped whenever code elsewhere in the
+    /// crate changed how the compiler split it.
+    #[inline(always)]
     fn try_match(&self, data: &[u8]) -> Option<ServiceMatch> {
         if !self.may_match(data) {
             return None;
