@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn decompressed(name: &str) -> Vec<u8> {
@@ -68,17 +68,13 @@ fn the_same_file_imported_at_once_is_stored_once() {
 
 /// Runs `ivre-scan2db -` on `db`, its stdin left open for the caller.
 fn spawn_scan2db_on_stdin(db: &TestDb) -> std::process::Child {
-    let mut cmd = Command::new(bin("ivre-scan2db"));
-    cmd.arg("-")
-        .env("IVRE_DB", &db.url)
-        .env("NMAPDIR", data("nmap"))
+    tool_command("ivre-scan2db", Some(db))
+        .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for var in ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER"] {
-        cmd.env_remove(var);
-    }
-    cmd.spawn().expect("run ivre-scan2db")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ivre-scan2db")
 }
 
 #[test]

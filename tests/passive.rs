@@ -235,7 +235,7 @@ fn zeek_fixture_gives_the_golden_recontypes() {
 #[test]
 fn follow_mode_commits_while_the_feed_pauses() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
     let db = TestDb::new();
     // The schema exists before the tool starts, so that polling the table
@@ -243,10 +243,8 @@ fn follow_mode_commits_while_the_feed_pauses() {
     ivre_pg::connect(Some(&db.url)).unwrap();
     let log = std::fs::read_to_string(data("passive/zeek/passive_recon.log")).unwrap();
     let head: String = log.lines().take(300).map(|l| format!("{l}\n")).collect();
-    let mut child = Command::new(bin("ivre-passiverecon2db"))
+    let mut child = tool_command("ivre-passiverecon2db", Some(&db))
         .args(["-s", "LIVE", "--follow", "--flush-seconds", "1"])
-        .env("IVRE_DB", &db.url)
-        .env("NMAPDIR", data("nmap"))
         .stdin(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -3,7 +3,7 @@
 //! committed line, and two imports of one file at once import it once.
 
 use crate::common::*;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Sum of counts and distinct observations: what one clean import gives.
@@ -82,10 +82,8 @@ fn a_file_imported_again_is_skipped_unless_forced() {
 /// committed more than `lines` lines; the lines committed then, or `None`
 /// if it finished first.
 fn kill_after_a_commit(db: &TestDb, log: &str, lines: i64) -> Option<i64> {
-    let mut child = Command::new(bin("ivre-passiverecon2db"))
+    let mut child = tool_command("ivre-passiverecon2db", Some(db))
         .args(["--batch-size", "50", log])
-        .env("IVRE_DB", &db.url)
-        .env("NMAPDIR", data("nmap"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

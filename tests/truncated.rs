@@ -5,7 +5,7 @@
 use crate::common::*;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long an importer may take on a small damaged file.
@@ -62,24 +62,11 @@ fn line_chunks(text: &[u8], n: usize) -> Vec<&[u8]> {
 /// does not end within [`TIMEOUT`]. Returns the exit status and stderr.
 fn run_with_timeout(tool: &str, db: &TestDb, args: &[&str]) -> (ExitStatus, String) {
     let mut stderr_file = tempfile::tempfile().unwrap();
-    let mut cmd = Command::new(bin(tool));
+    let mut cmd = tool_command(tool, Some(db));
     cmd.args(args)
-        .env_remove("IVRE_TEST_DB")
-        .env("IVRE_DB", &db.url)
-        .env("NMAPDIR", data("nmap"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr_file.try_clone().unwrap());
-    for var in [
-        "PGHOST",
-        "PGHOSTADDR",
-        "PGPORT",
-        "PGDATABASE",
-        "PGUSER",
-        "PGPASSWORD",
-    ] {
-        cmd.env_remove(var);
-    }
     let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
     let status = loop {

@@ -149,26 +149,12 @@ pub fn tool(name: &str, db: &TestDb, args: &[&str], stdin: Option<&[u8]>) -> Out
     })
 }
 
-/// Runs a tool with a clean environment (no database variables, our copy of
-/// Nmap's data files) adjusted by `setup`.
-pub fn run_tool(
-    name: &str,
-    args: &[&str],
-    stdin: Option<&[u8]>,
-    setup: impl FnOnce(&mut Command),
-) -> Output {
-    use std::io::Write;
+/// A command for one of our tools with a clean environment: no database
+/// variables but `IVRE_DB` = `db` when given, and our copy of Nmap's data
+/// files.
+pub fn tool_command(name: &str, db: Option<&TestDb>) -> Command {
     let mut cmd = Command::new(bin(name));
-    cmd.args(args)
-        .env_remove("IVRE_DB")
-        .env_remove("IVRE_TEST_DB")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.env_remove("IVRE_DB").env_remove("IVRE_TEST_DB");
     for var in [
         "PGHOST",
         "PGHOSTADDR",
@@ -180,6 +166,30 @@ pub fn run_tool(
         cmd.env_remove(var);
     }
     cmd.env("NMAPDIR", data("nmap"));
+    if let Some(db) = db {
+        cmd.env("IVRE_DB", &db.url);
+    }
+    cmd
+}
+
+/// Runs a tool with a clean environment (no database variables, our copy of
+/// Nmap's data files) adjusted by `setup`.
+pub fn run_tool(
+    name: &str,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    setup: impl FnOnce(&mut Command),
+) -> Output {
+    use std::io::Write;
+    let mut cmd = tool_command(name, None);
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     setup(&mut cmd);
     let mut child = cmd
         .spawn()
