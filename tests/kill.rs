@@ -20,18 +20,17 @@ use std::time::{Duration, Instant};
 const GATE_KEY: i64 = 0x6761_7465;
 
 /// A point where importers wait until the test lets them go.
-struct Gate<'a> {
-    db: &'a TestDb,
+struct Gate {
     holder: postgres::Client,
     /// The triggers installed, as `name ON table`.
     triggers: Vec<String>,
 }
 
-impl<'a> Gate<'a> {
+impl Gate {
     /// Closes the gate: the test's session takes the lock, and `triggers`
     /// (`CREATE [CONSTRAINT] TRIGGER` statements, named `gate_*`, that
     /// execute `gate()`) make the importers wait for it.
-    fn close(db: &'a TestDb, triggers: &[&str]) -> Gate<'a> {
+    fn close(db: &TestDb, triggers: &[&str]) -> Gate {
         let mut holder = db.client();
         holder
             .batch_execute(&format!(
@@ -52,7 +51,6 @@ impl<'a> Gate<'a> {
             names.push(format!("{name} ON {}", words[on + 1]));
         }
         Gate {
-            db,
             holder,
             triggers: names,
         }
@@ -113,7 +111,6 @@ impl<'a> Gate<'a> {
                 .batch_execute(&format!("DROP TRIGGER {t}"))
                 .unwrap();
         }
-        let _ = self.db;
     }
 }
 
