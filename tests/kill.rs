@@ -474,6 +474,29 @@ const PASSIVE_TOOLS: &[PassiveTool] = &[
     },
 ];
 
+/// What a clean import of the input of `tool` (`file`) gives, and the line
+/// of its last record; made once per test binary (the input is the same
+/// every time).
+fn clean_import(tool: &PassiveTool, file: &str) -> &'static (Observations, i64) {
+    use std::sync::{Mutex, OnceLock};
+    static CLEAN: OnceLock<Mutex<BTreeMap<&'static str, &'static (Observations, i64)>>> =
+        OnceLock::new();
+    let mut clean = CLEAN.get_or_init(Default::default).lock().unwrap();
+    clean.entry(tool.name).or_insert_with(|| {
+        let db = TestDb::new();
+        run_ok(tool.name, &db, &["--batch-size", BATCH, file]);
+        let observations = observations(&db);
+        assert!(
+            observations.len() > 3 * 40,
+            "{}: {} observations: not several batches",
+            tool.name,
+            observations.len()
+        );
+        let last = db.scalar("SELECT lines FROM passive_file");
+        Box::leak(Box::new((observations, last)))
+    })
+}
+
 /// What a clean import of the first `lines` lines of `file` gives.
 fn clean_prefix(tool: &PassiveTool, file: &str, lines: i64, dir: &std::path::Path) -> Observations {
     if lines == 0 {
@@ -500,18 +523,8 @@ fn passive_killed_at(triggers: &[&str]) {
         let dir = tempfile::tempdir().unwrap();
         let file = (tool.write)(dir.path());
         let args = ["--batch-size", BATCH, &file];
-        let clean_db = TestDb::new();
-        run_ok(tool.name, &clean_db, &args);
-        let clean = observations(&clean_db);
-        assert!(
-            clean.len() > 3 * 40,
-            "{}: {} observations",
-            tool.name,
-            clean.len()
-        );
-        let last = clean_db
-            .scalar("SELECT lines FROM passive_file")
-            .to_string();
+        let (clean, last) = clean_import(tool, &file);
+        let last = last.to_string();
         let triggers: Vec<String> = triggers
             .iter()
             .map(|t| t.replace("{last}", &last))
@@ -548,7 +561,7 @@ fn passive_killed_at(triggers: &[&str]) {
             String::new()
         };
         assert!(again.contains(&said), "{}: {again}", tool.name);
-        assert_eq!(observations(&db), clean, "{}", tool.name);
+        assert_eq!(&observations(&db), clean, "{}", tool.name);
         assert_eq!(
             db.scalar("SELECT count(*) FROM passive_file WHERE finished"),
             1,
@@ -613,8 +626,7 @@ fn passive_importers_run_twice_at_once_import_once() {
         let dir = tempfile::tempdir().unwrap();
         let file = (tool.write)(dir.path());
         let args = ["--batch-size", BATCH, &file];
-        let clean_db = TestDb::new();
-        run_ok(tool.name, &clean_db, &args);
+        let (clean, _) = clean_import(tool, &file);
 
         // The first import holds its first batch while the second starts:
         // they overlap for sure.
@@ -650,7 +662,7 @@ fn passive_importers_run_twice_at_once_import_once() {
             "{}: {err:?}",
             tool.name
         );
-        assert_eq!(observations(&db), observations(&clean_db), "{}", tool.name);
+        assert_eq!(&observations(&db), clean, "{}", tool.name);
         assert_eq!(db.scalar("SELECT count(*) FROM passive_file"), 1);
     }
 }
@@ -725,8 +737,7 @@ fn passive_importers_losing_their_session_in_commit_say_the_outcome_is_unknown()
         let dir = tempfile::tempdir().unwrap();
         let file = (tool.write)(dir.path());
         let args = ["--batch-size", BATCH, &file];
-        let clean_db = TestDb::new();
-        run_ok(tool.name, &clean_db, &args);
+        let (clean, _) = clean_import(tool, &file);
         let db = migrated_db();
         let out = terminated_at_commit(
             tool.name,
@@ -760,6 +771,6 @@ fn passive_importers_losing_their_session_in_commit_say_the_outcome_is_unknown()
             "{}: {again}",
             tool.name
         );
-        assert_eq!(observations(&db), observations(&clean_db), "{}", tool.name);
+        assert_eq!(&observations(&db), clean, "{}", tool.name);
     }
 }
