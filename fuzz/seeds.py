@@ -59,3 +59,18 @@ for p in sorted((data / "passive" / "p0f").iterdir()):
 for p in sorted((data / "passive" / "airodump").iterdir()):
     if p.suffix == ".csv":
         put("airodump", read(p)[:8000])
+
+
+# MaxMind DB files: MaxMind's test databases, sound and broken.
+for p in sorted((data / "geoip").iterdir()):
+    if p.suffix == ".mmdb":
+        put("mmdb", p.read_bytes())
+
+# Passive filter values (a value, then on a second line the extra part).
+for v in ["/^www\\./i", "example.com", "a,b", "-", "10.0.0.0/8", "10.0.0.1-10.0.0.9", "tcp/443",
+          "http:Apache httpd:80", "ssh:OpenSSH:7.4:22", "00:11:22:33:44:55", "/^00:11/",
+          "3ad5d4e8a5b2e1d1b3f0a8c9d7e6f5a4", "t13d1516h2_8daaf6152771_b186095e22b6",
+          "t13d1516h2_002f,0035,009c_0005,000a,000b", "2024-01-01 10:00", "1d",
+          "example.com\nA", "/x/\nservice.name", "/^769,/\n/^771,/",
+          "da:39:a3:ee:5e:6b:4b:0d:32:55:bf:ef:95:60:18:90:af:d8:07:09"]:
+    put("passive_filter", v.encode())

@@ -243,3 +243,48 @@ fn every_passive_importer_skips_a_file_already_imported() {
         assert_eq!(totals(&db), once, "{tool_name}");
     }
 }
+
+#[test]
+fn an_empty_passive_file_is_not_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, b"").unwrap();
+    let blank = dir.path().join("blank.log");
+    std::fs::write(&blank, b"\n \r\n\t\n").unwrap();
+    let gz = dir.path().join("empty.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, b"").unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    for tool_name in ["ivre-passiverecon2db", "ivre-p0f2db", "ivre-airodump2db"] {
+        let db = TestDb::new();
+        for file in [&empty, &blank, &gz] {
+            let file = file.to_str().unwrap();
+            let out = tool(tool_name, &db, &[file], None);
+            assert!(out.status.success(), "{tool_name}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains(&format!("{file}: empty (no data); nothing recorded")),
+                "{tool_name}: {}",
+                stderr(&out)
+            );
+        }
+        let out = tool(tool_name, &db, &["-"], Some(b""));
+        assert!(out.status.success(), "{tool_name}: {}", stderr(&out));
+        assert!(stderr(&out).contains("empty (no data)"), "{tool_name}");
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM passive_file"),
+            0,
+            "{tool_name}"
+        );
+        assert_eq!(db.scalar("SELECT count(*) FROM passive"), 0, "{tool_name}");
+    }
+    // Still imported once it has data.
+    let db = TestDb::new();
+    let log = dir.path().join("empty.log");
+    std::fs::copy(data("passive/p0f/p0f-http.log"), &log).unwrap();
+    let out = tool("ivre-p0f2db", &db, &[log.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM passive_file WHERE finished"),
+        1
+    );
+}

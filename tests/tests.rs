@@ -10,6 +10,7 @@ mod foundation;
 mod ipdata;
 mod iphost;
 mod ipinfo;
+mod kill;
 mod passive;
 mod passive_exactly_once;
 mod scan2db;

@@ -161,7 +161,12 @@ pub fn run_import_with<R: PassiveReader>(
         // Known by its content: a regular file read to its end (not stdin,
         // not --follow), when there is a database to remember it in.
         let content = if client.is_some() && !args.follow && file != "-" {
-            Some(content_sha256(file)?)
+            let content = content_sha256(file)?;
+            if !content.has_data {
+                log::warn!("{name}: empty (no data); nothing recorded");
+                continue;
+            }
+            Some(content.sha256)
         } else {
             None
         };
@@ -194,6 +199,7 @@ pub fn run_import_with<R: PassiveReader>(
             skip,
             read_error: read_error.clone(),
         };
+        let known = content.is_some();
         let stats = match (client.as_mut(), content) {
             (None, _) => {
                 let mut out = BufWriter::new(std::io::stdout());
@@ -213,7 +219,8 @@ pub fn run_import_with<R: PassiveReader>(
                 log::info!(
                     "{name}: not resumable (stdin or --follow: no fixed content to know it by)"
                 );
-                let mut loader = PassiveLoader::new(client)?;
+                let mut loader = PassiveLoader::new(client)
+                    .with_context(|| format!("{name}: cannot start; nothing stored"))?;
                 ingest(
                     lined(0),
                     |batch: Batch<StagedRow>, _| {
@@ -226,7 +233,7 @@ pub fn run_import_with<R: PassiveReader>(
                     report,
                     progress,
                 )
-                .with_context(|| format!("importing {name}"))?
+                .map_err(|e| stopped(&name, false, e))?
             }
             (Some(client), Some(sha256)) => {
                 let id = PassiveFileId {
@@ -237,8 +244,11 @@ pub fn run_import_with<R: PassiveReader>(
                 // Held by this session until the file is done: a second
                 // import of the same content waits, then resumes or skips.
                 // An error ends the run, and with its connection the lock.
-                provenance::lock(client, &id)?;
-                let mut import = match provenance::start(client, &id, args.force)? {
+                let cannot_start = || format!("{name}: cannot start; nothing stored");
+                provenance::lock(client, &id).with_context(cannot_start)?;
+                let mut import = match provenance::start(client, &id, args.force)
+                    .with_context(cannot_start)?
+                {
                     FileStart::AlreadyImported => {
                         log::warn!(
                             "{name}: already imported (same content and sensor); skipped (use --force to import it again)"
@@ -256,7 +266,7 @@ pub fn run_import_with<R: PassiveReader>(
                     );
                 }
                 let stats = {
-                    let mut loader = PassiveLoader::new(client)?;
+                    let mut loader = PassiveLoader::new(client).with_context(cannot_start)?;
                     ingest(
                         lined(import.lines()),
                         |batch: Batch<StagedRow>, lines| {
@@ -270,18 +280,27 @@ pub fn run_import_with<R: PassiveReader>(
                         report,
                         progress,
                     )
-                    .with_context(|| format!("importing {name}"))?
+                    .map_err(|e| stopped(&name, true, e))?
                 };
                 // After a read error the file is not finished: a re-run
                 // resumes after its last committed line.
                 if !read_error.load(Ordering::Relaxed) {
-                    import.finish(client, stats.lines)?;
+                    import.finish(client, stats.lines).with_context(|| {
+                        format!(
+                            "{name}: every line is stored, but not that the file is finished; \
+                             running the same command again records it"
+                        )
+                    })?;
                 }
                 provenance::unlock(client, &id)?;
                 stats
             }
         };
         bar.finish_and_clear();
+        // A known file (never empty here) may have nothing left to read.
+        if !known && stats.lines == 0 && stats.errors == 0 {
+            log::warn!("{name}: empty (no data)");
+        }
         failed |= stats.errors > 0;
         total.observations += stats.observations;
         total.ignored += stats.ignored;
@@ -301,16 +320,70 @@ pub fn run_import_with<R: PassiveReader>(
     Ok(crate::exit_status(failed))
 }
 
-/// SHA-256 (hex) of the decompressed content of `path`: what its lines
-/// are counted in, so that the same log compressed or not is one file (as
-/// scan2db hashes its files). Read to its end first: an import starts from
-/// what an earlier one of this content committed.
-fn content_sha256(path: &str) -> Result<String> {
+/// What an import of a file stopped by an error (a lost connection, a
+/// refused batch) leaves, and what to do: every batch commits with the
+/// lines it completes, so what is stored is consistent with what a re-run
+/// skips.
+fn stopped(name: &str, resumable: bool, e: anyhow::Error) -> anyhow::Error {
+    let unknown = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<ivre_pg::Error>(),
+            Some(ivre_pg::Error::CommitUnknown(_))
+        )
+    });
+    let kept = if unknown {
+        "the batches before the last one are stored; whether the last one is (the \
+         connection was lost during its COMMIT) is unknown"
+    } else {
+        "the batches committed before the error are stored"
+    };
+    let advice = if resumable {
+        "running the same command again is safe: it resumes after the last line committed"
+    } else {
+        "stdin and --follow are not resumable: a re-run counts again what was stored"
+    };
+    e.context(format!("{name}: import stopped; {kept}; {advice}"))
+}
+
+/// What an import needs to know of a file before reading it.
+struct Content {
+    /// SHA-256 (hex) of the decompressed content: what its lines are
+    /// counted in, so that the same log compressed or not is one file (as
+    /// scan2db hashes its files).
+    sha256: String,
+    /// Something else than white space: an empty file is not recorded
+    /// (as scan2db does not record one).
+    has_data: bool,
+}
+
+/// Reads `path` to its end first: an import starts from what an earlier
+/// one of this content committed.
+fn content_sha256(path: &str) -> Result<Content> {
+    struct Hashing {
+        hasher: Sha256,
+        has_data: bool,
+    }
+    impl Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.hasher.update(buf);
+            self.has_data = self.has_data || buf.iter().any(|b| !b.is_ascii_whitespace());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
     let mut input = input::open(path)?;
-    let mut hasher = Sha256::new();
+    let mut out = Hashing {
+        hasher: Sha256::new(),
+        has_data: false,
+    };
     // A read error ends the content where the import will end it too.
-    let _ = std::io::copy(&mut input.reader, &mut hasher);
-    Ok(hex::encode(hasher.finalize()))
+    let _ = std::io::copy(&mut input.reader, &mut out);
+    Ok(Content {
+        sha256: hex::encode(out.hasher.finalize()),
+        has_data: out.has_data,
+    })
 }
 
 /// The records of a reader with the input line each was read from, less

@@ -248,13 +248,13 @@ fn load_file(
         source: opts.source.clone(),
         ..ScanFileMeta::default()
     };
-    let mut loader =
-        ScanLoader::begin(client, &meta).map_err(|e| not_stored(&name, "cannot start", e))?;
+    let mut loader = ScanLoader::begin(client, &meta)
+        .map_err(|e| not_stored(&name, "cannot start", e, args.force))?;
     if let Some(digest) = &known_hash {
         if !args.force
-            && loader
-                .already_imported(digest)
-                .map_err(|e| not_stored(&name, "cannot check for a previous import", e))?
+            && loader.already_imported(digest).map_err(|e| {
+                not_stored(&name, "cannot check for a previous import", e, args.force)
+            })?
         {
             log::warn!(
                 "{name}: already imported (same content); skipped (use --force to import it again)"
@@ -279,7 +279,12 @@ fn load_file(
                     continue;
                 }
                 loader.add(&host).map_err(|e| {
-                    not_stored(&name, &format!("cannot store host {}", host.addr), e)
+                    not_stored(
+                        &name,
+                        &format!("cannot store host {}", host.addr),
+                        e,
+                        args.force,
+                    )
                 })?;
                 hosts += 1;
                 bar.set_position(hosts);
@@ -323,9 +328,9 @@ fn load_file(
         // stdin: decide now, with the hash of what was read.
         let digest = hex::encode(hasher.borrow_mut().finalize_reset());
         if !args.force
-            && loader
-                .already_imported(&digest)
-                .map_err(|e| not_stored(&name, "cannot check for a previous import", e))?
+            && loader.already_imported(&digest).map_err(|e| {
+                not_stored(&name, "cannot check for a previous import", e, args.force)
+            })?
         {
             log::warn!("{name}: already imported (same content); nothing stored (use --force to import it again)");
             return Ok(Imported {
@@ -338,7 +343,7 @@ fn load_file(
     }
     let hosts = loader
         .finish(&meta)
-        .map_err(|e| not_stored(&name, "cannot commit", e))?;
+        .map_err(|e| not_stored(&name, "cannot commit", e, args.force))?;
     Ok(Imported {
         hosts,
         read_error,
@@ -349,12 +354,22 @@ fn load_file(
 /// A storage error while importing `name`: the transaction is rolled back,
 /// so nothing of the file is kept, and unless the file itself is at fault
 /// the same command can simply be run again (a file stored meanwhile is
-/// skipped as already imported).
-fn not_stored(name: &str, step: &str, e: ivre_pg::Error) -> anyhow::Error {
-    let advice = if e.class() == ErrorClass::BadInput {
-        "nothing stored from this file"
-    } else {
-        "the file was not stored; running the same command again is safe"
+/// skipped as already imported). A connection lost during the COMMIT
+/// leaves the outcome unknown, which a re-run settles (the file is either
+/// stored then or skipped), except with `--force`, which would store it
+/// twice.
+fn not_stored(name: &str, step: &str, e: ivre_pg::Error, force: bool) -> anyhow::Error {
+    let advice = match (&e, e.class()) {
+        (ivre_pg::Error::CommitUnknown(_), _) if force => {
+            "whether the file was stored is unknown; look for it (ivre-scancli) before \
+             running the command again: with --force it would be stored twice"
+        }
+        (ivre_pg::Error::CommitUnknown(_), _) => {
+            "whether the file was stored is unknown; running the same command again is \
+             safe (it stores the file, or skips it as already imported)"
+        }
+        (_, ErrorClass::BadInput) => "nothing stored from this file",
+        _ => "the file was not stored; running the same command again is safe",
     };
     anyhow::Error::new(e).context(format!("{name}: {step}; {advice}"))
 }

@@ -111,10 +111,39 @@ impl GeoIpDb {
         city: Option<&Path>,
     ) -> Result<GeoIpDb, GeoIpError> {
         let open = |p: Option<&Path>| p.map(MmdbFile::open).transpose();
+        GeoIpDb::checked(open(asn)?, open(country)?, open(city)?)
+    }
+
+    /// Opens databases held in memory (any of them may be absent), as
+    /// checked as files are: hostile bytes give errors, never a panic.
+    /// Errors name them `<ASN database in memory>` and so on.
+    pub fn from_bytes(
+        asn: Option<Vec<u8>>,
+        country: Option<Vec<u8>>,
+        city: Option<Vec<u8>>,
+    ) -> Result<GeoIpDb, GeoIpError> {
+        let open = |bytes: Option<Vec<u8>>, what: &str| {
+            let name = PathBuf::from(format!("<{what} database in memory>"));
+            bytes.map(|b| MmdbFile::from_bytes(&name, b)).transpose()
+        };
+        GeoIpDb::checked(
+            open(asn, "ASN")?,
+            open(country, "Country")?,
+            open(city, "City")?,
+        )
+    }
+
+    /// The databases, with a warning for each whose type is not the one
+    /// expected.
+    fn checked(
+        asn: Option<MmdbFile>,
+        country: Option<MmdbFile>,
+        city: Option<MmdbFile>,
+    ) -> Result<GeoIpDb, GeoIpError> {
         let db = GeoIpDb {
-            asn: open(asn)?,
-            country: open(country)?,
-            city: open(city)?,
+            asn,
+            country,
+            city,
             lang: Lang::default(),
         };
         for (file, want) in [

@@ -36,13 +36,22 @@ const MAX_DEPTH: u32 = 32;
 /// Maximum number of values visited when checking one record.
 const MAX_STEPS: u32 = 1 << 20;
 
-/// The memory map, shared between the `maxminddb` reader and our checks.
+/// The bytes of a database: its file mapped in memory, or bytes given.
+enum Bytes {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+/// The bytes, shared between the `maxminddb` reader and our checks.
 #[derive(Clone)]
-struct SharedMap(Arc<Mmap>);
+struct SharedMap(Arc<Bytes>);
 
 impl AsRef<[u8]> for SharedMap {
     fn as_ref(&self) -> &[u8] {
-        &self.0[..]
+        match &*self.0 {
+            Bytes::Mapped(m) => &m[..],
+            Bytes::Owned(v) => v,
+        }
     }
 }
 
@@ -74,10 +83,6 @@ impl fmt::Debug for MmdbFile {
 
 impl MmdbFile {
     pub(crate) fn open(path: &Path) -> Result<MmdbFile, GeoIpError> {
-        let corrupt = |reason: String| GeoIpError::Corrupt {
-            path: path.to_path_buf(),
-            reason,
-        };
         let file = File::open(path).map_err(|source| GeoIpError::Io {
             path: path.to_path_buf(),
             source,
@@ -89,7 +94,20 @@ impl MmdbFile {
             path: path.to_path_buf(),
             source,
         })?;
-        let map = SharedMap(Arc::new(mmap));
+        MmdbFile::check(path, SharedMap(Arc::new(Bytes::Mapped(mmap))))
+    }
+
+    /// A database held in memory; `name` stands for its path in errors.
+    pub(crate) fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<MmdbFile, GeoIpError> {
+        MmdbFile::check(name, SharedMap(Arc::new(Bytes::Owned(bytes))))
+    }
+
+    /// Checks the metadata and the size of the search tree of `map`.
+    fn check(path: &Path, map: SharedMap) -> Result<MmdbFile, GeoIpError> {
+        let corrupt = |reason: String| GeoIpError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
         let buf = map.as_ref();
         let marker = rfind(buf, METADATA_MARKER).ok_or_else(|| {
             corrupt("no MaxMind DB metadata marker (not an .mmdb file, or truncated)".into())

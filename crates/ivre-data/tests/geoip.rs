@@ -334,3 +334,59 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn databases_in_memory_are_checked_as_files_are() {
+    let read = |name: &str| std::fs::read(data(name)).unwrap();
+    let memory = GeoIpDb::from_bytes(
+        Some(read("GeoLite2-ASN-Test.mmdb")),
+        Some(read("GeoLite2-Country-Test.mmdb")),
+        Some(read("GeoLite2-City-Test.mmdb")),
+    )
+    .unwrap();
+    let files = geolite();
+    for a in [
+        "81.2.69.142",
+        "2.125.160.216",
+        "2001:218::",
+        "1.128.0.1",
+        "10.0.0.1",
+    ] {
+        let a = ip(a);
+        assert_eq!(
+            to_json_line(a, &memory.lookup(a).unwrap()),
+            to_json_line(a, &files.lookup(a).unwrap())
+        );
+    }
+    memory.verify().unwrap();
+
+    let err = GeoIpDb::from_bytes(
+        None,
+        None,
+        Some(read("GeoIP2-City-Test-Invalid-Node-Count.mmdb")),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("<City database in memory>"),
+        "{err}"
+    );
+    let broken = GeoIpDb::from_bytes(
+        Some(read("MaxMind-DB-test-broken-pointers-24.mmdb")),
+        None,
+        None,
+    )
+    .unwrap();
+    let err = broken.verify().unwrap_err();
+    assert!(
+        err.to_string().contains("<ASN database in memory>"),
+        "{err}"
+    );
+    let marker = b"\xab\xcd\xefMaxMind.com".to_vec();
+    for bytes in [
+        Vec::new(),
+        marker.clone(),
+        [&[0u8; 64][..], &marker, &[0xe0]].concat(),
+    ] {
+        assert!(GeoIpDb::from_bytes(Some(bytes), None, None).is_err());
+    }
+}

@@ -27,6 +27,10 @@ pub enum Error {
     /// The connection broke while in use (server restart, network).
     #[error("connection to PostgreSQL lost")]
     ConnectionLost(#[source] postgres::Error),
+    /// The connection broke while a COMMIT was in flight: the server may
+    /// have committed the transaction or not, and the client cannot tell.
+    #[error("connection to PostgreSQL lost during COMMIT: whether it was committed is unknown")]
+    CommitUnknown(#[source] postgres::Error),
     /// A row broke a constraint of the schema.
     #[error(transparent)]
     Constraint(postgres::Error),
@@ -69,7 +73,9 @@ impl Error {
         match self {
             Error::BadFilter(_) | Error::BadRegex(_) => ErrorClass::Usage,
             Error::InvalidRecord(_) => ErrorClass::BadInput,
-            Error::Connect { .. } | Error::ConnectionLost(_) => ErrorClass::Unavailable,
+            Error::Connect { .. } | Error::ConnectionLost(_) | Error::CommitUnknown(_) => {
+                ErrorClass::Unavailable
+            }
             _ => ErrorClass::Internal,
         }
     }
@@ -97,6 +103,15 @@ impl Error {
             }
         }
         Error::from(e)
+    }
+
+    /// An error of a COMMIT: a connection lost then leaves the outcome
+    /// unknown ([`Error::CommitUnknown`]); the rest as [`From`].
+    pub fn at_commit(e: postgres::Error) -> Error {
+        match Error::from(e) {
+            Error::ConnectionLost(e) => Error::CommitUnknown(e),
+            other => other,
+        }
     }
 
     /// An I/O error on `path`.

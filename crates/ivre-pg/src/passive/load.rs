@@ -296,7 +296,7 @@ impl<'a> PassiveLoader<'a> {
         if let Some((file, lines)) = progress {
             file.advance(&mut tx, lines)?;
         }
-        tx.commit()?;
+        tx.commit().map_err(crate::Error::at_commit)?;
         Ok(n)
     }
 

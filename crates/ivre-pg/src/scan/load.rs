@@ -251,7 +251,7 @@ impl<'a> ScanLoader<'a> {
                 &meta.format,
             ],
         )?;
-        self.tx.commit()?;
+        self.tx.commit().map_err(Error::at_commit)?;
         Ok(self.hosts)
     }
 }
