@@ -209,3 +209,124 @@ fn fold_nonopen_ports(host: &mut Host) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::Port;
+    use crate::scan::Script;
+    use serde_json::json;
+
+    fn tag_infos(h: &Host, value: &str) -> Vec<String> {
+        h.tags
+            .iter()
+            .flatten()
+            .filter(|t| t.value == value)
+            .flat_map(|t| t.info.clone().unwrap_or_default())
+            .collect()
+    }
+
+    struct Reserved;
+
+    impl Enrich for Reserved {
+        fn infos(&self, _addr: IpAddr) -> Option<Map<String, Value>> {
+            json!({"country_code": "FR", "city": "Paris"})
+                .as_object()
+                .cloned()
+        }
+        fn address_tags(&self, _addr: IpAddr) -> Vec<Tag> {
+            vec![Tag::parse("Reserved address:info:Address type Private")]
+        }
+    }
+
+    #[test]
+    fn enrichment_overwrites_infos_keys_and_adds_tags() {
+        let mut h = Host::new("10.0.0.1");
+        h.infos = json!({"city": "Lyon", "as_num": 1}).as_object().cloned();
+        finalize(&mut h, Some(&Reserved));
+        assert_eq!(
+            serde_json::to_value(&h.infos).unwrap(),
+            json!({"as_num": 1, "city": "Paris", "country_code": "FR"})
+        );
+        assert_eq!(tag_infos(&h, "Reserved address"), ["Address type Private"]);
+    }
+
+    #[test]
+    fn honeypot_tor_and_scanner_tags() {
+        let mut h = Host::new("192.0.2.1");
+        let mut p = Port::new("tcp", 102);
+        p.state_state = Some("open".into());
+        p.service_name = Some("honeypot".into());
+        p.service_product = Some("MushMush Conpot".into());
+        let mut tls = Port::new("tcp", 9001);
+        tls.state_state = Some("open".into());
+        let mut cert = Script::new("ssl-cert", "");
+        cert.data = Some(json!([{
+            "subject_text": "commonName=www.abcdefghij.net",
+            "issuer_text": "commonName=www.klmnopqrst.com"
+        }]));
+        tls.scripts = Some(vec![cert]);
+        let mut hs = Port::host_scripts();
+        let mut sc = Script::new("scanner", "");
+        sc.data = Some(json!({"scanners": [{"name": "Masscan"}]}));
+        hs.scripts = Some(vec![sc]);
+        h.ports = Some(vec![p, tls, hs]);
+        h.add_hostname("scanner-01.census.shodan.io", "PTR");
+        finalize(&mut h, None);
+        assert_eq!(tag_infos(&h, "Honeypot"), ["MushMush Conpot on tcp/102"]);
+        assert_eq!(tag_infos(&h, "TOR"), ["TOR relay certificate on tcp/9001"]);
+        assert_eq!(
+            tag_infos(&h, "Scanner"),
+            [
+                "Hostname scanner-01.census.shodan.io suggests a Shodan scanner",
+                "Seen scanning (Masscan)"
+            ]
+        );
+        let values: Vec<&str> = h.tags.iter().flatten().map(|t| t.value.as_str()).collect();
+        assert_eq!(values, ["Honeypot", "Scanner", "TOR"]);
+        assert_eq!(h.openports.as_ref().unwrap().count, 2);
+    }
+
+    #[test]
+    fn too_many_hostnames_and_closed_ports() {
+        let mut h = Host::new("192.0.2.1");
+        for i in 0..=MAX_HOSTNAMES {
+            h.add_hostname(&format!("h{i}.example.com"), "PTR");
+        }
+        h.ports = Some(
+            (1..=MAX_NONOPEN_PORTS as i64)
+                .map(|n| {
+                    let mut p = Port::new("tcp", n);
+                    p.state_state = Some("closed".into());
+                    p.state_reason = Some("reset".into());
+                    p
+                })
+                .collect(),
+        );
+        finalize(&mut h, None);
+        assert!(h.hostnames.is_none());
+        assert_eq!(tag_infos(&h, "CDN"), [TOO_MANY_HOSTNAMES]);
+        assert!(h.ports.is_none());
+        let closed = &h.extraports.as_ref().unwrap()["closed"];
+        assert_eq!(closed.total, MAX_NONOPEN_PORTS as i64);
+        assert_eq!(closed.reasons["reset"], MAX_NONOPEN_PORTS as i64);
+        assert_eq!(h.openports.as_ref().unwrap().count, 0);
+    }
+
+    #[test]
+    fn synack_honeypots_are_pruned() {
+        let mut h = Host::new("192.0.2.1");
+        h.ports = Some(
+            (1..=300)
+                .map(|n| {
+                    let mut p = Port::new("tcp", n);
+                    p.state_state = Some("open".into());
+                    p
+                })
+                .collect(),
+        );
+        finalize(&mut h, None);
+        assert!(h.ports.is_none());
+        assert_eq!(tag_infos(&h, "Honeypot"), ["SYN+ACK honeypot"]);
+    }
+}

@@ -29,7 +29,7 @@ mod passive;
 mod scripts;
 
 pub use finalize::{finalize, Enrich, MAX_HOSTNAMES, TOO_MANY_HOSTNAMES};
-pub use merge::{merge, merge_all};
+pub use merge::{merge, merge_all, recency};
 pub use passive::from_passive;
 
 use crate::scan::record::Source;

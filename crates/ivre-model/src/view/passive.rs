@@ -656,3 +656,174 @@ fn ntlm_protocol(source: &str) -> Option<&'static str> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    fn rec(recontype: &str, source: Option<&str>, value: &str) -> PassiveRecord {
+        let ts: DateTime<Utc> = DateTime::from_timestamp(1_600_000_000, 0).unwrap();
+        let mut r = PassiveRecord::new(recontype, value, ts);
+        r.addr = Some("198.51.100.7".parse().unwrap());
+        r.sensor = Some("S".into());
+        r.source = source.map(String::from);
+        r
+    }
+
+    fn scanner(h: &Host) -> Value {
+        let p = h
+            .ports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|p| p.port == -1)
+            .unwrap();
+        let s = p
+            .scripts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|s| s.id == "scanner")
+            .unwrap();
+        s.data.clone().unwrap()
+    }
+
+    #[test]
+    fn no_address_no_host() {
+        let mut r = rec("DNS_ANSWER", Some("CNAME-1.1.1.1-53"), "a.example.com");
+        r.addr = None;
+        assert!(from_passive(&r, None).is_none());
+    }
+
+    #[test]
+    fn scanner_user_agents_add_a_scanner_script() {
+        let h = from_passive(
+            &rec(
+                "HTTP_CLIENT_HEADER",
+                Some("USER-AGENT"),
+                "Mozilla/5.0 zgrab/0.x",
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            scanner(&h),
+            json!({"scanners": [{"name": "ZGrab", "probes": [{"proto": "http", "value": "Mozilla/5.0 zgrab/0.x"}]}]})
+        );
+    }
+
+    #[test]
+    fn honeypot_hits() {
+        let mut r = rec("TCP_HONEYPOT_HIT", Some("tcp/23"), "");
+        let h = from_passive(&r, None).unwrap();
+        assert_eq!(
+            scanner(&h),
+            json!({"ports": [{"proto": "tcp", "port": 23, "count": 1}]})
+        );
+        r.value = "GET / HTTP/1.0\\r\\n\\r\\n".into();
+        r.infos = json!({"service_name": "scanner", "service_product": "Masscan"})
+            .as_object()
+            .cloned();
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(d["scanners"][0]["name"], "Masscan");
+        assert_eq!(d["scanners"][0]["probes"][0]["value"], r.value.as_str());
+
+        let r = rec("UDP_HONEYPOT_HIT", Some("udp/161"), "\\x30\\x26");
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(
+            d["probes"],
+            json!([{"proto": "udp", "value": "\\x30\\x26"}])
+        );
+
+        let r = rec("HTTP_HONEYPOT_REQUEST", Some("GET-1.1-tcp/8080"), "/admin");
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(
+            d["http_uris"],
+            json!([{"method": "GET", "version": "1.1", "uri": "/admin"}])
+        );
+        assert_eq!(d["ports"][0]["port"], 8080);
+
+        let r = rec("DNS_HONEYPOT_QUERY", Some("udp/53-A-IN"), "example.com");
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(
+            d["dns_queries"],
+            json!([{"query": "example.com", "qtype": "A", "qclass": "IN"}])
+        );
+
+        let stun = "\\x00\\x01\\x00\\x00\\x21\\x12\\xa4\\x42\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x09\\x0a\\x0b\\x0c";
+        let r = rec("STUN_HONEYPOT_REQUEST", Some("udp/3478"), stun);
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(
+            d["stun"],
+            json!([{"type": 1, "length": 0, "magic": "2112a442", "transaction_id": "0102030405060708090a0b0c"}])
+        );
+    }
+
+    #[test]
+    fn p0f_scanners_only() {
+        let mut r = rec("P0FV3_SYN", Some("P0FV3"), "4:64+0:0:1460:1024,0:mss::0");
+        r.infos = json!({"os": "NMap SYN scan"}).as_object().cloned();
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(d["scanners"][0]["name"], "Nmap");
+        r.infos = json!({"os": "Linux 2.2.x-3.x"}).as_object().cloned();
+        assert!(from_passive(&r, None).unwrap().ports.is_none());
+    }
+
+    #[test]
+    fn ja4_and_client_certificates_are_host_scripts() {
+        let mut r = rec(
+            "SSL_CLIENT",
+            Some("ja4"),
+            "t13d1516h2_8daaf6152771_02713d6af862",
+        );
+        r.infos = json!({"ja4_a": "t13d1516h2"}).as_object().cloned();
+        let h = from_passive(&r, None).unwrap();
+        let p = &h.ports.as_ref().unwrap()[0];
+        assert_eq!(p.port, -1);
+        let s = &p.scripts.as_ref().unwrap()[0];
+        assert_eq!(s.id, "ssl-ja4-client");
+        assert_eq!(
+            s.data,
+            Some(json!([{"ja4": "t13d1516h2_8daaf6152771_02713d6af862", "ja4_a": "t13d1516h2"}]))
+        );
+        // A client "certificate" that does not parse gives nothing.
+        let r = rec("SSL_CLIENT", Some("cert"), "bm90IGEgY2VydA==");
+        assert!(from_passive(&r, None).unwrap().ports.is_none());
+    }
+
+    #[test]
+    fn client_ntlm_authorization() {
+        let mut r = rec(
+            "HTTP_CLIENT_HEADER",
+            Some("AUTHORIZATION"),
+            "NTLM Workstation:QVpBVEhPVEg=",
+        );
+        r.infos = json!({"Workstation": "AZATHOTH"}).as_object().cloned();
+        let h = from_passive(&r, None).unwrap();
+        let s = &h.ports.as_ref().unwrap()[0].scripts.as_ref().unwrap()[0];
+        assert_eq!(s.id, "ntlm-info");
+        assert_eq!(
+            s.data,
+            Some(json!({"Workstation": "AZATHOTH", "protocol": "http"}))
+        );
+        // Basic authentication teaches the view nothing.
+        let mut r = rec(
+            "HTTP_CLIENT_HEADER",
+            Some("AUTHORIZATION"),
+            "Basic dXNlcjpwYXNz",
+        );
+        r.infos = json!({"username": "user"}).as_object().cloned();
+        assert!(from_passive(&r, None).unwrap().ports.is_none());
+    }
+
+    #[test]
+    fn open_port_protocol_from_source() {
+        let mut r = rec("OPEN_PORT", Some("UDP"), "udp/53");
+        r.port = Some(53);
+        let h = from_passive(&r, None).unwrap();
+        let p = &h.ports.as_ref().unwrap()[0];
+        assert_eq!((p.protocol.as_deref(), p.port), (Some("udp"), 53));
+        assert_eq!(p.state_reason.as_deref(), Some("passive"));
+    }
+}
