@@ -563,3 +563,40 @@ fn conpot_honeypots_are_tagged() {
     }
     assert_eq!(tagged, 3);
 }
+
+#[test]
+fn passive_and_nmap_views_share_seven_hosts() {
+    // IVRE's test_50_view: the passive-only view, the nmap-only view, then
+    // the passive records added with --view-category PASSIVE share 7
+    // addresses. (IVRE counted 150 passive hosts and 1069 in all on its own
+    // import of the captures; the golden dump holds records of 149
+    // addresses.)
+    let mut passive_view: BTreeMap<String, Vec<Host>> = BTreeMap::new();
+    for r in passive() {
+        if let Some(mut h) = view::from_passive(r, None) {
+            view::add_category(&mut h, "PASSIVE");
+            passive_view.entry(h.addr.clone()).or_default().push(h);
+        }
+    }
+    assert_eq!(passive_view.len(), 149);
+    let mut all = passive_view.clone();
+    for h in scans() {
+        all.entry(h.addr.clone())
+            .or_default()
+            .push(view::from_scan(h));
+    }
+    assert_eq!(all.len(), 1068);
+    let merged: Vec<Host> = all
+        .into_values()
+        .map(|v| view::merge_all(v).unwrap())
+        .collect();
+    let with = |cat: &str| {
+        merged
+            .iter()
+            .filter(|h| h.categories.iter().flatten().any(|c| c == cat))
+            .count()
+    };
+    assert_eq!(with("PASSIVE"), 149);
+    assert_eq!(with("TEST"), 926);
+    assert_eq!(with("PASSIVE") + with("TEST") - merged.len(), 7);
+}

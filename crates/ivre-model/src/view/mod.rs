@@ -52,6 +52,14 @@ pub fn from_scan(host: &scan::Host) -> Host {
     out
 }
 
+/// The view record of one address from all its partial hosts:
+/// [`merge_all`] then [`finalize`]. `None` when there is no partial host.
+pub fn build(hosts: impl IntoIterator<Item = Host>, enrich: Option<&dyn Enrich>) -> Option<Host> {
+    let mut host = merge_all(hosts)?;
+    finalize(&mut host, enrich);
+    Some(host)
+}
+
 /// Adds a category (`ivre db2view --view-category`) to a partial or merged
 /// host, keeping the list sorted and without duplicates.
 pub fn add_category(host: &mut Host, category: &str) {
@@ -93,6 +101,22 @@ mod tests {
         assert_eq!(from_scan(&h).source, Some(Source::Many(vec![])));
         h.source = None;
         assert_eq!(from_scan(&h).source, Some(Source::Many(vec![])));
+    }
+
+    #[test]
+    fn build_merges_then_finalizes() {
+        assert!(build(Vec::new(), None).is_none());
+        let mut a = Host::new("192.0.2.1");
+        let mut p = crate::scan::Port::new("tcp", 22);
+        p.state_state = Some("open".into());
+        a.ports = Some(vec![p]);
+        let mut b = Host::new("192.0.2.1");
+        b.add_mac("00:11:22:33:44:55");
+        let h = build([a.clone(), b.clone()], None).unwrap();
+        let mut expected = merge_all([a, b]).unwrap();
+        finalize(&mut expected, None);
+        assert_eq!(h, expected);
+        assert_eq!(h.openports.as_ref().unwrap().count, 1);
     }
 
     #[test]

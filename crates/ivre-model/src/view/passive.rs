@@ -271,16 +271,30 @@ impl Ctx<'_> {
         let Some(infos) = self.rec.infos.as_ref() else {
             return;
         };
-        let fields: Map<String, Value> = infos
-            .iter()
-            .filter(|(k, _)| k.starts_with("service_"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !fields.is_empty() {
-            set_port_fields(
-                &mut self.host.ports.as_mut().expect("port index")[i],
-                fields,
-            );
+        let port = &mut self.host.ports.as_mut().expect("port index")[i];
+        let mut others = Map::new();
+        for (k, v) in infos.iter().filter(|(k, _)| k.starts_with("service_")) {
+            let field = match k.as_str() {
+                "service_name" => &mut port.service_name,
+                "service_product" => &mut port.service_product,
+                "service_version" => &mut port.service_version,
+                "service_extrainfo" => &mut port.service_extrainfo,
+                "service_hostname" => &mut port.service_hostname,
+                "service_ostype" => &mut port.service_ostype,
+                "service_devicetype" => &mut port.service_devicetype,
+                "service_tunnel" => &mut port.service_tunnel,
+                _ => {
+                    others.insert(k.clone(), v.clone());
+                    continue;
+                }
+            };
+            if let Some(text) = v.as_str() {
+                *field = Some(text.to_owned());
+            }
+        }
+        // Rare keys (numbers such as service_conf): the checked generic setter.
+        if !others.is_empty() {
+            set_port_fields(port, others);
         }
     }
 
@@ -295,7 +309,17 @@ impl Ctx<'_> {
         let Some(m) = probes.match_banner(&[probe], &proto, number, data) else {
             return;
         };
-        set_port_fields(port, m.port_fields());
+        let (name, tunnel) = m.name_and_tunnel();
+        port.service_name = Some(name.to_owned());
+        if let Some(t) = tunnel {
+            port.service_tunnel = Some(t.to_owned());
+        }
+        port.service_product = m.product.clone();
+        port.service_version = m.version.clone();
+        port.service_extrainfo = m.extrainfo.clone();
+        port.service_hostname = m.hostname.clone();
+        port.service_ostype = m.ostype.clone();
+        port.service_devicetype = m.devicetype.clone();
         for cpe in &m.cpes {
             self.effects
                 .cpes
