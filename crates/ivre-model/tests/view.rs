@@ -600,3 +600,27 @@ fn passive_and_nmap_views_share_seven_hosts() {
     assert_eq!(with("TEST"), 926);
     assert_eq!(with("PASSIVE") + with("TEST") - merged.len(), 7);
 }
+
+#[test]
+fn tags_of_the_sample_view_as_ivre() {
+    // IVRE's test_50_view: Honeypot 7 (3 of them "MushMush Conpot on
+    // tcp/102"), TOR 10 (without data files: the TOR-like certificates).
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut conpot = 0;
+    for v in partials_by_addr().into_values() {
+        let h = view::build(v, None).unwrap();
+        for t in h.tags.iter().flatten() {
+            *counts.entry(t.value.clone()).or_default() += 1;
+            if t.info
+                .iter()
+                .flatten()
+                .any(|i| i == "MushMush Conpot on tcp/102")
+            {
+                conpot += 1;
+            }
+        }
+    }
+    assert_eq!(counts.get("Honeypot"), Some(&7));
+    assert_eq!(counts.get("TOR"), Some(&10));
+    assert_eq!(conpot, 3);
+}

@@ -42,8 +42,9 @@ pub trait Enrich {
 
 /// Finalises a merged host: address tags and `infos` from `enrich` (when
 /// given; existing `infos` keys are overwritten, others kept), automatic
-/// tags from the host's own data (honeypot services, TOR certificates,
-/// scanning clients, scanner hostnames), SYN-ACK honeypot pruning, the
+/// tags from the host's own data (services whose name, product or extra
+/// information says honeypot, TOR-like certificates, scanning clients,
+/// scanner hostnames), SYN-ACK honeypot pruning, the
 /// hostname limit, non-open ports folded into `extraports` when too many,
 /// and `openports`. Running it twice gives the same host.
 pub fn finalize(host: &mut Host, enrich: Option<&dyn Enrich>) {
@@ -133,7 +134,14 @@ fn auto_tags(host: &Host) -> Vec<Tag> {
     }
     for p in host.ports.iter().flatten() {
         let at = format!("{}/{}", p.protocol.as_deref().unwrap_or(""), p.port);
-        if p.service_name.as_deref() == Some("honeypot") {
+        let says_honeypot = |f: &Option<String>| {
+            f.as_deref()
+                .is_some_and(|v| v.to_ascii_lowercase().contains("honeypot"))
+        };
+        if says_honeypot(&p.service_name)
+            || says_honeypot(&p.service_product)
+            || says_honeypot(&p.service_extrainfo)
+        {
             let product = p.service_product.as_deref().unwrap_or("Unknown honeypot");
             tags.push(tag("Honeypot", "warning", format!("{product} on {at}")));
         }
@@ -285,6 +293,27 @@ mod tests {
         let values: Vec<&str> = h.tags.iter().flatten().map(|t| t.value.as_str()).collect();
         assert_eq!(values, ["Honeypot", "Scanner", "TOR"]);
         assert_eq!(h.openports.as_ref().unwrap().count, 2);
+    }
+
+    #[test]
+    fn services_announcing_a_honeypot() {
+        let mut h = Host::new("192.0.2.1");
+        let mut p = Port::new("tcp", 12345);
+        p.state_state = Some("open".into());
+        p.service_name = Some("netbus".into());
+        p.service_product = Some("NetBuster".into());
+        p.service_extrainfo = Some("honeypot".into());
+        let mut ssh = Port::new("tcp", 22);
+        ssh.service_name = Some("ssh".into());
+        ssh.service_product = Some("Kojoney SSH honeypot".into());
+        let mut real = Port::new("tcp", 80);
+        real.service_name = Some("http".into());
+        h.ports = Some(vec![p, ssh, real]);
+        finalize(&mut h, None);
+        assert_eq!(
+            tag_infos(&h, "Honeypot"),
+            ["Kojoney SSH honeypot on tcp/22", "NetBuster on tcp/12345"]
+        );
     }
 
     #[test]
