@@ -18,6 +18,7 @@ pub mod progress;
 pub mod scan;
 pub mod scancli;
 pub mod tools;
+pub mod view;
 
 use clap::Args;
 use std::process::ExitCode;

@@ -5,6 +5,7 @@
 use super::{child, json, Field, Projection, ScanChild};
 use crate::query::jsonpath;
 use crate::query::projection::{Rows, Unnest, ValueShape};
+use crate::scan::tables::HostTables;
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
 use ivre_model::filter::value::str2regexp;
@@ -12,6 +13,20 @@ use ivre_model::filter::value::str2regexp;
 /// A scalar of the host row (one count per host).
 pub(super) fn scalar(expr: &str) -> Projection {
     Projection::new(Rows::Main, Vec::new(), ValueShape::Scalar(expr.into()))
+}
+
+/// `source`: each source of the hosts (one per scan record, a list in
+/// the view).
+pub(super) fn source(t: HostTables) -> Projection {
+    if t.source_is_list() {
+        Projection::new(
+            Rows::MainList(Unnest::new("unnest(h.source)", "c")),
+            Vec::new(),
+            ValueShape::Scalar("c.v".into()),
+        )
+    } else {
+        scalar("h.source")
+    }
 }
 
 /// `category[:REGEX]`: each category of the hosts.
