@@ -10,3 +10,4 @@ pub mod probes;
 pub mod reader;
 pub mod scan;
 pub mod storable;
+pub mod view;

@@ -8,6 +8,9 @@ use super::record::{Host, Port, Tag};
 /// Open ports at or above which a host is checked (IVRE's `VIEW_SYNACK_HONEYPOT_COUNT`).
 pub const SYNACK_HONEYPOT_COUNT: usize = 200;
 
+/// The `info` of the `Honeypot` tag given to SYN-ACK honeypots.
+pub const SYNACK_HONEYPOT_INFO: &str = "SYN+ACK honeypot";
+
 /// Whether a port shows a real service: the host-script port, a named service
 /// other than `tcpwrapped`, or a script other than a lone empty or
 /// middlebox-error banner.
@@ -50,7 +53,7 @@ pub fn clean_synack_honeypot(host: &mut Host) -> bool {
     host.add_tags([Tag {
         value: "Honeypot".into(),
         kind: "warning".into(),
-        info: Some(vec!["SYN+ACK honeypot".into()]),
+        info: Some(vec![SYNACK_HONEYPOT_INFO.into()]),
         extra: Default::default(),
     }]);
     host.recompute_openports();

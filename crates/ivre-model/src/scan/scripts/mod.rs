@@ -29,7 +29,9 @@ pub(crate) use ics::rename_s7;
 pub use ls::{parse_ftp_listing, parse_ls_text};
 pub use smb::windows_product_version;
 pub use ssh::hassh;
-pub use ssl_cert::{der_to_pem, pem_blocks, ssl_cert_from_der, ssl_cert_script, CertError};
+pub use ssl_cert::{
+    cert_output, der_to_pem, pem_blocks, ssl_cert_from_der, ssl_cert_script, CertError,
+};
 
 /// What processing a script adds to the host beyond the script itself.
 #[derive(Debug, Default, Clone, PartialEq)]
