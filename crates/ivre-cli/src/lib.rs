@@ -5,6 +5,7 @@
 //! a filter the database refuses).
 
 pub mod args;
+pub mod db2view;
 pub mod input;
 pub mod ipdata;
 pub mod iphost;

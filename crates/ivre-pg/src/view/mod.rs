@@ -9,8 +9,10 @@
 //!
 //! [`ViewFilter`]: ivre_model::filter::view::ViewFilter
 
+pub mod build;
 pub mod filter;
 pub(crate) mod pending;
+mod write;
 
 use crate::Result;
 use postgres::Client;
