@@ -19,8 +19,9 @@ use ivre_pg::view::build::{self, Build, BuildKind, Knowledge, Outcome};
 use serde_json::{Map, Value};
 use std::io::{BufWriter, Write};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// The flags of `ivre-db2view`: IVRE's, plus `--full` and `--geoip-dir`.
@@ -104,30 +105,46 @@ impl Db2viewArgs {
 /// What the data purpose adds to a view host: the address tags always, the
 /// `infos` (AS, country, city) when MaxMind files were found.
 pub struct DataEnrich {
-    geoip: Option<GeoIpDb>,
+    /// Opened on first use when no directory was given, so that a build
+    /// with nothing to do does not look for the files (nor warn).
+    geoip: OnceLock<Option<GeoIpDb>>,
 }
 
 impl DataEnrich {
-    /// Finds the MaxMind files (`dir`, else the usual places); a view is
+    /// The MaxMind files of `dir` (an error when there are none), or, when
+    /// `None`, those found in the usual places on first use: a view is
     /// still built without them, with a warning.
-    pub fn discover(dir: Option<&std::path::Path>) -> Result<DataEnrich> {
-        let geoip = match GeoIpDb::discover(dir) {
-            Ok(db) => Some(db),
-            Err(GeoIpError::NoDatabase { .. }) if dir.is_none() => {
-                log::warn!(
-                    "no MaxMind database found: the view records get no infos (country, AS)"
-                );
-                None
-            }
-            Err(e) => return Err(e.into()),
-        };
+    pub fn new(dir: Option<&Path>) -> Result<DataEnrich> {
+        let geoip = OnceLock::new();
+        if let Some(dir) = dir {
+            let db = GeoIpDb::discover(Some(dir)).context("--geoip-dir")?;
+            let _ = geoip.set(Some(db));
+        }
         Ok(DataEnrich { geoip })
+    }
+
+    fn geoip(&self) -> Option<&GeoIpDb> {
+        self.geoip
+            .get_or_init(|| match GeoIpDb::discover(None) {
+                Ok(db) => Some(db),
+                Err(GeoIpError::NoDatabase { .. }) => {
+                    log::warn!(
+                        "no MaxMind database found: the view records get no infos (country, AS)"
+                    );
+                    None
+                }
+                Err(e) => {
+                    log::warn!("{e}: the view records get no infos (country, AS)");
+                    None
+                }
+            })
+            .as_ref()
     }
 }
 
 impl Enrich for DataEnrich {
     fn infos(&self, addr: IpAddr) -> Option<Map<String, Value>> {
-        let db = self.geoip.as_ref()?;
+        let db = self.geoip()?;
         let mut info = IpInfo::default();
         let found = db
             .lookup_as(addr, &mut info)
@@ -162,7 +179,7 @@ impl Enrich for DataEnrich {
 /// Runs `ivre-db2view`.
 pub fn run(common: &CommonArgs, cli: &Db2viewArgs) -> Result<ExitCode> {
     let build = cli.to_build()?;
-    let enrich = DataEnrich::discover(cli.geoip_dir.as_deref())?;
+    let enrich = DataEnrich::new(cli.geoip_dir.as_deref())?;
     let know = Knowledge {
         enrich: Some(&enrich),
         probes: crate::probes::service_probes(),

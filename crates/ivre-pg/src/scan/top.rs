@@ -175,6 +175,10 @@ fn field_projection(b: &mut SqlBuilder, name: &str, t: HostTables) -> Result<Pro
         ("hop", "") if !name.contains('>') => host::hop(b, &f),
         (base, "") if base.starts_with("hop>") => host::hop_beyond(b, &f),
         ("tag", _) => host::tag(b, &f),
+        ("country", "") => Ok(host::infos(&["country_code", "country_name"])),
+        ("city", "") => Ok(host::infos(&["country_code", "city"])),
+        ("asnum", "") => Ok(host::infos(&["as_num"])),
+        ("as", "") => Ok(host::infos(&["as_num", "as_name"])),
         _ if f.arg.is_some() => Err(f.unknown("")),
         _ => host::document_path(b, name),
     }

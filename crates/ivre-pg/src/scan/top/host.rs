@@ -151,6 +151,25 @@ pub(super) fn tag(b: &mut SqlBuilder, f: &Field) -> Result<Projection> {
     ))
 }
 
+/// `country`, `city`, `asnum`, `as`: keys of the record's `infos` (the
+/// view's enrichment), the first one present; one value, or a tuple.
+/// `keys` are fixed names of ours.
+pub(super) fn infos(keys: &[&str]) -> Projection {
+    let key = |k: &str| format!("(h.doc -> 'infos' -> '{k}')");
+    let value = match keys {
+        [one] => key(one),
+        _ => format!(
+            "jsonb_build_array({})",
+            keys.iter().map(|k| key(k)).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    json(
+        Rows::Main,
+        vec![format!("{} IS NOT NULL", key(keys[0]))],
+        value,
+    )
+}
+
 /// Any other dotted path of the record, lists unwound.
 pub(super) fn document_path(b: &mut SqlBuilder, name: &str) -> Result<Projection> {
     let path = format!("{}::jsonpath", b.param(jsonpath(name)?, "text"));
