@@ -431,3 +431,30 @@ fn a_second_build_at_the_same_time_does_nothing() {
     db2view(&db, &[]);
     assert_eq!(view_count(&db, &[]), 926);
 }
+
+#[test]
+fn importers_update_the_view_when_asked() {
+    let db = TestDb::new();
+    import_scan(
+        &db,
+        &["--update-view", "-s", "A", &sample("test-T22.xml.bz2")],
+    );
+    assert_eq!(
+        view_count(&db, &[]),
+        db.scalar("SELECT count(DISTINCT addr) FROM scan_host")
+    );
+    let log = data("passive/zeek/passive_recon.log");
+    let out = tool(
+        "ivre-passiverecon2db",
+        &db,
+        &["--update-view", "-s", "TEST", log.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        stderr(&out).contains("incremental build"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM view_pending"), 0);
+    assert_eq!(stored(&db), test_hosts(&db, &[]));
+}

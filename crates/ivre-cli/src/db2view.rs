@@ -194,8 +194,31 @@ pub fn run(common: &CommonArgs, cli: &Db2viewArgs) -> Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
+    store(common, &mut client, &build, know)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Brings the view up to date after an import (`--update-view` of the
+/// importers): an incremental build, with the MaxMind files found in the
+/// usual places.
+pub fn update_view(common: &CommonArgs, client: &mut postgres::Client) -> Result<()> {
+    let enrich = DataEnrich::new(None)?;
+    let know = Knowledge {
+        enrich: Some(&enrich),
+        probes: crate::probes::service_probes(),
+    };
+    store(common, client, &Build::all(BuildKind::Incremental), know)
+}
+
+/// Runs a writing build and says what it did in one line.
+fn store(
+    common: &CommonArgs,
+    client: &mut postgres::Client,
+    build: &Build,
+    know: Knowledge,
+) -> Result<()> {
     let start = Instant::now();
-    match build::run(&mut client, &build, know)? {
+    match build::run(client, build, know)? {
         Outcome::Busy => {
             common.summary("ivre-db2view: another ivre-db2view is running; nothing done")
         }
@@ -218,5 +241,5 @@ pub fn run(common: &CommonArgs, cli: &Db2viewArgs) -> Result<ExitCode> {
             ));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

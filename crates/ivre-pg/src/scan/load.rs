@@ -171,9 +171,9 @@ impl HostIds {
 
     pub(crate) fn next(&mut self, tx: &mut Transaction) -> Result<i64> {
         if self.next == self.block_end {
-            let start: i64 = tx
-                .query_one("SELECT nextval($1::text::regclass)", &[&self.sequence])?
-                .get(0);
+            // The sequence is a fixed name of ours (HostTables).
+            let sql = format!("SELECT nextval('{}')", self.sequence);
+            let start: i64 = tx.query_one(sql.as_str(), &[])?.get(0);
             self.next = start;
             self.block_end = start + 1024;
         }
