@@ -20,3 +20,4 @@ mod scancli_ingest;
 mod schema_doc;
 mod truncated;
 mod unstorable;
+mod view;

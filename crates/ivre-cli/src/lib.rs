@@ -5,6 +5,7 @@
 //! a filter the database refuses).
 
 pub mod args;
+pub mod db2view;
 pub mod input;
 pub mod ipdata;
 pub mod iphost;
@@ -18,6 +19,7 @@ pub mod progress;
 pub mod scan;
 pub mod scancli;
 pub mod tools;
+pub mod view;
 
 use clap::Args;
 use std::process::ExitCode;

@@ -84,6 +84,10 @@ pub struct PassiveImportArgs {
     #[arg(long, value_name = "ZONE")]
     pub dnsbl_zone: Vec<String>,
 
+    /// Then bring the view up to date (ivre-db2view's incremental build).
+    #[arg(long = "update-view", conflicts_with = "test")]
+    pub update_view: bool,
+
     /// Accepted for compatibility with IVRE; loading is always in bulk.
     #[arg(long, hide = true)]
     pub bulk: bool,
@@ -317,6 +321,9 @@ pub fn run_import_with<R: PassiveReader>(
         secs,
         total.observations as f64 / secs.max(1e-9)
     ));
+    if let (true, Some(client)) = (args.update_view, client.as_mut()) {
+        crate::db2view::update_view(common, client)?;
+    }
     Ok(crate::exit_status(failed))
 }
 

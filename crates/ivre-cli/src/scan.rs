@@ -54,6 +54,9 @@ pub struct Scan2dbArgs {
     /// Import a file again even if the same content was imported before.
     #[arg(long)]
     pub force: bool,
+    /// Then bring the view up to date (ivre-db2view's incremental build).
+    #[arg(long = "update-view", conflicts_with = "test")]
+    pub update_view: bool,
 }
 
 /// Fingerprints Masscan banners with Nmap's probes.
@@ -131,6 +134,9 @@ pub fn run_scan2db(common: &CommonArgs, args: &Scan2dbArgs) -> Result<ExitCode> 
         secs,
         totals.hosts as f64 / secs.max(1e-9)
     ));
+    if let (true, Some(client)) = (args.update_view, client.as_mut()) {
+        crate::db2view::update_view(common, client)?;
+    }
     Ok(crate::exit_status(totals.failed))
 }
 

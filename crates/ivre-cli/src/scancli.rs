@@ -6,9 +6,12 @@ use crate::scanfilter::ScanFilterArgs;
 use crate::CommonArgs;
 use anyhow::Result;
 use clap::Args;
+use ivre_model::filter::Filter;
 use ivre_model::scan::output;
 use ivre_pg::query::QueryOpts;
-use ivre_pg::scan::query;
+use ivre_pg::scan::{query, HostLeaf};
+use postgres::Client;
+use serde_json::Value;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -20,6 +23,17 @@ pub struct ScancliArgs {
     pub filter: ScanFilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub formats: HostFormatArgs,
+    /// Remove every scan record and import (asks on a terminal).
+    #[arg(long, alias = "purgedb", group = MODE_GROUP, help_heading = "Actions")]
+    pub init: bool,
+}
+
+/// The output formats of host records (scan results and view), besides the
+/// shared modes.
+#[derive(Debug, Args)]
+pub struct HostFormatArgs {
     /// Drop the screenshot fields from --json output.
     #[arg(long = "no-screenshots", help_heading = "Output")]
     pub no_screenshots: bool,
@@ -47,66 +61,79 @@ pub struct ScancliArgs {
     /// CSV text for missing values.
     #[arg(long = "csv-na-str", default_value = "NA", help_heading = "Output")]
     pub csv_na_str: String,
-    /// Remove every scan record and import (asks on a terminal).
-    #[arg(long, alias = "purgedb", group = MODE_GROUP, help_heading = "Actions")]
-    pub init: bool,
+    /// With --csv: add the country code and AS number of each address (infos).
+    #[arg(long = "csv-add-infos", help_heading = "Output")]
+    pub csv_add_infos: bool,
 }
 
 /// Runs `ivre-scancli`.
 pub fn run(common: &CommonArgs, cli: &ScancliArgs) -> Result<ExitCode> {
     let flt = cli.filter.to_filter()?;
     let mut client = common.connect()?;
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    let yes = cli.output.yes;
     if cli.init {
-        if yes || crate::confirm("This will remove every scan record. Continue?")? {
+        if cli.output.yes || crate::confirm("This will remove every scan record. Continue?")? {
             query::purge(&mut client)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
+    run_query(&mut client, &flt, &cli.output, &cli.formats)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Answers the shared modes and the host formats over the host records
+/// that `flt` selects, in whichever table set its leaves read (scan
+/// results or view).
+pub fn run_query<L: HostLeaf>(
+    client: &mut Client,
+    flt: &Filter<L>,
+    output: &OutputArgs,
+    formats: &HostFormatArgs,
+) -> Result<()> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
     let opts = QueryOpts {
-        sort: QueryOpts::parse_sort(&cli.output.sort),
-        skip: cli.output.skip,
-        limit: cli.output.limit.unwrap_or(0),
+        sort: QueryOpts::parse_sort(&output.sort),
+        skip: output.skip,
+        limit: output.limit.unwrap_or(0),
     };
-    match cli.output.mode() {
+    match output.mode() {
         Mode::Top { field, least } => {
-            let limit = cli.output.top_limit();
+            let limit = output.top_limit();
             let each = top_value_lines(&mut out);
-            query::for_each_topvalue(&mut client, &flt, &field, limit, least, each)?;
+            query::for_each_topvalue(client, flt, &field, limit, least, each)?;
         }
-        Mode::Short => query::addresses(&mut client, &flt, address_lines(&mut out))?,
+        Mode::Short => query::addresses(client, flt, address_lines(&mut out))?,
         Mode::Distinct(field) => {
-            query::distinct(&mut client, &flt, &field, distinct_value_lines(&mut out))?
+            query::distinct(client, flt, &field, distinct_value_lines(&mut out))?
         }
-        Mode::Explain => writeln!(out, "{}", query::explain(&mut client, &flt)?)?,
+        Mode::Explain => writeln!(out, "{}", query::explain(client, flt)?)?,
         Mode::Delete => {
-            let n = query::count(&mut client, &flt)?;
-            if yes || crate::confirm(&format!("This will delete {n} record(s). Continue?"))? {
-                let n = query::delete(&mut client, &flt)?;
+            let n = query::count(client, flt)?;
+            if output.yes || crate::confirm(&format!("This will delete {n} record(s). Continue?"))?
+            {
+                let n = query::delete(client, flt)?;
                 log::info!("{n} record(s) deleted");
             }
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
-        Mode::Count => writeln!(out, "{}", query::count(&mut client, &flt)?)?,
-        Mode::Json => write_json(&mut client, &flt, &opts, cli.no_screenshots, &mut out)?,
-        Mode::Records => write_records(&mut client, &flt, &opts, cli, &mut out)?,
+        Mode::Count => writeln!(out, "{}", query::count(client, flt)?)?,
+        Mode::Json => write_json(client, flt, &opts, formats.no_screenshots, &mut out)?,
+        Mode::Records => write_records(client, flt, &opts, formats, &mut out)?,
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `--json`: indented for people on a terminal (as IVRE does), else one
 /// record per line straight from the server's text when nothing is dropped.
-fn write_json(
-    client: &mut postgres::Client,
-    flt: &ivre_model::filter::scan::ScanFilter,
+fn write_json<L: HostLeaf>(
+    client: &mut Client,
+    flt: &Filter<L>,
     opts: &QueryOpts,
     no_screenshots: bool,
     out: &mut impl Write,
 ) -> Result<()> {
     if std::io::stdout().is_terminal() {
-        query::get::<anyhow::Error>(client, flt, opts, |mut doc| {
+        query::get::<_, anyhow::Error>(client, flt, opts, |mut doc| {
             if no_screenshots {
                 output::strip_screenshots(&mut doc);
             }
@@ -114,12 +141,12 @@ fn write_json(
             Ok(out.write_all(b"\n")?)
         })?;
     } else if !no_screenshots {
-        query::get_text::<anyhow::Error>(client, flt, opts, |doc| {
+        query::get_text::<_, anyhow::Error>(client, flt, opts, |doc| {
             out.write_all(doc.as_bytes())?;
             Ok(out.write_all(b"\n")?)
         })?;
     } else {
-        query::get::<anyhow::Error>(client, flt, opts, |mut doc| {
+        query::get::<_, anyhow::Error>(client, flt, opts, |mut doc| {
             output::strip_screenshots(&mut doc);
             serde_json::to_writer(&mut *out, &doc)?;
             Ok(out.write_all(b"\n")?)
@@ -130,27 +157,27 @@ fn write_json(
 
 /// The records in one of the scan formats (Nmap XML, gnmap, URLs, CSV,
 /// IVRE's text by default).
-fn write_records(
-    client: &mut postgres::Client,
-    flt: &ivre_model::filter::scan::ScanFilter,
+fn write_records<L: HostLeaf>(
+    client: &mut Client,
+    flt: &Filter<L>,
     opts: &QueryOpts,
-    cli: &ScancliArgs,
+    cli: &HostFormatArgs,
     out: &mut impl Write,
 ) -> Result<()> {
     if cli.nmap_xml {
         output::nmap_xml_header(&mut *out, "ivre-scancli --nmap-xml")?;
         let mut n = 0;
-        query::get::<anyhow::Error>(client, flt, opts, |doc| {
+        query::get::<_, anyhow::Error>(client, flt, opts, |doc| {
             n += 1;
             Ok(output::nmap_xml_host(&mut *out, &doc)?)
         })?;
         output::nmap_xml_footer(&mut *out, n)?;
     } else if cli.gnmap {
-        query::get::<anyhow::Error>(client, flt, opts, |doc| {
+        query::get::<_, anyhow::Error>(client, flt, opts, |doc| {
             Ok(output::gnmap_host(&mut *out, &doc)?)
         })?;
     } else if cli.http_urls {
-        query::get::<anyhow::Error>(client, flt, opts, |doc| {
+        query::get::<_, anyhow::Error>(client, flt, opts, |doc| {
             for url in output::http_urls(&doc, cli.http_urls_names) {
                 if cli.http_urls_full {
                     let addr = doc.get("addr").and_then(|a| a.as_str()).unwrap_or_default();
@@ -163,23 +190,38 @@ fn write_records(
         })?;
     } else if let Some(kind) = &cli.csv {
         let sep = &cli.csv_separator;
-        let header: &[&str] = if kind == "hops" {
-            &["addr", "hop", "ttl", "rtt"]
+        let mut header: Vec<&str> = if kind == "hops" {
+            vec!["addr", "hop", "ttl", "rtt"]
         } else {
-            &["addr", "port", "state"]
+            vec!["addr", "port", "state"]
         };
+        if cli.csv_add_infos {
+            header.extend(["country_code", "as_num"]);
+        }
         writeln!(out, "{}", header.join(sep))?;
-        query::get::<anyhow::Error>(client, flt, opts, |doc| {
-            for row in output::csv_rows(&doc, kind, &cli.csv_na_str) {
+        query::get::<_, anyhow::Error>(client, flt, opts, |doc| {
+            let infos = cli.csv_add_infos.then(|| csv_infos(&doc, &cli.csv_na_str));
+            for mut row in output::csv_rows(&doc, kind, &cli.csv_na_str) {
+                row.extend(infos.iter().flatten().cloned());
                 let row: Vec<String> = row.iter().map(|f| output::csv_field(f, sep)).collect();
                 writeln!(out, "{}", row.join(sep))?;
             }
             Ok(())
         })?;
     } else {
-        query::get::<anyhow::Error>(client, flt, opts, |doc| {
+        query::get::<_, anyhow::Error>(client, flt, opts, |doc| {
             Ok(output::human_host(&mut *out, &doc)?)
         })?;
     }
     Ok(())
+}
+
+/// `--csv-add-infos`: the country code and AS number of a record.
+fn csv_infos(doc: &Value, na: &str) -> [String; 2] {
+    let info = |key: &str| match doc.get("infos").and_then(|i| i.get(key)) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => na.to_string(),
+    };
+    [info("country_code"), info("as_num")]
 }

@@ -11,6 +11,14 @@ pub const TOOLS: &[(&str, &str)] = &[
         "query the scan results (filters, counts, top values, exports)",
     ),
     (
+        "db2view",
+        "build the view: one record per address from scans and passive data",
+    ),
+    (
+        "view",
+        "query the view (every scancli filter and output, --country, --asnum)",
+    ),
+    (
         "ipdata",
         "look up addresses in MaxMind GeoIP databases (country, city, AS)",
     ),

@@ -90,8 +90,16 @@ pub struct TableBuffer<T> {
 
 impl<T: CopyTable> TableBuffer<T> {
     pub fn new() -> Self {
+        Self::named(T::NAME)
+    }
+}
+
+impl<T: ColumnSet> TableBuffer<T> {
+    /// A buffer for the table `name` (a fixed identifier of ours, never
+    /// user input) with `T`'s columns: for twin tables of one shape.
+    pub fn named(name: &str) -> Self {
         TableBuffer {
-            buffer: CopyBuffer::new(T::NAME, T::names()),
+            buffer: CopyBuffer::new(name, T::names()),
             table: PhantomData,
         }
     }

@@ -22,6 +22,7 @@ pub mod search;
 pub mod service;
 pub mod time;
 pub mod value;
+pub mod view;
 
 /// A boolean combination of leaf predicates on a record.
 #[derive(Debug, Clone, PartialEq, Default)]

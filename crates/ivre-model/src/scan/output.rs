@@ -281,7 +281,13 @@ fn ptr_name(h: &Value) -> String {
 pub fn gnmap_host(w: &mut impl Write, h: &Value) -> io::Result<()> {
     let addr = s(h, "addr").unwrap_or_default();
     let name = ptr_name(h);
-    writeln!(w, "Host: {addr} ({name})\tStatus: Up")?;
+    // A view host known only from DNS answers is not known to be up.
+    let status = match s(h, "state") {
+        Some("up") => "Up",
+        Some("down") => "Down",
+        _ => "Unknown",
+    };
+    writeln!(w, "Host: {addr} ({name})\tStatus: {status}")?;
     let ports: Vec<String> = list(h, "ports")
         .filter(|p| p.get("port").and_then(Value::as_i64).unwrap_or(-1) >= 0)
         .map(|p| {

@@ -1,7 +1,8 @@
 //! Upserting aggregated observations: each batch is copied into a temporary
 //! staging table and merged with one `INSERT … ON CONFLICT DO UPDATE`
 //! (count summed, firstseen min, lastseen max, infos kept from the first
-//! writer), in one transaction per batch.
+//! writer), in one transaction per batch, which also marks the batch's
+//! addresses for the next view build.
 //!
 //! The caller pre-aggregates a batch so that its keys are unique (PostgreSQL
 //! refuses to update one row twice in one statement).
@@ -293,6 +294,7 @@ impl<'a> PassiveLoader<'a> {
         }
         self.staging.flush(&mut tx)?;
         let n = tx.execute(MERGE, &[])?;
+        crate::view::pending::mark_passive_staging(&mut tx)?;
         if let Some((file, lines)) = progress {
             file.advance(&mut tx, lines)?;
         }

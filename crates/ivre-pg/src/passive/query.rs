@@ -21,7 +21,8 @@ use serde_json::Value;
 
 const RECORDS: &str = "passive p";
 
-const COLUMNS: &str = "p.addr, p.sensor, p.recontype, p.source, p.port, p.value, p.targetval, \
+pub(crate) const COLUMNS: &str =
+    "p.addr, p.sensor, p.recontype, p.source, p.port, p.value, p.targetval, \
                        p.count, p.firstseen, p.lastseen, p.infos, p.schema_version";
 
 /// The order `ivre ipinfo` prints records in.
@@ -32,7 +33,7 @@ fn record(row: &Row) -> PassiveRecord {
 }
 
 /// The record in the [`COLUMNS`] of `row`, from column `i` on.
-fn record_at(row: &Row, i: usize) -> PassiveRecord {
+pub(crate) fn record_at(row: &Row, i: usize) -> PassiveRecord {
     let infos: Option<Value> = row.get(i + 10);
     PassiveRecord {
         addr: row.get(i),
@@ -285,17 +286,21 @@ pub fn topvalues(
     Ok(out)
 }
 
-/// Deletes the matching records in one transaction; returns how many.
+/// Deletes the matching records in one transaction (which marks their
+/// addresses for the next view build); returns how many.
 pub fn delete(client: &mut Client, flt: &PassiveFilter) -> Result<u64> {
     let mut tx = client.transaction()?;
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    let sql = format!("DELETE FROM passive p WHERE {w}");
-    let n = tx
-        .execute(sql.as_str(), &b.refs())
-        .map_err(Error::from_query)?;
+    let sql = crate::view::pending::mark_deleted(&format!(
+        "DELETE FROM passive p WHERE {w} RETURNING p.addr"
+    ));
+    let n: i64 = tx
+        .query_one(sql.as_str(), &b.refs())
+        .map_err(Error::from_query)?
+        .get(0);
     tx.commit()?;
-    Ok(n)
+    Ok(n as u64)
 }
 
 /// IVRE's `--dnsbl-update`: turns the stored `DNS_ANSWER` records (among
@@ -337,7 +342,11 @@ pub fn dnsbl_update(
         for r in &new {
             upsert(&mut tx, r)?;
         }
-        tx.execute("DELETE FROM passive WHERE id = $1", &[&id])?;
+        let delete =
+            crate::view::pending::mark_deleted("DELETE FROM passive WHERE id = $1 RETURNING addr");
+        tx.query_one(delete.as_str(), &[&id])?;
+        let addrs: Vec<_> = new.iter().filter_map(|r| r.addr).collect();
+        crate::view::pending::mark_addrs(&mut tx, &addrs)?;
         converted += 1;
     }
     tx.commit()?;
@@ -415,7 +424,10 @@ pub fn copy_to(
 
 /// Removes every passive record (`--init`).
 pub fn purge(client: &mut Client) -> Result<()> {
-    client.batch_execute("TRUNCATE passive RESTART IDENTITY")?;
+    let mut tx = client.transaction()?;
+    crate::view::pending::mark_all_passive(&mut tx)?;
+    tx.batch_execute("TRUNCATE passive RESTART IDENTITY")?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -134,11 +134,31 @@ pub struct Projection<C> {
     pub value: ValueShape,
 }
 
-impl<C: ChildTable> Projection<C> {
+impl<C> Projection<C> {
     pub fn new(rows: Rows<C>, cond: Vec<String>, value: ValueShape) -> Self {
         Projection { rows, cond, value }
     }
 
+    /// The same projection over the child table `f` gives for its own
+    /// (a purpose with several table sets builds once, then picks the set).
+    pub fn map_child<D>(self, f: impl FnOnce(C) -> D) -> Projection<D> {
+        let rows = match self.rows {
+            Rows::Main => Rows::Main,
+            Rows::MainList(u) => Rows::MainList(u),
+            Rows::Child { table, unnest } => Rows::Child {
+                table: f(table),
+                unnest,
+            },
+        };
+        Projection {
+            rows,
+            cond: self.cond,
+            value: self.value,
+        }
+    }
+}
+
+impl<C: ChildTable> Projection<C> {
     /// The FROM items joined to `main` (a table and its alias), with a
     /// leading space, or empty.
     pub fn joins(&self) -> String {

@@ -1,5 +1,6 @@
 //! Compiles a [`ScanFilter`] into a parameterized SQL boolean expression on
-//! `scan_host h`.
+//! `scan_host h`, or on `view_host h` ([`leaf_in`] with
+//! [`HostTables::View`]: the view's records have the same shape).
 //!
 //! Every user-given value becomes a bind parameter (`$n`); the SQL text only
 //! ever holds fixed fragments written here (column names from fixed lists),
@@ -20,6 +21,7 @@
 //! pre-filter `data @> {...}`), regexes on script output the trigram index,
 //! domains and categories the GIN indexes of their arrays.
 
+use super::tables::{HostLeaf, HostTables};
 use crate::sql::{LeafSql, SqlBuilder};
 use ivre_model::filter::scan::{
     CpeCond, DataCond, PortCond, ScanLeaf, ScriptCond, ScriptPort, Seg,
@@ -31,11 +33,16 @@ pub use crate::sql::pg_regex;
 
 impl LeafSql for ScanLeaf {
     fn leaf_sql(&self, b: &mut SqlBuilder) -> String {
-        leaf(b, self)
+        leaf_in(b, HostTables::Scan, self)
     }
 }
 
-fn leaf(b: &mut SqlBuilder, l: &ScanLeaf) -> String {
+impl HostLeaf for ScanLeaf {
+    const TABLES: HostTables = HostTables::Scan;
+}
+
+/// The predicate of one leaf on the host row `h` of the table set `t`.
+pub fn leaf_in(b: &mut SqlBuilder, t: HostTables, l: &ScanLeaf) -> String {
     match l {
         ScanLeaf::Addr(c) => b.addr_cond("h.addr", c),
         ScanLeaf::Id(ids) => format!("h.id = ANY({})", b.param(ids.clone(), "int8[]")),
@@ -43,25 +50,30 @@ fn leaf(b: &mut SqlBuilder, l: &ScanLeaf) -> String {
             format!("h.schema_version = {}", b.param(*v, "int8"))
         }
         ScanLeaf::Category(m) => b.array_match("h.categories", m),
+        ScanLeaf::Source(m) if t.source_is_list() => b.array_match("h.source", m),
         ScanLeaf::Source(m) => b.text_match("h.source", m),
         ScanLeaf::Port(c) => {
             let conds = port_conds(b, "p", c);
-            format!("EXISTS (SELECT 1 FROM scan_port p WHERE p.host_id = h.id{conds})")
+            format!(
+                "EXISTS (SELECT 1 FROM {} p WHERE p.host_id = h.id{conds})",
+                t.port()
+            )
         }
         ScanLeaf::OtherOpenPort(list) => {
             let keys: Vec<String> = list.iter().map(|(p, n)| format!("{p}/{n}")).collect();
             let keys = b.param(keys, "text[]");
             format!(
-                    "EXISTS (SELECT 1 FROM scan_port p WHERE p.host_id = h.id AND p.state = 'open' \
-                     AND p.port <> -1 AND NOT (coalesce(p.protocol, '') || '/' || p.port) = ANY({keys}))"
-                )
+                "EXISTS (SELECT 1 FROM {} p WHERE p.host_id = h.id AND p.state = 'open' \
+                 AND p.port <> -1 AND NOT (coalesce(p.protocol, '') || '/' || p.port) = ANY({keys}))",
+                t.port()
+            )
         }
         ScanLeaf::CountOpenPorts { min, max } => {
             let a = b.param(*min, "int8");
             let b = b.param(*max, "int8");
             format!("h.open_port_count BETWEEN {a} AND {b}")
         }
-        ScanLeaf::Script(c) => script(b, c),
+        ScanLeaf::Script(c) => script(b, t, c),
         ScanLeaf::Hostname { name, domain } => {
             let mut conds = String::new();
             if let Some(m) = name {
@@ -70,7 +82,10 @@ fn leaf(b: &mut SqlBuilder, l: &ScanLeaf) -> String {
             if let Some(m) = domain {
                 conds += &format!(" AND {}", b.array_match("n.domains", m));
             }
-            format!("EXISTS (SELECT 1 FROM scan_hostname n WHERE n.host_id = h.id{conds})")
+            format!(
+                "EXISTS (SELECT 1 FROM {} n WHERE n.host_id = h.id{conds})",
+                t.hostname()
+            )
         }
         ScanLeaf::Hop {
             addr,
@@ -91,7 +106,10 @@ fn leaf(b: &mut SqlBuilder, l: &ScanLeaf) -> String {
             if let Some(m) = domain {
                 conds += &format!(" AND {}", b.array_match("o.domains", m));
             }
-            format!("EXISTS (SELECT 1 FROM scan_hop o WHERE o.host_id = h.id{conds})")
+            format!(
+                "EXISTS (SELECT 1 FROM {} o WHERE o.host_id = h.id{conds})",
+                t.hop()
+            )
         }
         ScanLeaf::Os(m) => {
             let parts: Vec<String> = ["o.vendor", "o.osfamily", "o.osgen", "o.type"]
@@ -99,11 +117,12 @@ fn leaf(b: &mut SqlBuilder, l: &ScanLeaf) -> String {
                 .map(|c| b.text_match(c, m))
                 .collect();
             format!(
-                "EXISTS (SELECT 1 FROM scan_osclass o WHERE o.host_id = h.id AND ({}))",
+                "EXISTS (SELECT 1 FROM {} o WHERE o.host_id = h.id AND ({}))",
+                t.osclass(),
                 parts.join(" OR ")
             )
         }
-        ScanLeaf::Cpe(c) => cpe(b, c),
+        ScanLeaf::Cpe(c) => cpe(b, t, c),
         ScanLeaf::Tag { value, info } => {
             let mut conds = String::new();
             if let Some(m) = value {
@@ -112,7 +131,10 @@ fn leaf(b: &mut SqlBuilder, l: &ScanLeaf) -> String {
             if let Some(m) = info {
                 conds += &format!(" AND {}", b.array_match("t.info", m));
             }
-            format!("EXISTS (SELECT 1 FROM scan_tag t WHERE t.host_id = h.id{conds})")
+            format!(
+                "EXISTS (SELECT 1 FROM {} t WHERE t.host_id = h.id{conds})",
+                t.tag()
+            )
         }
         ScanLeaf::TimeRange { start, end } => {
             let mut parts = Vec::new();
@@ -174,7 +196,7 @@ fn port_conds(b: &mut SqlBuilder, a: &str, c: &PortCond) -> String {
     conds
 }
 
-fn cpe(b: &mut SqlBuilder, c: &CpeCond) -> String {
+fn cpe(b: &mut SqlBuilder, t: HostTables, c: &CpeCond) -> String {
     let mut conds = String::new();
     for (col, m) in [
         ("type", &c.cpe_type),
@@ -186,10 +208,13 @@ fn cpe(b: &mut SqlBuilder, c: &CpeCond) -> String {
             conds += &format!(" AND {}", b.text_match(&format!("c.{col}"), m));
         }
     }
-    format!("EXISTS (SELECT 1 FROM scan_cpe c WHERE c.host_id = h.id{conds})")
+    format!(
+        "EXISTS (SELECT 1 FROM {} c WHERE c.host_id = h.id{conds})",
+        t.cpe()
+    )
 }
 
-fn script(b: &mut SqlBuilder, c: &ScriptCond) -> String {
+fn script(b: &mut SqlBuilder, t: HostTables, c: &ScriptCond) -> String {
     let mut conds = String::new();
     if let Some(m) = &c.name {
         conds += &format!(" AND {}", b.text_match("s.name", m));
@@ -206,7 +231,10 @@ fn script(b: &mut SqlBuilder, c: &ScriptCond) -> String {
     if let Some(d) = &c.data {
         conds += &format!(" AND {}", data(b, d));
     }
-    format!("EXISTS (SELECT 1 FROM scan_script s WHERE s.host_id = h.id{conds})")
+    format!(
+        "EXISTS (SELECT 1 FROM {} s WHERE s.host_id = h.id{conds})",
+        t.script()
+    )
 }
 
 /// Conditions on one element of `s.data` along `d.path`.

@@ -5,9 +5,10 @@
 //! in `scan_host.doc` and spreads the fields people filter on into the
 //! typed child tables, each described once in [`tables`].
 
-mod tables;
+pub(crate) mod tables;
 
-use crate::copy::TableBuffer;
+use super::tables::HostTables;
+use crate::copy::{ColumnSet, TableBuffer};
 use crate::{Error, Result};
 use ivre_model::scan::Host;
 use postgres::{Client, Transaction};
@@ -45,15 +46,15 @@ const CONTENT_LOCK_CLASS: i32 = 0x5343_414e;
 pub struct ScanLoader<'a> {
     tx: Transaction<'a>,
     file_id: i64,
-    next_id: i64,
-    id_block_end: i64,
+    ids: HostIds,
     hosts: u64,
-    tables: Tables,
+    tables: Tables<ScanHost>,
 }
 
-#[derive(Default)]
-struct Tables {
-    host: TableBuffer<ScanHost>,
+/// The COPY buffers of one host table set: the host rows (`H`: the scan's
+/// or the view's columns) and the child rows, which both sets share.
+pub(crate) struct Tables<H: ColumnSet> {
+    host: TableBuffer<H>,
     port: TableBuffer<ScanPort>,
     script: TableBuffer<ScanScript>,
     hostname: TableBuffer<ScanHostname>,
@@ -64,8 +65,22 @@ struct Tables {
     tag: TableBuffer<ScanTag>,
 }
 
-impl Tables {
-    fn bytes(&self) -> usize {
+impl<H: ColumnSet> Tables<H> {
+    pub(crate) fn new(t: HostTables) -> Self {
+        Tables {
+            host: TableBuffer::named(t.host()),
+            port: TableBuffer::named(t.port()),
+            script: TableBuffer::named(t.script()),
+            hostname: TableBuffer::named(t.hostname()),
+            hop: TableBuffer::named(t.hop()),
+            osmatch: TableBuffer::named(t.osmatch()),
+            osclass: TableBuffer::named(t.osclass()),
+            cpe: TableBuffer::named(t.cpe()),
+            tag: TableBuffer::named(t.tag()),
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
         self.host.bytes()
             + self.port.bytes()
             + self.script.bytes()
@@ -78,7 +93,7 @@ impl Tables {
     }
 
     /// Parents first, for the foreign keys.
-    fn flush(&mut self, tx: &mut Transaction) -> Result<()> {
+    pub(crate) fn flush(&mut self, tx: &mut Transaction) -> Result<()> {
         self.host.flush(tx)?;
         self.port.flush(tx)?;
         self.script.flush(tx)?;
@@ -90,11 +105,10 @@ impl Tables {
         self.tag.flush(tx)
     }
 
-    /// Queues the rows of one host.
-    fn queue(&mut self, host: HostRow) {
-        let host_id = host.id;
-        self.host.push(&host);
-        let host = host.host;
+    /// Queues the rows of one host: `row` for the host table, the child
+    /// rows from `host`, all under the id `host_id`.
+    pub(crate) fn queue(&mut self, host_id: i64, row: &H::Row<'_>, host: &Host) {
+        self.host.push(row);
         for (idx, port) in host.ports.iter().flatten().enumerate() {
             self.port.push(&Child::new(host_id, idx, port));
             for (sidx, script) in port.scripts.iter().flatten().enumerate() {
@@ -138,6 +152,36 @@ impl Tables {
     }
 }
 
+/// Hands out host ids from blocks of 1024 of a table set's sequence (one
+/// round trip per block).
+pub(crate) struct HostIds {
+    sequence: &'static str,
+    next: i64,
+    block_end: i64,
+}
+
+impl HostIds {
+    pub(crate) fn new(t: HostTables) -> Self {
+        HostIds {
+            sequence: t.id_block(),
+            next: 0,
+            block_end: 0,
+        }
+    }
+
+    pub(crate) fn next(&mut self, tx: &mut Transaction) -> Result<i64> {
+        if self.next == self.block_end {
+            // The sequence is a fixed name of ours (HostTables).
+            let sql = format!("SELECT nextval('{}')", self.sequence);
+            let start: i64 = tx.query_one(sql.as_str(), &[])?.get(0);
+            self.next = start;
+            self.block_end = start + 1024;
+        }
+        self.next += 1;
+        Ok(self.next - 1)
+    }
+}
+
 impl<'a> ScanLoader<'a> {
     /// Opens the transaction and records the file.
     pub fn begin(client: &'a mut Client, meta: &ScanFileMeta) -> Result<Self> {
@@ -158,10 +202,9 @@ impl<'a> ScanLoader<'a> {
         Ok(ScanLoader {
             tx,
             file_id,
-            next_id: 0,
-            id_block_end: 0,
+            ids: HostIds::new(HostTables::Scan),
             hosts: 0,
-            tables: Tables::default(),
+            tables: Tables::new(HostTables::Scan),
         })
     }
 
@@ -184,23 +227,15 @@ impl<'a> ScanLoader<'a> {
                 host.addr
             )));
         }
-        if self.next_id == self.id_block_end {
-            let start: i64 = self
-                .tx
-                .query_one("SELECT nextval('scan_host_id_block')", &[])?
-                .get(0);
-            self.next_id = start;
-            self.id_block_end = start + 1024;
-        }
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.ids.next(&mut self.tx)?;
         self.hosts += 1;
-        self.tables.queue(HostRow {
+        let row = HostRow {
             id,
             file_id: self.file_id,
             host,
             doc,
-        });
+        };
+        self.tables.queue(id, &row, host);
         if self.tables.bytes() > FLUSH_BYTES {
             self.tables.flush(&mut self.tx)?;
         }
@@ -229,9 +264,11 @@ impl<'a> ScanLoader<'a> {
             .is_some())
     }
 
-    /// Records the file's final metadata and commits. Returns the host count.
+    /// Records the file's final metadata, marks its addresses for the next
+    /// view build, and commits. Returns the host count.
     pub fn finish(mut self, meta: &ScanFileMeta) -> Result<u64> {
         self.tables.flush(&mut self.tx)?;
+        crate::view::pending::mark_scan_file(&mut self.tx, self.file_id)?;
         let hosts = self.hosts as i64;
         self.tx.execute(
             "UPDATE scan_file SET sha256 = $9, scanner = $2, scanner_version = $3, args = $4,

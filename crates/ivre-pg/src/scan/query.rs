@@ -3,34 +3,36 @@
 //! are thin layers over these functions; what every purpose shares is in
 //! [`crate::query`].
 //!
+//! The same functions query the view: they take any filter whose leaf is a
+//! [`HostLeaf`], and read the table set that leaf is compiled for (a
+//! `ScanFilter` reads `scan_*`, a view filter `view_*`).
+//!
 //! Results stream from the server (`query_raw` with a portal): `get` over a
 //! million hosts holds one record at a time. Streaming functions take a
 //! callback whose error type is the caller's (see [`crate::query`]).
 
-use super::top::{self, Projection, ScanChild};
+use super::tables::{HostLeaf, HostTables};
+use super::top::{self, HostProjection, Projection, ScanChild};
 use crate::query::projection::{top_limit, Counting, Rows, TopQuery, TopValue, Unnest, ValueShape};
 use crate::query::{self, for_each_row, json_path, jsonpath, QueryOpts};
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
-use ivre_model::filter::scan::ScanFilter;
 use ivre_model::filter::Filter;
 use postgres::{Client, GenericClient};
 use serde_json::Value;
 
-const HOSTS: &str = "scan_host h";
-
 /// Number of matching records.
-pub fn count(client: &mut impl GenericClient, flt: &ScanFilter) -> Result<i64> {
+pub fn count<L: HostLeaf>(client: &mut impl GenericClient, flt: &Filter<L>) -> Result<i64> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    query::count(client, HOSTS, &w, &b)
+    query::count(client, L::TABLES.hosts(), &w, &b)
 }
 
 /// The query plan (`EXPLAIN`) of the count query for the filter.
-pub fn explain(client: &mut impl GenericClient, flt: &ScanFilter) -> Result<String> {
+pub fn explain<L: HostLeaf>(client: &mut impl GenericClient, flt: &Filter<L>) -> Result<String> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    query::explain(client, HOSTS, &w, &b)
+    query::explain(client, L::TABLES.hosts(), &w, &b)
 }
 
 /// ORDER BY keys for IVRE's sort fields (`addr`, `starttime`, `endtime`,
@@ -56,19 +58,24 @@ fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> String {
 }
 
 /// `SELECT {column} FROM scan_host h WHERE ... ORDER BY ... LIMIT ...`.
-fn select_hosts(column: &str, flt: &ScanFilter, opts: &QueryOpts) -> (String, SqlBuilder) {
+fn select_hosts<L: HostLeaf>(
+    column: &str,
+    flt: &Filter<L>,
+    opts: &QueryOpts,
+) -> (String, SqlBuilder) {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
     let order = order_by(&mut b, &opts.sort);
-    let mut sql = format!("SELECT {column} FROM {HOSTS} WHERE {w} ORDER BY {order}");
+    let hosts = L::TABLES.hosts();
+    let mut sql = format!("SELECT {column} FROM {hosts} WHERE {w} ORDER BY {order}");
     sql += &opts.limit_offset(&mut b);
     (sql, b)
 }
 
 /// Calls `each` with every matching record (IVRE JSON, as stored), streaming.
-pub fn get<E: From<Error>>(
+pub fn get<L: HostLeaf, E: From<Error>>(
     client: &mut Client,
-    flt: &ScanFilter,
+    flt: &Filter<L>,
     opts: &QueryOpts,
     mut each: impl FnMut(Value) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -79,9 +86,9 @@ pub fn get<E: From<Error>>(
 
 /// Calls `each` with every record's text, as the server serialises it (the
 /// fast path of `--json`: no parsing on our side).
-pub fn get_text<E: From<Error>>(
+pub fn get_text<L: HostLeaf, E: From<Error>>(
     client: &mut Client,
-    flt: &ScanFilter,
+    flt: &Filter<L>,
     opts: &QueryOpts,
     mut each: impl FnMut(&str) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -91,15 +98,16 @@ pub fn get_text<E: From<Error>>(
 }
 
 /// Distinct addresses of the matching records, sorted (`--short`).
-pub fn addresses<E: From<Error>>(
+pub fn addresses<L: HostLeaf, E: From<Error>>(
     client: &mut Client,
-    flt: &ScanFilter,
+    flt: &Filter<L>,
     mut each: impl FnMut(String) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
     let sql = format!(
-        "SELECT host(a) FROM (SELECT DISTINCT h.addr AS a FROM {HOSTS} WHERE {w}) x ORDER BY a"
+        "SELECT host(a) FROM (SELECT DISTINCT h.addr AS a FROM {} WHERE {w}) x ORDER BY a",
+        L::TABLES.hosts()
     );
     for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
     Ok(())
@@ -107,7 +115,11 @@ pub fn addresses<E: From<Error>>(
 
 /// The projection of a `--distinct` field: a few columns by name, else a
 /// path of the record.
-fn distinct_projection(b: &mut SqlBuilder, field: &str) -> Result<Projection> {
+fn distinct_projection(b: &mut SqlBuilder, field: &str, t: HostTables) -> Result<HostProjection> {
+    Ok(top::in_tables(distinct_fields(b, field, t)?, t))
+}
+
+fn distinct_fields(b: &mut SqlBuilder, field: &str, t: HostTables) -> Result<Projection> {
     let child = |table, column: &str| Projection {
         rows: Rows::Child {
             table,
@@ -123,6 +135,10 @@ fn distinct_projection(b: &mut SqlBuilder, field: &str) -> Result<Projection> {
     };
     Ok(match field {
         "addr" => main(Rows::Main, ValueShape::Scalar("host(h.addr)".into())),
+        "source" if t.source_is_list() => main(
+            Rows::MainList(Unnest::new("unnest(h.source)", "c")),
+            ValueShape::Scalar("c.v".into()),
+        ),
         "source" => main(Rows::Main, ValueShape::Scalar("h.source".into())),
         "categories" | "category" => main(
             Rows::MainList(Unnest::new("unnest(h.categories)", "c")),
@@ -143,17 +159,18 @@ fn distinct_projection(b: &mut SqlBuilder, field: &str) -> Result<Projection> {
 
 /// Distinct values of a field (a dotted path of the record, lists unwound as
 /// in IVRE's MongoDB backend), sorted.
-pub fn distinct<E: From<Error>>(
+pub fn distinct<L: HostLeaf, E: From<Error>>(
     client: &mut Client,
-    flt: &ScanFilter,
+    flt: &Filter<L>,
     field: &str,
     mut each: impl FnMut(Value) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    let proj = distinct_projection(&mut b, field)?;
+    let proj = distinct_projection(&mut b, field, L::TABLES)?;
     let sql = format!(
-        "SELECT DISTINCT {value} AS v FROM {HOSTS}{from} WHERE {w} ORDER BY 1",
+        "SELECT DISTINCT {value} AS v FROM {hosts}{from} WHERE {w} ORDER BY 1",
+        hosts = L::TABLES.hosts(),
         value = proj.value.sql(),
         from = proj.joins(),
     );
@@ -167,9 +184,9 @@ pub fn distinct<E: From<Error>>(
 /// The most (or, with `least`, the least) common values of a field among the
 /// matching records (IVRE's `topvalues`; see [`top`] for the fields).
 /// `limit` 0 means all values.
-pub fn topvalues(
+pub fn topvalues<L: HostLeaf>(
     client: &mut Client,
-    flt: &ScanFilter,
+    flt: &Filter<L>,
     field: &str,
     limit: u64,
     least: bool,
@@ -183,9 +200,9 @@ pub fn topvalues(
 }
 
 /// [`topvalues`], streamed (for `--limit 0` over many distinct values).
-pub fn for_each_topvalue<E: From<Error>>(
+pub fn for_each_topvalue<L: HostLeaf, E: From<Error>>(
     client: &mut Client,
-    flt: &ScanFilter,
+    flt: &Filter<L>,
     field: &str,
     limit: u64,
     least: bool,
@@ -198,18 +215,18 @@ pub fn for_each_topvalue<E: From<Error>>(
 }
 
 /// The SQL of [`for_each_topvalue`], parameters added to `b`.
-fn topvalues_sql(
+fn topvalues_sql<L: HostLeaf>(
     b: &mut SqlBuilder,
-    flt: &ScanFilter,
+    flt: &Filter<L>,
     field: &str,
     limit: u64,
     least: bool,
 ) -> Result<String> {
     let w = b.filter(flt);
-    let proj = top::projection(b, field)?;
+    let proj = top::projection(b, field, L::TABLES)?;
     let limit = top_limit(b, limit);
     // Without a filter, count the child rows alone (no join with scan_host).
-    let from = proj.from_clause(HOSTS, !matches!(flt, Filter::True));
+    let from = proj.from_clause(L::TABLES.hosts(), !matches!(flt, Filter::True));
     let query = TopQuery {
         from: &from,
         filter: &w,
@@ -226,36 +243,54 @@ fn topvalues_sql(
 }
 
 /// Deletes the matching records (and their child rows) in one transaction.
-/// Returns how many were deleted.
-pub fn delete(client: &mut Client, flt: &ScanFilter) -> Result<u64> {
+/// Returns how many were deleted. Deleting scan records marks their
+/// addresses for the next view build, in the same transaction.
+pub fn delete<L: HostLeaf>(client: &mut Client, flt: &Filter<L>) -> Result<u64> {
     let mut tx = client.transaction()?;
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    let sql = format!("DELETE FROM {HOSTS} WHERE {w}");
-    let n = tx
-        .execute(sql.as_str(), &b.refs())
-        .map_err(Error::from_query)?;
-    tx.execute(
-        "UPDATE scan_file f SET host_count = (SELECT count(*) FROM scan_host h WHERE h.file_id = f.id)",
-        &[],
-    )?;
+    let hosts = L::TABLES.hosts();
+    let n = match L::TABLES {
+        HostTables::Scan => {
+            let sql = crate::view::pending::mark_deleted(&format!(
+                "DELETE FROM {hosts} WHERE {w} RETURNING h.addr"
+            ));
+            let n: i64 = tx
+                .query_one(sql.as_str(), &b.refs())
+                .map_err(Error::from_query)?
+                .get(0);
+            tx.execute(
+                "UPDATE scan_file f SET host_count = \
+                 (SELECT count(*) FROM scan_host h WHERE h.file_id = f.id)",
+                &[],
+            )?;
+            n as u64
+        }
+        HostTables::View => tx
+            .execute(format!("DELETE FROM {hosts} WHERE {w}").as_str(), &b.refs())
+            .map_err(Error::from_query)?,
+    };
     tx.commit()?;
     Ok(n)
 }
 
-/// Removes every record and import of the scan purpose (`--init`).
+/// Removes every record and import of the scan purpose (`--init`); their
+/// addresses wait for the next view build.
 pub fn purge(client: &mut Client) -> Result<()> {
-    client.batch_execute(
+    let mut tx = client.transaction()?;
+    crate::view::pending::mark_all_scan(&mut tx)?;
+    tx.batch_execute(
         "TRUNCATE scan_tag, scan_cpe, scan_osclass, scan_osmatch, scan_hop, scan_hostname, \
          scan_script, scan_port, scan_host, scan_file RESTART IDENTITY",
     )?;
+    tx.commit()?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ivre_model::filter::scan as s;
+    use ivre_model::filter::scan::{self as s, ScanFilter};
 
     fn sql(flt: &ScanFilter, field: &str) -> String {
         topvalues_sql(&mut SqlBuilder::new(), flt, field, 10, false).unwrap()

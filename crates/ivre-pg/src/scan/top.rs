@@ -3,18 +3,20 @@
 //! hostname domain, ...) with its value (strings, numbers, tuples as
 //! arrays). Counting is per element, as in IVRE, except for the per-host
 //! fields (`portlist:`, `countports:`). The fields come in families, one
-//! module each.
+//! module each. A projection is built once and then placed on a table set
+//! ([`HostTables`]: the scan results or the view).
 
 mod host;
 mod keys;
 mod ports;
 mod scripts;
 
+use super::tables::HostTables;
 use crate::query::projection::{self, ChildTable, Rows, Unnest, ValueShape};
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
 
-/// The child tables of `scan_host h`.
+/// The child tables of a host record (`h`), in whichever table set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanChild {
     Port,
@@ -25,19 +27,26 @@ pub enum ScanChild {
     Tag,
 }
 
-impl ChildTable for ScanChild {
-    fn table(&self) -> &'static str {
-        match self {
-            ScanChild::Port => "scan_port p",
-            ScanChild::Script => "scan_script s",
-            ScanChild::Cpe => "scan_cpe c",
-            ScanChild::Hostname => "scan_hostname n",
-            ScanChild::Hop => "scan_hop o",
-            ScanChild::Tag => "scan_tag t",
+impl ScanChild {
+    /// The table in the set `t`, with its alias (`scan_port p`).
+    fn table_in(self, t: HostTables) -> &'static str {
+        match (t, self) {
+            (HostTables::Scan, ScanChild::Port) => "scan_port p",
+            (HostTables::Scan, ScanChild::Script) => "scan_script s",
+            (HostTables::Scan, ScanChild::Cpe) => "scan_cpe c",
+            (HostTables::Scan, ScanChild::Hostname) => "scan_hostname n",
+            (HostTables::Scan, ScanChild::Hop) => "scan_hop o",
+            (HostTables::Scan, ScanChild::Tag) => "scan_tag t",
+            (HostTables::View, ScanChild::Port) => "view_port p",
+            (HostTables::View, ScanChild::Script) => "view_script s",
+            (HostTables::View, ScanChild::Cpe) => "view_cpe c",
+            (HostTables::View, ScanChild::Hostname) => "view_hostname n",
+            (HostTables::View, ScanChild::Hop) => "view_hop o",
+            (HostTables::View, ScanChild::Tag) => "view_tag t",
         }
     }
 
-    fn on(&self) -> &'static str {
+    fn on(self) -> &'static str {
         match self {
             ScanChild::Port => "p.host_id = h.id",
             ScanChild::Script => "s.host_id = h.id",
@@ -49,8 +58,33 @@ impl ChildTable for ScanChild {
     }
 }
 
-/// What a scan `topvalues` / `distinct` counts.
+/// A child table of a host record in one table set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostChild {
+    pub tables: HostTables,
+    pub kind: ScanChild,
+}
+
+impl ChildTable for HostChild {
+    fn table(&self) -> &'static str {
+        self.kind.table_in(self.tables)
+    }
+
+    fn on(&self) -> &'static str {
+        self.kind.on()
+    }
+}
+
+/// What a `topvalues` / `distinct` of host records counts, on a table set.
+pub type HostProjection = projection::Projection<HostChild>;
+
+/// A projection before it is placed on a table set.
 pub type Projection = projection::Projection<ScanChild>;
+
+/// Places a projection on the table set `t`.
+pub fn in_tables(p: Projection, t: HostTables) -> HostProjection {
+    p.map_child(|kind| HostChild { tables: t, kind })
+}
 
 /// A `--top` field taken apart: `base[.sub][:arg]`.
 struct Field<'a> {
@@ -103,17 +137,21 @@ fn script_list(list: &str, alias: &'static str) -> Rows<ScanChild> {
     }
 }
 
-/// The projection of a `--top` field.
-pub fn projection(b: &mut SqlBuilder, name: &str) -> Result<Projection> {
+/// The projection of a `--top` field on the table set `t`.
+pub fn projection(b: &mut SqlBuilder, name: &str, t: HostTables) -> Result<HostProjection> {
+    field_projection(b, name, t).map(|p| in_tables(p, t))
+}
+
+fn field_projection(b: &mut SqlBuilder, name: &str, t: HostTables) -> Result<Projection> {
     let f = Field::parse(name);
     match (f.base, f.sub) {
         ("category" | "categories", "") => host::categories(b, &f),
-        ("source", "") => Ok(host::scalar("h.source")),
+        ("source", "") => Ok(host::source(t)),
         ("addr", "") => Ok(host::scalar("host(h.addr)")),
         ("net", "") => host::net(b, &f),
         ("schema_version", "") => Ok(host::scalar("h.schema_version")),
         ("port", "") => Ok(ports::port(b, &f)),
-        ("portlist" | "countports", "") => Ok(ports::port_set(b, &f)),
+        ("portlist" | "countports", "") => Ok(ports::port_set(b, &f, t)),
         ("service" | "product" | "version" | "devicetype", "") => ports::service(b, &f),
         ("cpe", _) => ports::cpe(b, &f),
         ("ttl", "") => Ok(ports::ttl()),
@@ -137,6 +175,10 @@ pub fn projection(b: &mut SqlBuilder, name: &str) -> Result<Projection> {
         ("hop", "") if !name.contains('>') => host::hop(b, &f),
         (base, "") if base.starts_with("hop>") => host::hop_beyond(b, &f),
         ("tag", _) => host::tag(b, &f),
+        ("country", "") => Ok(host::infos(&["country_code", "country_name"])),
+        ("city", "") => Ok(host::infos(&["country_code", "city"])),
+        ("asnum", "") => Ok(host::infos(&["as_num"])),
+        ("as", "") => Ok(host::infos(&["as_num", "as_name"])),
         _ if f.arg.is_some() => Err(f.unknown("")),
         _ => host::document_path(b, name),
     }

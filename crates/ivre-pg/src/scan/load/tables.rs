@@ -203,7 +203,7 @@ impl Serialize for ScriptData<'_> {
 
 /// IVRE's naive UTC time as a `timestamptz` literal; NULL for years that
 /// do not have four digits.
-fn utc_time(t: &Option<NaiveDateTime>) -> Option<String> {
+pub(crate) fn utc_time(t: &Option<NaiveDateTime>) -> Option<String> {
     let t = t.as_ref().filter(|t| (0..=9999).contains(&t.year()))?;
     Some(format!("{}+00", format_datetime(t)))
 }
@@ -216,7 +216,7 @@ fn single_source(host: &Host) -> Option<&str> {
     }
 }
 
-fn open_port_count(host: &Host) -> i64 {
+pub(crate) fn open_port_count(host: &Host) -> i64 {
     let count = host.openports.as_ref().map(|o| o.count);
     count.and_then(|c| i64::try_from(c).ok()).unwrap_or(0)
 }

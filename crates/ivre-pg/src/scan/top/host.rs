@@ -5,6 +5,7 @@
 use super::{child, json, Field, Projection, ScanChild};
 use crate::query::jsonpath;
 use crate::query::projection::{Rows, Unnest, ValueShape};
+use crate::scan::tables::HostTables;
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
 use ivre_model::filter::value::str2regexp;
@@ -12,6 +13,20 @@ use ivre_model::filter::value::str2regexp;
 /// A scalar of the host row (one count per host).
 pub(super) fn scalar(expr: &str) -> Projection {
     Projection::new(Rows::Main, Vec::new(), ValueShape::Scalar(expr.into()))
+}
+
+/// `source`: each source of the hosts (one per scan record, a list in
+/// the view).
+pub(super) fn source(t: HostTables) -> Projection {
+    if t.source_is_list() {
+        Projection::new(
+            Rows::MainList(Unnest::new("unnest(h.source)", "c")),
+            Vec::new(),
+            ValueShape::Scalar("c.v".into()),
+        )
+    } else {
+        scalar("h.source")
+    }
 }
 
 /// `category[:REGEX]`: each category of the hosts.
@@ -134,6 +149,25 @@ pub(super) fn tag(b: &mut SqlBuilder, f: &Field) -> Result<Projection> {
         cond,
         ValueShape::Scalar(value.into()),
     ))
+}
+
+/// `country`, `city`, `asnum`, `as`: keys of the record's `infos` (the
+/// view's enrichment), the first one present; one value, or a tuple.
+/// `keys` are fixed names of ours.
+pub(super) fn infos(keys: &[&str]) -> Projection {
+    let key = |k: &str| format!("(h.doc -> 'infos' -> '{k}')");
+    let value = match keys {
+        [one] => key(one),
+        _ => format!(
+            "jsonb_build_array({})",
+            keys.iter().map(|k| key(k)).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    json(
+        Rows::Main,
+        vec![format!("{} IS NOT NULL", key(keys[0]))],
+        value,
+    )
 }
 
 /// Any other dotted path of the record, lists unwound.

@@ -4,6 +4,7 @@
 
 use super::{child, json, Field, Projection, ScanChild};
 use crate::query::projection::{Rows, ValueShape};
+use crate::scan::tables::HostTables;
 use crate::sql::SqlBuilder;
 use crate::Result;
 use ivre_model::filter::addr::parse_port;
@@ -59,11 +60,12 @@ pub(super) fn port(b: &mut SqlBuilder, f: &Field) -> Projection {
 
 /// `portlist[:STATE]` (the sorted list of a host's ports) and
 /// `countports[:STATE]` (their number): one count per host.
-pub(super) fn port_set(b: &mut SqlBuilder, f: &Field) -> Projection {
+pub(super) fn port_set(b: &mut SqlBuilder, f: &Field, t: HostTables) -> Projection {
     let state = b.param(f.arg.unwrap_or("open").to_string(), "text");
     let ports = format!(
-        "SELECT DISTINCT p.protocol, p.port FROM scan_port p \
-         WHERE p.host_id = h.id AND p.port <> -1 AND p.state = {state}"
+        "SELECT DISTINCT p.protocol, p.port FROM {} p \
+         WHERE p.host_id = h.id AND p.port <> -1 AND p.state = {state}",
+        t.port()
     );
     let value = if f.base == "portlist" {
         format!(
