@@ -5,8 +5,10 @@
 pub mod crypto;
 pub mod escape;
 pub mod filter;
+pub mod flow;
 pub mod passive;
 pub mod probes;
 pub mod reader;
 pub mod scan;
 pub mod storable;
+pub mod zeeklog;

@@ -1,0 +1,39 @@
+//! The "flow" purpose (spec part 1): aggregated conversations between two
+//! hosts. One [`Flow`] stands for every observation of "client `src` talked
+//! to server `dst` with `proto` on `dport` (or ICMP type)"; source ports,
+//! ICMP codes and time slots are sets, counters are sums, first / last seen
+//! are min / max, and the Zeek protocol logs add `meta.<log>`.
+//!
+//! Pipeline for one input file:
+//!
+//! ```text
+//! a reader (RecordReader, through crate::reader::Records: a bad line is
+//!   skipped, a read error ends the file)      -> Result<Observation, FlowReadError>
+//!   -> FlowAggregator::add (pre-aggregation by FlowKey, slots)
+//!   -> FlowAggregator::cleanup (reversed flows, after conn / flow inputs)
+//!   -> FlowAggregator::drain                  -> storage (one upsert per flow)
+//! ```
+//!
+//! Decisions on IVRE's quirks (spec 1.12): times are UTC and slots follow
+//! UTC ([`slots`]); a Zeek connection lasts `duration` (IVRE used its start
+//! as its end); ICMP type and code are numbers whatever the source (IVRE
+//! lost them for Argus and kept text for iptables); iptables lines get
+//! their year from the caller; the cleanup unites slots instead of
+//! multiplying counters by them; `modbus` flows are TCP; the filter
+//! language splits alternatives on whole `OR` / `||` tokens only, and `ONE`
+//! is refused.
+
+pub mod aggregate;
+pub mod cleanup;
+pub mod filter;
+pub mod meta;
+pub mod record;
+pub mod slots;
+
+pub use aggregate::FlowAggregator;
+pub use filter::{parse_filter, parse_filters, FlowField, FlowFilter, FlowLeaf, SlotWindow};
+pub use meta::{LogMeta, MetaObservation, MetaValue, META_DESC};
+pub use record::{
+    Counters, Endpoints, Flow, FlowCounts, FlowKey, Observation, ObservationKind, SCHEMA_VERSION,
+};
+pub use slots::{SlotConfig, TimeSlot};
