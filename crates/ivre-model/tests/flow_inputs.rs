@@ -313,3 +313,146 @@ fn junk_never_panics() {
         agg.cleanup();
     }
 }
+
+/// Every fixture together: NetFlow, Zeek conn and protocol logs, iptables.
+fn all_flows() -> Vec<Flow> {
+    let ranking = nmap_services();
+    let mut agg = FlowAggregator::new(SlotConfig::default());
+    let mut obs = all(NfdumpReader::new(open("nfcapd.csv"), &ranking));
+    obs.extend(all(ZeekFlowReader::new(open("mongo_conn.log"))));
+    obs.extend(all(IptablesReader::new(open("iptables.log"), 2020)));
+    for f in [
+        "zeek/dns-head.log.gz",
+        "zeek/ssl-head.log.gz",
+        "zeek/snmp.log.gz",
+    ] {
+        obs.extend(all(ZeekFlowReader::new(open(f))));
+    }
+    obs.extend(all(ArgusReader::new(open(
+        "argus/racluster-nb6-telephone.csv",
+    ))));
+    for o in obs {
+        agg.add(o);
+    }
+    agg.into_flows()
+}
+
+/// IVRE's filter algebra (spec 1.13), on our data, in memory.
+#[test]
+fn filter_algebra() {
+    use ivre_model::flow::{matches, parse_filter, parse_filters};
+    let flows = all_flows();
+    let total = flows.len();
+    assert!(total > 150, "{total}");
+    let n = |f: &str| {
+        let filter = parse_filter(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+        flows.iter().filter(|fl| matches(&filter, fl)).count()
+    };
+    // The protocols OR-ed give the total.
+    let mut protos: Vec<String> = flows.iter().map(|f| f.key.proto.clone()).collect();
+    protos.sort();
+    protos.dedup();
+    assert!(protos.len() >= 5, "{protos:?}");
+    let any_proto = protos
+        .iter()
+        .map(|p| format!("proto = {p}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    assert_eq!(n(&any_proto), total);
+    assert_eq!(
+        protos
+            .iter()
+            .map(|p| n(&format!("proto = {p}")))
+            .sum::<usize>(),
+        total
+    );
+    // Existence and its negation.
+    for field in [
+        "sports",
+        "dport",
+        "codes",
+        "count",
+        "meta.dns",
+        "meta.dns.answers",
+    ] {
+        assert_eq!(n(field) + n(&format!("!{field}")), total, "{field}");
+        assert!(n(field) > 0, "{field}");
+    }
+    assert_eq!(n("ANY sports = 68") + n("!ANY sports = 68"), total);
+    assert_eq!(n("ANY sports = 68") + n("NONE sports = 68"), total);
+    assert!(n("sports = 68") > 0);
+    // A scalar splits in three; >= and < complement among those having it.
+    assert_eq!(
+        n("dport = 80") + n("dport > 80") + n("dport < 80"),
+        n("dport")
+    );
+    assert_eq!(n("dport >= 1024") + n("dport < 1024"), n("dport"));
+    assert_eq!(n("dport <= 1024") + n("!dport <= 1024"), total);
+    assert_eq!(n("dport != 80") + n("dport = 80"), total);
+    for op in ["=", ":", "=="] {
+        assert_eq!(n(&format!("dport {op} 80")), n("dport = 80"));
+    }
+    // LEN, ALL, ANY against direct counts.
+    let direct = |pred: &dyn Fn(&Flow) -> bool| flows.iter().filter(|f| pred(f)).count();
+    assert_eq!(n("LEN sports = 1"), direct(&|f| f.sports.len() == 1));
+    assert_eq!(n("LEN sports > 2"), direct(&|f| f.sports.len() > 2));
+    assert_eq!(
+        n("ALL sports > 50000"),
+        direct(&|f| !f.sports.is_empty() && f.sports.iter().all(|p| *p > 50000))
+    );
+    assert!(n("ALL sports > 50000") <= n("ANY sports > 50000"));
+    assert_eq!(n("LEN times = 1") + n("LEN times > 1"), n("times"));
+    assert_eq!(n("ALL times.duration = 3600"), n("times"));
+    // Addresses: `addr` is either side, its negation neither.
+    let a = "192.168.122.214";
+    assert_eq!(
+        n(&format!("addr = {a}")),
+        n(&format!("src.addr = {a} OR dst.addr = {a}"))
+    );
+    let ip: std::net::IpAddr = a.parse().unwrap();
+    assert_eq!(
+        n(&format!("!addr = {a}")),
+        direct(&|f| f.key.src != ip && f.key.dst != ip)
+    );
+    assert_eq!(
+        n(&format!("addr = {a}")) + n(&format!("!addr = {a}")),
+        total
+    );
+    assert_eq!(
+        n("addr =~ 192.168.0.0/16"),
+        direct(&|f| {
+            let net = |ip: &std::net::IpAddr| ip.to_string().starts_with("192.168.");
+            net(&f.key.src) || net(&f.key.dst)
+        })
+    );
+    // Regular expressions and metadata.
+    assert_eq!(
+        n("meta.dns.query =~ \\.com$") + n("!meta.dns.query =~ \\.com$"),
+        total
+    );
+    assert!(n("meta.dns.query =~ \\.com$") > 0);
+    assert!(n("meta.snmp.community") > 0);
+    // AND of strings.
+    let and = parse_filters(&["proto = tcp", "dport = 80"]).unwrap();
+    assert_eq!(
+        flows.iter().filter(|fl| matches(&and, fl)).count(),
+        direct(&|f| f.key.proto == "tcp" && f.key.dport == Some(80))
+    );
+    // Dates, with or without a zone.
+    let first = flows.iter().map(|f| f.firstseen).max().unwrap();
+    let utc = first.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+    let shifted = first
+        .with_timezone(&chrono::FixedOffset::east_opt(2 * 3600).unwrap())
+        .format("%Y-%m-%d %H:%M:%S%.6f%:z")
+        .to_string();
+    assert!(n(&format!("firstseen = {utc}")) >= 1);
+    assert_eq!(
+        n(&format!("firstseen = {utc}")),
+        n(&format!("firstseen = \"{shifted}\""))
+    );
+    assert_eq!(n(&format!("firstseen > {utc}")), 0);
+    assert_eq!(
+        n("lastseen >= 2015-01-01") + n("lastseen < 2015-01-01T00:00:00Z"),
+        total
+    );
+}
