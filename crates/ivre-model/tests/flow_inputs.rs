@@ -314,6 +314,30 @@ fn junk_never_panics() {
     }
 }
 
+#[test]
+fn fixture_formats_are_detected() {
+    use ivre_model::flow::{detect, FlowFormat};
+    for (file, format) in [
+        ("nfcapd", FlowFormat::NfcapdFile),
+        (
+            "nfdump-captures/nfcapd.200405131015",
+            FlowFormat::NfcapdFile,
+        ),
+        ("argus/argus-dns.argus", FlowFormat::ArgusFile),
+        ("nfcapd.csv", FlowFormat::NfdumpText),
+        ("nfcapd-ivre.txt", FlowFormat::NfdumpText),
+        ("argus/ra-dns.csv", FlowFormat::ArgusText),
+        ("argus/racluster-dns.csv", FlowFormat::ArgusText),
+        ("iptables.log", FlowFormat::Iptables),
+        ("mongo_conn.log", FlowFormat::Zeek),
+        ("zeek/ssh.log.gz", FlowFormat::Zeek),
+    ] {
+        let mut head = vec![0; 4096];
+        let n = open(file).read(&mut head).unwrap();
+        assert_eq!(detect(&head[..n]), Some(format), "{file}");
+    }
+}
+
 /// Every fixture together: NetFlow, Zeek conn and protocol logs, iptables.
 fn all_flows() -> Vec<Flow> {
     let ranking = nmap_services();

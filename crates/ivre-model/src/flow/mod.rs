@@ -26,6 +26,7 @@
 pub mod aggregate;
 pub mod argus;
 pub mod cleanup;
+pub mod detect;
 pub mod error;
 pub mod eval;
 pub mod filter;
@@ -39,6 +40,7 @@ pub mod zeek;
 
 pub use aggregate::FlowAggregator;
 pub use argus::ArgusReader;
+pub use detect::{detect, FlowFormat};
 pub use error::{FlowErrorKind, FlowReadError};
 pub use eval::matches;
 pub use filter::{parse_filter, parse_filters, FlowField, FlowFilter, FlowLeaf, SlotWindow};
