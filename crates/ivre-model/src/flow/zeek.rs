@@ -580,3 +580,48 @@ mod tests {
         assert!(parse_epoch("1e300").is_none());
     }
 }
+
+/// A SIP call (the shape of IVRE's `flow_elt_sip` oracle): the conn.log
+/// entry and the sip.log entries of the call make one flow document.
+#[cfg(test)]
+mod document_tests {
+    use super::*;
+    use crate::flow::{FlowAggregator, SlotConfig};
+    use serde_json::json;
+
+    #[test]
+    fn sip_call_document() {
+        let log = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+            #fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n\
+            #types\ttime\taddr\tport\taddr\tport\tenum\tinterval\tcount\tcount\tcount\tcount\n\
+            1388604231.036\t172.22.75.71\t5062\t10.251.23.139\t5060\tudp\t0.542\t4\t2636\t3\t2060\n\
+            #path\tsip\n\
+            #fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmethod\tstatus_code\tuser_agent\trequest_body_len\tresponse_body_len\trequest_path\n\
+            #types\ttime\taddr\tport\taddr\tport\tstring\tcount\tstring\tcount\tcount\tvector[string]\n\
+            1388604231.036\t172.22.75.71\t5062\t10.251.23.139\t5060\tINVITE\t100\tneufbox6 - r13507\t831\t0\tSIP/2.0/UDP 172.22.75.71:5062\n\
+            1388604231.100\t172.22.75.71\t5062\t10.251.23.139\t5060\tINVITE\t183\tneufbox6 - r13507\t0\t444\tSIP/2.0/UDP 172.22.75.71:5062\n\
+            1388604231.200\t172.22.75.71\t5062\t10.251.23.139\t5060\tINVITE\t200\t-\t0\t0\tSIP/2.0/UDP 172.22.75.71:5062\n\
+            1388604231.500\t172.22.75.71\t5062\t10.251.23.139\t5060\tBYE\t200\t(empty)\t0\t0\tSIP/2.0/UDP 172.22.75.71:5062\n";
+        let mut agg = FlowAggregator::new(SlotConfig::default());
+        for o in ZeekFlowReader::new(log.as_bytes()).records() {
+            agg.add(o.unwrap());
+        }
+        let flows = agg.into_flows();
+        assert_eq!(flows.len(), 1);
+        assert_eq!(
+            flows[0].to_json(),
+            json!({
+                "src_addr": "172.22.75.71", "dst_addr": "10.251.23.139",
+                "proto": "udp", "dport": 5060, "sports": [5062], "schema_version": 1,
+                "count": 1, "cspkts": 4, "scpkts": 3, "csbytes": 2636, "scbytes": 2060,
+                "firstseen": "2014-01-01 19:23:51.036000",
+                "lastseen": "2014-01-01 19:23:51.578000",
+                "times": [{"start": "2014-01-01 19:00:00", "duration": 3600}],
+                "meta": {"sip": {"count": 4, "method": ["BYE", "INVITE"],
+                                 "status_code": [100, 183, 200],
+                                 "user_agent": ["neufbox6 - r13507"],
+                                 "request_body_len": 831, "response_body_len": 444}}
+            })
+        );
+    }
+}
