@@ -22,6 +22,7 @@
 //! `ssl`, `rdp`, `modbus` are TCP; `snmp` is UDP; `sip` is TCP when a
 //! `Via` path says `SIP/2.0/TCP` or `SIP/2.0/TLS`, else UDP; `arp` is ARP.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::net::IpAddr;
@@ -98,8 +99,11 @@ impl<R: BufRead> ZeekFlowReader<R> {
 
     /// A TSV cell as a typed value (`None`: unset).
     fn cell(&self, raw: &[u8], ty: &str) -> Option<MetaValue> {
-        let text = lossless_utf8(raw);
-        if text == self.header.unset_field {
+        let text: Cow<str> = match std::str::from_utf8(raw) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => Cow::Owned(lossless_utf8(raw)),
+        };
+        if text == self.header.unset_field.as_str() {
             return None;
         }
         let container = ["set[", "vector[", "table["]
@@ -107,7 +111,7 @@ impl<R: BufRead> ZeekFlowReader<R> {
             .find_map(|p| ty.strip_prefix(p))
             .map(|inner| inner.strip_suffix(']').unwrap_or(inner));
         if let Some(inner) = container {
-            if text == self.header.empty_field || text.is_empty() {
+            if text == self.header.empty_field.as_str() || text.is_empty() {
                 return Some(MetaValue::List(Vec::new()));
             }
             let items = text
@@ -117,17 +121,17 @@ impl<R: BufRead> ZeekFlowReader<R> {
                 .collect();
             return Some(MetaValue::List(items));
         }
-        if text == self.header.empty_field {
+        if text == self.header.empty_field.as_str() {
             return Some(MetaValue::Str(String::new()));
         }
         Some(scalar(&text, ty))
     }
 
     fn tsv_line(&mut self, line: &[u8]) -> Result<Option<Observation>, FlowReadError> {
-        let Some(path) = self.path().map(str::to_owned) else {
+        let Some(path) = self.path() else {
             return Err(self.err(FlowErrorKind::Missing("log type (#path)")));
         };
-        if !is_flow_log(&path) {
+        if !is_flow_log(path) {
             self.skipped += 1;
             return Ok(None);
         }
@@ -142,7 +146,7 @@ impl<R: BufRead> ZeekFlowReader<R> {
             let i = *self.columns.get(name)?;
             self.cell(cells[i], self.header.type_of(i))
         };
-        observation(&path, &mut get).map_err(|k| self.err(k))
+        observation(path, &mut get).map_err(|k| self.err(k))
     }
 
     fn json_line(&mut self, line: &[u8]) -> Result<Option<Observation>, FlowReadError> {
@@ -202,17 +206,13 @@ fn json_value(v: &Value) -> Option<MetaValue> {
     })
 }
 
-fn text_of(v: &MetaValue) -> String {
+fn text_of(v: &MetaValue) -> Cow<'_, str> {
     match v {
-        MetaValue::Str(s) => s.clone(),
-        MetaValue::Int(n) => n.to_string(),
-        MetaValue::Bool(b) => b.to_string(),
-        MetaValue::List(_) => json_text(v),
+        MetaValue::Str(s) => Cow::Borrowed(s),
+        MetaValue::Int(n) => Cow::Owned(n.to_string()),
+        MetaValue::Bool(b) => Cow::Owned(b.to_string()),
+        MetaValue::List(_) => Cow::Owned(v.to_json().to_string()),
     }
-}
-
-fn json_text(v: &MetaValue) -> String {
-    v.to_json().to_string()
 }
 
 /// Epoch seconds with up to nine decimals, read exactly, or an RFC 3339
