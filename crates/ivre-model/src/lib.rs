@@ -5,9 +5,11 @@
 pub mod crypto;
 pub mod escape;
 pub mod filter;
+pub mod flow;
 pub mod passive;
 pub mod probes;
 pub mod reader;
 pub mod scan;
 pub mod storable;
 pub mod view;
+pub mod zeeklog;

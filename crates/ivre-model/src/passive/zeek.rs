@@ -32,6 +32,7 @@ use super::error::{LineError, LineErrorKind};
 use super::record::{epoch_to_utc, PassiveRecord};
 use crate::escape::lossless_utf8;
 use crate::reader::{Position, RecordReader};
+use crate::zeeklog::{Directive, HeaderError, ZeekHeader};
 
 /// What is wrong with a line of a Zeek log.
 #[derive(Debug, thiserror::Error)]
@@ -88,16 +89,6 @@ pub const DEFAULT_FIELDS: [&str; 8] = [
     "targetval",
 ];
 
-#[derive(Debug, Clone)]
-struct Header {
-    separator: Vec<u8>,
-    set_separator: String,
-    empty_field: String,
-    unset_field: String,
-    fields: Vec<String>,
-    columns: Columns,
-}
-
 /// Positions of the columns that are read (the last one of a name wins, as
 /// when the values were assigned in column order).
 #[derive(Debug, Clone, Default)]
@@ -129,62 +120,6 @@ impl Columns {
         }
         c
     }
-}
-
-impl Default for Header {
-    fn default() -> Self {
-        let fields: Vec<String> = DEFAULT_FIELDS.iter().map(|s| s.to_string()).collect();
-        Header {
-            separator: b"\t".to_vec(),
-            set_separator: ",".into(),
-            empty_field: "(empty)".into(),
-            unset_field: "-".into(),
-            columns: Columns::of(&fields),
-            fields,
-        }
-    }
-}
-
-/// Decodes the `\xNN` escapes of a header directive argument.
-fn unescape_header(arg: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(arg.len());
-    let mut i = 0;
-    while i < arg.len() {
-        if arg[i] == b'\\' && i + 3 < arg.len() && arg.get(i + 1) == Some(&b'x') {
-            let hex = std::str::from_utf8(&arg[i + 2..i + 4]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(arg[i]);
-        i += 1;
-    }
-    out
-}
-
-fn split_bytes<'a>(line: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
-    if sep.is_empty() {
-        return vec![line];
-    }
-    if let [b] = sep {
-        return line.split(|c| c == b).collect();
-    }
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i + sep.len() <= line.len() {
-        if &line[i..i + sep.len()] == sep {
-            out.push(&line[start..i]);
-            i += sep.len();
-            start = i;
-        } else {
-            i += 1;
-        }
-    }
-    out.push(&line[start..]);
-    out
 }
 
 /// The fields of one observation, before it becomes a record.
@@ -237,7 +172,8 @@ impl RawObservation {
 pub struct ZeekReader<R> {
     input: R,
     line: u64,
-    header: Header,
+    header: ZeekHeader,
+    columns: Columns,
     sensor: Option<String>,
     buf: Vec<u8>,
 }
@@ -248,7 +184,8 @@ impl<R: BufRead> ZeekReader<R> {
         ZeekReader {
             input,
             line: 0,
-            header: Header::default(),
+            header: ZeekHeader::with_fields(&DEFAULT_FIELDS),
+            columns: Columns::of(&DEFAULT_FIELDS.map(String::from)),
             sensor: None,
             buf: Vec::new(),
         }
@@ -265,44 +202,24 @@ impl<R: BufRead> ZeekReader<R> {
     }
 
     fn header_line(&mut self, line: &[u8]) -> Result<(), LineError> {
-        // `#separator \x09` uses a space; other directives use the separator.
-        if let Some(arg) = line.strip_prefix(b"#separator ") {
-            self.header.separator = unescape_header(arg);
-            if self.header.separator.is_empty() {
-                return Err(self.err(ZeekError::EmptySeparator));
-            }
-            return Ok(());
-        }
-        let parts = split_bytes(line, &self.header.separator);
-        let directive = lossless_utf8(parts[0]);
-        let args: Vec<String> = parts[1..].iter().map(|p| lossless_utf8(p)).collect();
-        let first = || args.first().cloned().unwrap_or_default();
-        match directive.as_str() {
-            "#set_separator" => self.header.set_separator = first(),
-            "#empty_field" => self.header.empty_field = first(),
-            "#unset_field" => self.header.unset_field = first(),
-            "#fields" => {
-                if args.is_empty() {
-                    return Err(self.err(ZeekError::NoFields));
-                }
-                self.header.fields = args.into_iter().map(|f| f.replace('.', "_")).collect();
-                self.header.columns = Columns::of(&self.header.fields);
-            }
-            // #path, #open, #close, #types and comments carry nothing we need.
-            _ => {}
+        match self.header.apply(line) {
+            Ok(Directive::Fields) => self.columns = Columns::of(&self.header.fields),
+            Ok(_) => {}
+            Err(HeaderError::EmptySeparator) => return Err(self.err(ZeekError::EmptySeparator)),
+            Err(HeaderError::NoFields) => return Err(self.err(ZeekError::NoFields)),
         }
         Ok(())
     }
 
     fn tsv_line(&self, line: &[u8]) -> Result<PassiveRecord, LineError> {
-        let parts = split_bytes(line, &self.header.separator);
+        let parts = self.header.split(line);
         if parts.len() != self.header.fields.len() {
             return Err(self.err(ZeekError::FieldCount {
                 expected: self.header.fields.len(),
                 got: parts.len(),
             }));
         }
-        let cols = &self.header.columns;
+        let cols = &self.columns;
         let text = |col: Option<usize>| -> Option<String> {
             let raw = parts[col?];
             match std::str::from_utf8(raw) {
