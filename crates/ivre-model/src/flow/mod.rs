@@ -24,16 +24,28 @@
 //! is refused.
 
 pub mod aggregate;
+pub mod argus;
 pub mod cleanup;
+pub mod error;
 pub mod filter;
+pub mod iptables;
 pub mod meta;
+pub mod nfdump;
+pub mod ports;
 pub mod record;
 pub mod slots;
+pub mod zeek;
 
 pub use aggregate::FlowAggregator;
+pub use argus::ArgusReader;
+pub use error::{FlowErrorKind, FlowReadError};
 pub use filter::{parse_filter, parse_filters, FlowField, FlowFilter, FlowLeaf, SlotWindow};
+pub use iptables::IptablesReader;
 pub use meta::{LogMeta, MetaObservation, MetaValue, META_DESC};
+pub use nfdump::NfdumpReader;
+pub use ports::PortRanking;
 pub use record::{
     Counters, Endpoints, Flow, FlowCounts, FlowKey, Observation, ObservationKind, SCHEMA_VERSION,
 };
 pub use slots::{SlotConfig, TimeSlot};
+pub use zeek::ZeekFlowReader;
