@@ -5,6 +5,7 @@
 //! a filter the database refuses).
 
 pub mod args;
+pub mod flow2db;
 pub mod flowcli;
 pub mod input;
 pub mod ipdata;
