@@ -2,6 +2,7 @@
 //! instead of one per file). Run one module with `cargo test -p ivre-model
 //! --test integration scan_readers::`.
 
+mod flow_inputs;
 mod passive_golden;
 mod passive_inputs;
 mod scan_readers;

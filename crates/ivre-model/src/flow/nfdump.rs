@@ -45,9 +45,11 @@ pub const NFDUMP_FORMAT: &str = "fmt:%ts,%te,%pr,%sa,%da,%sp,%dp,%opkt,%ipkt,%ob
 
 /// The arguments of `nfdump` to read a capture file (`-r` needs a file:
 /// nfdump does not read standard input), aggregated on the 5-tuple, in the
-/// format this reader expects, with an optional nfdump filter expression.
+/// format this reader expects, with plain numbers (`-N`: without it,
+/// counters are rounded to units such as `1.5 M`), with an optional nfdump
+/// filter expression.
 pub fn nfdump_args(file: &Path, filter: Option<&str>) -> Vec<OsString> {
-    let mut args: Vec<OsString> = ["-a", "-q", "-o", NFDUMP_FORMAT, "-r"]
+    let mut args: Vec<OsString> = ["-a", "-q", "-N", "-o", NFDUMP_FORMAT, "-r"]
         .iter()
         .map(OsString::from)
         .collect();
@@ -243,7 +245,7 @@ fn csv_flow<'a>(cells: &[&'a str], c: &CsvColumns) -> Result<RawFlow<'a>, FlowEr
     Ok(RawFlow {
         start: time("ts", cells[c.ts])?,
         end: time("te", cells[c.te])?,
-        proto: normalize_proto(cells[c.pr]),
+        proto: normalize_proto(&proto_name(cells[c.pr])),
         addr1: addr("sa", cells[c.sa])?,
         addr2: addr("da", cells[c.da])?,
         port1: cells[c.sp],
@@ -260,7 +262,7 @@ fn ivre_flow<'a>(cells: &[&'a str]) -> Result<RawFlow<'a>, FlowErrorKind> {
     Ok(RawFlow {
         start: time("start", cells[0])?,
         end: time("end", cells[1])?,
-        proto: normalize_proto(cells[2]),
+        proto: normalize_proto(&proto_name(cells[2])),
         addr1: addr("addr1", cells[3])?,
         addr2: addr("addr2", cells[4])?,
         port1: cells[5],
@@ -322,7 +324,7 @@ fn pipe_flow(line: &str) -> Result<RawFlow<'_>, FlowErrorKind> {
     Ok(RawFlow {
         start,
         end,
-        proto: proto_name(rest[0]),
+        proto: normalize_proto(&proto_name(rest[0])),
         addr1: address("sa", &rest[1..5])?,
         port1: rest[5],
         addr2: address("da", &rest[6..10])?,
@@ -334,16 +336,18 @@ fn pipe_flow(line: &str) -> Result<RawFlow<'_>, FlowErrorKind> {
     })
 }
 
-/// The name of an IP protocol number (the number itself when unnamed).
+/// The name nfdump gives an IP protocol number (`-N`, `-o pipe`), lower
+/// case (only those checked against nfdump 1.7); any other text as it is.
 fn proto_name(number: &str) -> String {
-    match number {
-        "1" => "icmp".into(),
-        "6" => "tcp".into(),
-        "17" => "udp".into(),
-        "47" => "gre".into(),
-        "58" => "icmp6".into(),
-        other => other.to_owned(),
-    }
+    let name = match number.trim() {
+        "1" => "icmp",
+        "6" => "tcp",
+        "17" => "udp",
+        "43" => "rte6",
+        "58" => "icmp6",
+        _ => number,
+    };
+    name.to_ascii_lowercase()
 }
 
 /// ICMP type and code from nfdump's destination port: `8.0`, or a number
@@ -557,7 +561,7 @@ mod tests {
     #[test]
     fn args() {
         let a = nfdump_args(Path::new("/tmp/x"), Some("port 80"));
-        assert_eq!(a[0], "-a");
+        assert_eq!(a[..3], ["-a", "-q", "-N"]);
         assert_eq!(a[a.len() - 2], "/tmp/x");
         assert_eq!(a[a.len() - 1], "port 80");
     }
