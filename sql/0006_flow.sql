@@ -21,27 +21,41 @@
 -- without duplicates, and merged as set unions (IVRE's SQL backend
 -- concatenated them).
 
+-- The set unions below return one side as it is when the other is NULL
+-- (stored sets are already sorted and distinct), which is every call but
+-- one of the aggregates of flow_total over a flow of one month. PL/pgSQL
+-- keeps their plans: SQL functions called as aggregate transitions are
+-- planned again on every call.
+
 -- A sorted set of integers: the union of two (NULL: empty; an empty result
 -- is NULL, as IVRE leaves the field absent).
 CREATE FUNCTION flow_int_union(a integer[], b integer[]) RETURNS integer[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN (SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(a || b) AS u(x));
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF a IS NULL THEN RETURN b; END IF;
+    IF b IS NULL THEN RETURN a; END IF;
+    RETURN (SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(a || b) AS u(x));
+END $$;
 COMMENT ON FUNCTION flow_int_union(integer[], integer[]) IS 'Union of two sorted integer sets (sports, codes); NULL when empty';
 
 -- A sorted set of time slots (union).
 CREATE FUNCTION flow_slot_union(a tstzrange[], b tstzrange[]) RETURNS tstzrange[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN (SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(a || b) AS u(x));
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF a IS NULL THEN RETURN b; END IF;
+    IF b IS NULL THEN RETURN a; END IF;
+    RETURN (SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(a || b) AS u(x));
+END $$;
 COMMENT ON FUNCTION flow_slot_union(tstzrange[], tstzrange[]) IS 'Union of two sorted sets of time slots; NULL when empty';
 
 -- Protocol metadata: {"<log>": {"count": n, "<key>": [set], "<counter>": n}}.
 -- Arrays are sets (union, sorted), numbers are summed.
 CREATE FUNCTION flow_meta_union(a jsonb, b jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE
-    WHEN a IS NULL THEN b
-    WHEN b IS NULL THEN a
-    ELSE (
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF a IS NULL THEN RETURN b; END IF;
+    IF b IS NULL THEN RETURN a; END IF;
+    RETURN (
         SELECT jsonb_object_agg(log, CASE
             WHEN a -> log IS NULL THEN b -> log
             WHEN b -> log IS NULL THEN a -> log
@@ -59,8 +73,8 @@ RETURN CASE
                 FROM (SELECT jsonb_object_keys(a -> log)
                       UNION SELECT jsonb_object_keys(b -> log)) AS f(field))
         END)
-        FROM (SELECT jsonb_object_keys(a) UNION SELECT jsonb_object_keys(b)) AS l(log))
-END;
+        FROM (SELECT jsonb_object_keys(a) UNION SELECT jsonb_object_keys(b)) AS l(log));
+END $$;
 COMMENT ON FUNCTION flow_meta_union(jsonb, jsonb) IS 'Merges two flow metadata objects: arrays as sorted sets, numbers summed';
 
 CREATE AGGREGATE flow_int_set(integer[]) (SFUNC = flow_int_union, STYPE = integer[]);
