@@ -21,9 +21,10 @@
 -- without duplicates, and merged as set unions (IVRE's SQL backend
 -- concatenated them).
 
--- The set unions below return one side as it is when the other is NULL
--- (stored sets are already sorted and distinct), which is every call but
--- one of the aggregates of flow_total over a flow of one month. PL/pgSQL
+-- The set unions below return one side as it is when the other is NULL or
+-- contained in it (stored sets are already sorted and distinct): every
+-- call but one of the aggregates of flow_total over a flow of one month,
+-- and most merges of a flow seen again in the same time slots. PL/pgSQL
 -- keeps their plans: SQL functions called as aggregate transitions are
 -- planned again on every call.
 
@@ -32,8 +33,8 @@
 CREATE FUNCTION flow_int_union(a integer[], b integer[]) RETURNS integer[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-    IF a IS NULL THEN RETURN b; END IF;
-    IF b IS NULL THEN RETURN a; END IF;
+    IF a IS NULL OR a <@ b THEN RETURN b; END IF;
+    IF b IS NULL OR b <@ a THEN RETURN a; END IF;
     RETURN (SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(a || b) AS u(x));
 END $$;
 COMMENT ON FUNCTION flow_int_union(integer[], integer[]) IS 'Union of two sorted integer sets (sports, codes); NULL when empty';
@@ -42,8 +43,8 @@ COMMENT ON FUNCTION flow_int_union(integer[], integer[]) IS 'Union of two sorted
 CREATE FUNCTION flow_slot_union(a tstzrange[], b tstzrange[]) RETURNS tstzrange[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-    IF a IS NULL THEN RETURN b; END IF;
-    IF b IS NULL THEN RETURN a; END IF;
+    IF a IS NULL OR a <@ b THEN RETURN b; END IF;
+    IF b IS NULL OR b <@ a THEN RETURN a; END IF;
     RETURN (SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(a || b) AS u(x));
 END $$;
 COMMENT ON FUNCTION flow_slot_union(tstzrange[], tstzrange[]) IS 'Union of two sorted sets of time slots; NULL when empty';
@@ -98,7 +99,6 @@ CREATE TABLE flow_key (
 );
 CREATE INDEX flow_key_dst ON flow_key (dst);
 CREATE INDEX flow_key_dport ON flow_key (dport);
-CREATE INDEX flow_key_proto ON flow_key (proto);
 COMMENT ON TABLE flow_key IS 'Flows (aggregated conversations), one row per (client, server, protocol, port or ICMP type): the identity and stable id of a flow; what was observed is in flow';
 COMMENT ON COLUMN flow_key.id IS 'Flow id (what flow details are asked by)';
 COMMENT ON COLUMN flow_key.src IS 'Client address';
@@ -125,8 +125,9 @@ CREATE TABLE flow (
     PRIMARY KEY (key_id, period),
     CHECK (period = date_trunc('month', period))
 ) PARTITION BY RANGE (period);
-CREATE INDEX flow_firstseen ON flow (firstseen);
-CREATE INDEX flow_lastseen ON flow (lastseen);
+-- No index on the times: queries read flows merged over their months
+-- (flow_total), where first / last seen are aggregates; each index would
+-- slow every merge of a batch.
 COMMENT ON TABLE flow IS 'What was observed of each flow, per calendar month (UTC) of the observations'' start times; partitioned by month (flow_yYYYYmMM, created on demand): detach and drop a partition to forget a month';
 COMMENT ON COLUMN flow.key_id IS 'The flow (flow_key.id)';
 COMMENT ON COLUMN flow.period IS 'First day of the month of the observations'' start times (UTC): the partition key';

@@ -287,6 +287,9 @@ impl<'a> FlowLoader<'a> {
             }
         }
         self.staging.flush(&mut tx)?;
+        // Temporary tables have no statistics: without them the planner
+        // guesses the batch's size, and may scan all of flow_key to join it.
+        tx.batch_execute("ANALYZE flow_staging")?;
         tx.execute(MERGE_KEYS, &[])?;
         let n = tx.execute(MERGE_ROWS, &[])?;
         if let Some((file, lines)) = progress {
