@@ -159,3 +159,26 @@ fn exists(b: &mut SqlBuilder, field: &FlowField) -> String {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ivre_model::flow::parse_filters;
+
+    #[test]
+    fn user_text_travels_as_parameters() {
+        for (f, text) in [
+            ("proto = \"x'); DROP TABLE flow; --\"", "drop"),
+            ("meta.dns.query =~ \"a'b\"", "a'b"),
+            ("meta.http.user_agent = \"o'hara\"", "hara"),
+            ("addr =~ 10.0.0.0/8", "10.0"),
+            ("meta.dns", "dns"),
+        ] {
+            let flt = parse_filters(&[f]).unwrap();
+            let mut b = SqlBuilder::new();
+            let sql = compile(&mut b, &flt);
+            assert!(!sql.contains(text), "{f}: {sql}");
+            assert!(!b.params.is_empty(), "{f}");
+        }
+    }
+}
