@@ -6,6 +6,8 @@
 mod common;
 
 mod faults;
+mod flow;
+mod flow_query;
 mod foundation;
 mod ipdata;
 mod iphost;

@@ -6,6 +6,8 @@
 
 pub mod args;
 pub mod db2view;
+pub mod flow2db;
+pub mod flowcli;
 pub mod input;
 pub mod ipdata;
 pub mod iphost;

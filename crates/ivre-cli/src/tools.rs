@@ -36,4 +36,16 @@ pub const TOOLS: &[(&str, &str)] = &[
         "iphost",
         "passive DNS: names seen for an address, addresses seen for a name",
     ),
+    (
+        "zeek2db",
+        "import Zeek logs (conn.log and protocol logs) into the flow purpose",
+    ),
+    (
+        "flow2db",
+        "import NetFlow (nfdump), Argus and iptables flows into the flow purpose",
+    ),
+    (
+        "flowcli",
+        "query the flows (counts, listings, top values, graphs)",
+    ),
 ];

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Benchmark of ivre-zeek2db against a raw COPY of the same rows, in the same
+# run, on the same server; then query times of ivre-flowcli on the result.
+#
+#   benches/flow.sh [LINES]          (default 5000000)
+#
+# A Zeek conn.log of LINES connections is generated with the header and
+# column shapes of tests/data/flow/mongo_conn.log: 20 000 clients, 2 000
+# servers, TCP and UDP on a dozen common ports, one month of timestamps,
+# ephemeral source ports: about 100 000 distinct flows (realistic repetition:
+# ~50 connections per flow at 5 M lines). Then, in a fresh database:
+#   - ivre-zeek2db -C (no cleanup) timed with /usr/bin/time -v: wall time,
+#     lines/s, CPU, peak RSS;
+#   - psql \copy of the same data lines into a table of as many text
+#     columns: the raw COPY rate of the same rows;
+#   - ivre-flowcli --count, --top dport, --top src.addr --sum csbytes
+#     scbytes, --graph --limit 1000 (wall time of each).
+#
+# Database: $IVRE_DB if set (its flows are removed first), else a database
+# `ivre_bench_flow` created (dropped first) on postgresql://root@127.0.0.1/.
+# Generated files are kept in $BENCH_DIR (default /tmp/ivre-bench) and reused.
+set -euo pipefail
+
+LINES=${1:-5000000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/tmp/ivre-bench}
+FIXTURE=$ROOT/tests/data/flow/mongo_conn.log
+BIN=$ROOT/target/release
+mkdir -p "$BENCH_DIR"
+
+[ -x /usr/bin/time ] || { echo "installing GNU time" >&2; apt-get install -y time >/dev/null; }
+
+echo "building release binaries..." >&2
+(cd "$ROOT" && cargo build --release --quiet --bin ivre-zeek2db --bin ivre-flowcli)
+
+if [ -n "${IVRE_DB:-}" ]; then
+    DB=$IVRE_DB
+    fresh() {
+        psql -q "$DB" -c "DROP TABLE IF EXISTS flow_copy"
+        "$BIN/ivre-flowcli" --db "$DB" --init -y
+    }
+elif psql -qAt 'postgresql://root@127.0.0.1/postgres' -c 'SELECT 1' >/dev/null 2>&1; then
+    DB='postgresql://root@127.0.0.1/ivre_bench_flow'
+    fresh() {
+        psql -q 'postgresql://root@127.0.0.1/postgres' \
+            -c 'DROP DATABASE IF EXISTS ivre_bench_flow WITH (FORCE)' -c 'CREATE DATABASE ivre_bench_flow'
+    }
+else
+    echo "no database: set IVRE_DB, or run a PostgreSQL server on 127.0.0.1 for user root" >&2
+    exit 1
+fi
+
+# timed LABEL CMD...: runs CMD under /usr/bin/time -v, prints "wall_seconds
+# max_rss_kB cpu_seconds" (cpu: the command's own; the server's work is in
+# the wall time only).
+timed() {
+    local label=$1
+    shift
+    /usr/bin/time -v -o "$BENCH_DIR/$label.time" "$@" >"$BENCH_DIR/$label.out" 2>&1 || {
+        cat "$BENCH_DIR/$label.out" >&2
+        exit 1
+    }
+    awk -F': ' '
+        /Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
+        /Maximum resident set size/ { rss = $2 }
+        /User time \(seconds\)/ { cpu += $2 }
+        /System time \(seconds\)/ { cpu += $2 }
+        END { printf "%.2f %d %.2f\n", s, rss, cpu }' "$BENCH_DIR/$label.time"
+}
+
+LOG=$BENCH_DIR/conn-$LINES.log
+if [ ! -s "$LOG" ]; then
+    echo "generating $LOG ($LINES lines)..." >&2
+    {
+        grep '^#' "$FIXTURE" | grep -v '^#close'
+        awk -v n="$LINES" 'BEGIN {
+            srand(42);
+            split("80 443 53 22 25 123 8080 3306 5432 27017 389 445", ports, " ");
+            split("tcp tcp udp tcp tcp udp tcp tcp tcp tcp tcp tcp", protos, " ");
+            split("SF S0 REJ RSTO SF SF", states, " ");
+            t0 = 1573000000; span = 30 * 86400;
+            for (i = 0; i < n; i++) {
+                c = int(rand() * rand() * 20000);      # a few busy clients
+                s = (c * 37 + int(rand() * 4)) % 2000;   # each client talks to ~4 servers
+                p = (c + s) % 12 + 1;                   # each pair talks on one or two ports
+                if (rand() < 0.3) p = p % 12 + 1;
+                ts = t0 + i * span / n;
+                ob = int(rand() * 2000); rb = int(rand() * 50000);
+                op = int(ob / 500) + 1; rp = int(rb / 1400) + 1;
+                printf "%.6f\tC%09d\t10.%d.%d.%d\t%d\t172.16.%d.%d\t%d\t%s\t-\t%.6f\t%d\t%d\t%s\t-\t-\t0\tShADadFf\t%d\t%d\t%d\t%d\t-\n",
+                    ts, i, int(c / 65536), int(c / 256) % 256, c % 256, 32768 + int(rand() * 28000),
+                    int(s / 256), s % 256, ports[p], protos[p], rand() * 5, ob, rb,
+                    states[int(rand() * 6) + 1], op, ob + 40 * op, rp, rb + 40 * rp;
+            }
+        }'
+    } >"$LOG"
+fi
+cat "$LOG" >/dev/null # in the page cache
+
+fresh
+read -r wall rss cpu < <(timed zeek2db "$BIN/ivre-zeek2db" --db "$DB" -C "$LOG")
+flows=$(psql -qAt "$DB" -c 'SELECT count(*) FROM flow_key')
+rows=$(psql -qAt "$DB" -c 'SELECT count(*) FROM flow')
+size=$(psql -qAt "$DB" -c "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relname LIKE 'flow%' AND c.relkind IN ('r', 'p')")
+
+# The raw COPY of the same data lines: 21 text columns, no index.
+cols=$(for i in $(seq 1 21); do printf 'c%d text,' "$i"; done)
+psql -q "$DB" -c "DROP TABLE IF EXISTS flow_copy" -c "CREATE TABLE flow_copy (${cols%,})"
+grep -v '^#' "$LOG" >"$BENCH_DIR/conn-$LINES.tsv"
+read -r cwall _ _ < <(timed copy psql -q "$DB" -c "\\copy flow_copy FROM '$BENCH_DIR/conn-$LINES.tsv'")
+psql -q "$DB" -c "DROP TABLE flow_copy"
+rm -f "$BENCH_DIR/conn-$LINES.tsv"
+
+awk -v l="$LINES" -v w="$wall" -v r="$rss" -v c="$cpu" -v f="$flows" -v rows="$rows" -v s="$size" -v cw="$cwall" 'BEGIN {
+    printf "ivre-zeek2db: %d lines in %.1f s = %.0f lines/s (CPU %.1f s, peak RSS %.0f MB); %d flows (%d month rows, %s)\n",
+        l, w, l / w, c, r / 1024, f, rows, s;
+    printf "psql \\copy of the same %d rows: %.1f s = %.0f rows/s; zeek2db / COPY time: %.2f\n", l, cw, l / cw, w / cw;
+}'
+
+for q in "--count" "--top dport" "--top src.addr --sum csbytes scbytes --limit 10" "--graph --limit 1000"; do
+    # shellcheck disable=SC2086
+    read -r qwall qrss _ < <(timed query "$BIN/ivre-flowcli" --db "$DB" $q)
+    printf 'ivre-flowcli %-50s %6.2f s (peak RSS %.0f MB)\n' "$q" "$qwall" "$(echo "$qrss / 1024" | bc -l)"
+done

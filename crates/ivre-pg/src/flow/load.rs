@@ -1,0 +1,320 @@
+//! Upserting aggregated flows: each batch (flows aggregated in memory by
+//! the model, distinct by key and month) is copied into a temporary
+//! staging table, then merged with two statements in one transaction: the
+//! new keys into `flow_key`, and the rows into `flow` with one
+//! `INSERT … ON CONFLICT DO UPDATE` (counters summed, first/last seen
+//! min/max, set unions for ports, codes, slots and metadata).
+//!
+//! The month partitions a batch needs are created before its transaction,
+//! each in a short transaction of its own (creating a partition locks the
+//! parent table: queries must not wait for a whole batch).
+
+use crate::copy::{columns, Column, ColumnSet, CopyBuffer};
+use crate::provenance::FileImport;
+use crate::{Error, Result};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use ivre_model::flow::{Flow, SCHEMA_VERSION};
+use postgres::Client;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// First key of the advisory lock taken while a partition is created ("FLPT").
+const PARTITION_LOCK_CLASS: i32 = 0x464c_5054;
+
+/// The month (its first day, UTC) a flow row belongs to: that of its
+/// earliest observation. The aggregation of a batch keeps the months apart
+/// ([`period_of`] of each observation's start), so that all observations
+/// of a row fall in its month.
+pub fn period_of(t: DateTime<Utc>) -> NaiveDate {
+    NaiveDate::from_ymd_opt(t.year(), t.month(), 1).expect("the first day of a month exists")
+}
+
+/// Name of the partition of `flow` holding a month; `None` for years that
+/// a table name cannot carry (before year 1, after 9999).
+pub fn partition_name(period: NaiveDate) -> Option<String> {
+    (1..=9999)
+        .contains(&period.year())
+        .then(|| format!("flow_y{:04}m{:02}", period.year(), period.month()))
+}
+
+/// The first day of the month after `period`.
+fn next_month(period: NaiveDate) -> NaiveDate {
+    let (y, m) = if period.month() == 12 {
+        (period.year() + 1, 1)
+    } else {
+        (period.year(), period.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).expect("the first day of a month exists")
+}
+
+/// Creates the partition of `flow` for `period` unless it exists, in a
+/// transaction of its own, serialised among loaders by an advisory lock.
+pub fn ensure_partition(client: &mut Client, period: NaiveDate) -> Result<()> {
+    let name = partition_name(period).ok_or_else(|| {
+        Error::InvalidRecord(format!(
+            "flow dated {period}: years before 1 or after 9999 cannot be stored"
+        ))
+    })?;
+    let exists: bool = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])?
+        .get(0);
+    if exists {
+        return Ok(());
+    }
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, 0)",
+        &[&PARTITION_LOCK_CLASS],
+    )?;
+    // The name and the bounds come from a date, never from user text.
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {name} PARTITION OF flow
+             FOR VALUES FROM ('{}') TO ('{}');
+         COMMENT ON TABLE {name} IS 'Flows of {}-{:02} (partition of flow)'",
+        period.format("%Y-%m-%d"),
+        next_month(period).format("%Y-%m-%d"),
+        period.year(),
+        period.month()
+    ))?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// New keys of the staged batch into `flow_key` (those already there are
+/// skipped before the insert, so that the identity sequence is not spent
+/// on them; a concurrent loader's are skipped by the conflict clause).
+const MERGE_KEYS: &str = "INSERT INTO flow_key (src, dst, proto, dport, type, schema_version)
+     SELECT DISTINCT s.src, s.dst, s.proto, s.dport, s.type, s.schema_version
+     FROM flow_staging s
+     WHERE NOT EXISTS (
+         SELECT 1 FROM flow_key k
+         WHERE k.src = s.src AND k.dst = s.dst AND k.proto = s.proto
+           AND k.dport IS NOT DISTINCT FROM s.dport AND k.type IS NOT DISTINCT FROM s.type
+           AND k.schema_version = s.schema_version)
+     ORDER BY 1, 2, 3, 4, 5, 6
+     ON CONFLICT DO NOTHING";
+
+/// The staged rows merged into `flow` (rows in key order, so that two
+/// loaders lock rows in the same order).
+const MERGE_ROWS: &str = "INSERT INTO flow AS f (key_id, period, count, cspkts, scpkts, csbytes,
+         scbytes, firstseen, lastseen, sports, codes, times, meta)
+     SELECT k.id, s.period, s.count, s.cspkts, s.scpkts, s.csbytes, s.scbytes,
+         s.firstseen, s.lastseen, s.sports, s.codes, s.times, s.meta
+     FROM flow_staging s
+     JOIN flow_key k ON k.src = s.src AND k.dst = s.dst AND k.proto = s.proto
+         AND coalesce(k.dport, -1) = coalesce(s.dport, -1)
+         AND coalesce(k.type, -1) = coalesce(s.type, -1)
+         AND k.schema_version = s.schema_version
+     ORDER BY k.id, s.period
+     ON CONFLICT (key_id, period) DO UPDATE SET
+         count = CASE WHEN f.count IS NULL THEN excluded.count
+                      WHEN excluded.count IS NULL THEN f.count
+                      ELSE f.count + excluded.count END,
+         cspkts = f.cspkts + excluded.cspkts,
+         scpkts = f.scpkts + excluded.scpkts,
+         csbytes = f.csbytes + excluded.csbytes,
+         scbytes = f.scbytes + excluded.scbytes,
+         firstseen = least(f.firstseen, excluded.firstseen),
+         lastseen = greatest(f.lastseen, excluded.lastseen),
+         sports = flow_int_union(f.sports, excluded.sports),
+         codes = flow_int_union(f.codes, excluded.codes),
+         times = flow_slot_union(f.times, excluded.times),
+         meta = flow_meta_union(f.meta, excluded.meta)";
+
+const STAGING: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS flow_staging (
+         src inet NOT NULL, dst inet NOT NULL, proto text NOT NULL, dport integer,
+         type integer, schema_version integer NOT NULL, period date NOT NULL,
+         count bigint, cspkts bigint NOT NULL, scpkts bigint NOT NULL,
+         csbytes bigint NOT NULL, scbytes bigint NOT NULL,
+         firstseen timestamptz NOT NULL, lastseen timestamptz NOT NULL,
+         sports integer[], codes integer[], times tstzrange[], meta jsonb
+     ) ON COMMIT DELETE ROWS";
+
+/// A counter as a `bigint` (saturating).
+fn big(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The columns of `flow_staging`, written from an aggregated flow.
+struct Staged;
+
+impl ColumnSet for Staged {
+    type Row<'r> = Flow;
+    const COLUMNS: &'static [Column<Self>] = columns![
+        "src" => |b, f| b.opt_ip(Some(&f.key.src)),
+        "dst" => |b, f| b.opt_ip(Some(&f.key.dst)),
+        "proto" => |b, f| b.text(&f.key.proto),
+        "dport" => |b, f| b.opt_int(f.key.dport.map(i64::from)),
+        "type" => |b, f| b.opt_int(f.key.icmp_type.map(i64::from)),
+        "schema_version" => |b, _| b.int(i64::from(SCHEMA_VERSION)),
+        "period" => |b, f| b.text(&period_of(f.firstseen).format("%Y-%m-%d").to_string()),
+        "count" => |b, f| b.opt_int(f.counters.map(|c| big(c.count))),
+        "cspkts" => |b, f| b.int(f.counters.map_or(0, |c| big(c.cspkts))),
+        "scpkts" => |b, f| b.int(f.counters.map_or(0, |c| big(c.scpkts))),
+        "csbytes" => |b, f| b.int(f.counters.map_or(0, |c| big(c.csbytes))),
+        "scbytes" => |b, f| b.int(f.counters.map_or(0, |c| big(c.scbytes))),
+        "firstseen" => |b, f| b.timestamptz(&f.firstseen),
+        "lastseen" => |b, f| b.timestamptz(&f.lastseen),
+        "sports" => |b, f| b.opt_text(int_set(f.sports.iter().map(|&p| i64::from(p))).as_deref()),
+        "codes" => |b, f| b.opt_text(int_set(f.codes.iter().map(|&c| i64::from(c))).as_deref()),
+        "times" => |b, f| b.opt_text(slot_set(f).as_deref()),
+        "meta" => |b, f| if f.meta.is_empty() { b.null() } else { b.json(&meta_json(f)) },
+    ];
+}
+
+/// `meta` as stored: `{"<log>": {"count": n, ...}}`.
+pub fn meta_json(f: &Flow) -> serde_json::Value {
+    serde_json::Value::Object(
+        f.meta
+            .iter()
+            .map(|(log, m)| (log.clone(), m.to_json()))
+            .collect(),
+    )
+}
+
+/// An `integer[]` literal of a sorted set; `None` (NULL) when empty.
+fn int_set(values: impl Iterator<Item = i64>) -> Option<String> {
+    let mut text = String::from("{");
+    for v in values {
+        if text.len() > 1 {
+            text.push(',');
+        }
+        let _ = write!(text, "{v}");
+    }
+    text.push('}');
+    (text.len() > 2).then_some(text)
+}
+
+/// A `tstzrange[]` literal of the flow's slots; `None` (NULL) when none.
+fn slot_set(f: &Flow) -> Option<String> {
+    if f.times.is_empty() {
+        return None;
+    }
+    let mut text = String::from("{");
+    for (i, slot) in f.times.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let end = slot.start + chrono::Duration::seconds(i64::from(slot.duration));
+        let _ = write!(
+            text,
+            "\"[{},{})\"",
+            slot.start.format("%Y-%m-%d %H:%M:%S+00"),
+            end.format("%Y-%m-%d %H:%M:%S+00")
+        );
+    }
+    text.push('}');
+    Some(text)
+}
+
+/// Loads batches of aggregated flows.
+pub struct FlowLoader<'a> {
+    client: &'a mut Client,
+    staging: CopyBuffer,
+    /// Months whose partition is known to exist.
+    partitions: BTreeSet<NaiveDate>,
+}
+
+impl<'a> FlowLoader<'a> {
+    pub fn new(client: &'a mut Client) -> Result<Self> {
+        client.batch_execute(STAGING)?;
+        Ok(FlowLoader {
+            client,
+            staging: CopyBuffer::new("flow_staging", Staged::names()),
+            partitions: BTreeSet::new(),
+        })
+    }
+
+    /// Merges `flows` (distinct by key and [`period_of`] their first
+    /// seen) in one transaction, sending them in COPY chunks of a few
+    /// megabytes. Returns the number of flow rows inserted or updated.
+    pub fn store<'f>(&mut self, flows: impl IntoIterator<Item = &'f Flow> + Clone) -> Result<u64> {
+        self.merge(flows, None)
+    }
+
+    /// [`FlowLoader::store`], advancing `file` to `lines` committed input
+    /// lines in the same transaction: what `flow` holds of a file and how
+    /// far its import got never disagree, whenever the import stops.
+    pub fn store_through<'f>(
+        &mut self,
+        flows: impl IntoIterator<Item = &'f Flow> + Clone,
+        file: &mut FileImport,
+        lines: u64,
+    ) -> Result<u64> {
+        self.merge(flows, Some((file, lines)))
+    }
+
+    /// Replaces the flows of ids `replaced` (every month of them) by
+    /// `flows`, in one transaction (the cleanup of reversed flows).
+    pub fn replace(&mut self, replaced: &[i64], flows: &[Flow]) -> Result<u64> {
+        self.merge_with(flows, None, replaced)
+    }
+
+    fn merge<'f>(
+        &mut self,
+        flows: impl IntoIterator<Item = &'f Flow> + Clone,
+        progress: Option<(&mut FileImport, u64)>,
+    ) -> Result<u64> {
+        self.merge_with(flows, progress, &[])
+    }
+
+    fn merge_with<'f>(
+        &mut self,
+        flows: impl IntoIterator<Item = &'f Flow> + Clone,
+        progress: Option<(&mut FileImport, u64)>,
+        replaced: &[i64],
+    ) -> Result<u64> {
+        const CHUNK_BYTES: usize = 8 << 20;
+        let periods: BTreeSet<NaiveDate> = flows
+            .clone()
+            .into_iter()
+            .map(|f| period_of(f.firstseen))
+            .collect();
+        for period in periods {
+            if self.partitions.insert(period) {
+                ensure_partition(self.client, period)?;
+            }
+        }
+        let mut tx = self.client.transaction()?;
+        if !replaced.is_empty() {
+            tx.execute("DELETE FROM flow_key WHERE id = ANY($1)", &[&replaced])?;
+        }
+        for flow in flows {
+            Staged::write(&mut self.staging, flow);
+            self.staging.end_row();
+            if self.staging.bytes() >= CHUNK_BYTES {
+                self.staging.flush(&mut tx)?;
+            }
+        }
+        self.staging.flush(&mut tx)?;
+        // Temporary tables have no statistics: without them the planner
+        // guesses the batch's size, and may scan all of flow_key to join it.
+        tx.batch_execute("ANALYZE flow_staging")?;
+        tx.execute(MERGE_KEYS, &[])?;
+        let n = tx.execute(MERGE_ROWS, &[])?;
+        if let Some((file, lines)) = progress {
+            file.advance(&mut tx, lines)?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_and_partition_names() {
+        let t = DateTime::parse_from_rfc3339("2014-12-31T23:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let p = period_of(t);
+        assert_eq!(p, NaiveDate::from_ymd_opt(2014, 12, 1).unwrap());
+        assert_eq!(partition_name(p).unwrap(), "flow_y2014m12");
+        assert_eq!(next_month(p), NaiveDate::from_ymd_opt(2015, 1, 1).unwrap());
+        assert!(partition_name(NaiveDate::from_ymd_opt(-5, 1, 1).unwrap()).is_none());
+        assert_eq!(int_set([3, 80].into_iter()).unwrap(), "{3,80}");
+        assert!(int_set(std::iter::empty()).is_none());
+    }
+}
