@@ -19,3 +19,4 @@ mod scancli_ingest;
 mod schema_doc;
 mod truncated;
 mod unstorable;
+mod web;
