@@ -20,3 +20,4 @@ mod schema_doc;
 mod truncated;
 mod unstorable;
 mod web;
+mod web_auth;

@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::OnceLock;
 
 /// The golden scan records and the Zeek passive fixture, loaded once.
-fn db() -> &'static TestDb {
+pub fn db() -> &'static TestDb {
     static DB: OnceLock<TestDb> = OnceLock::new();
     DB.get_or_init(|| {
         let db = TestDb::new();

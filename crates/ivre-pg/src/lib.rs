@@ -12,6 +12,7 @@ pub mod query;
 pub mod scan;
 pub mod schema_doc;
 pub mod sql;
+pub mod web;
 
 pub use config::{DbOrigin, DbTarget};
 pub use error::{Error, ErrorClass, Result};

@@ -14,11 +14,23 @@ use std::sync::Arc;
 /// The caller's rights on the records.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
+    /// The API key used (None: anonymous).
+    pub key_id: Option<i64>,
+    pub key_name: Option<String>,
+    /// read, upload, admin (admin may do everything).
+    pub permissions: Vec<String>,
     /// `q=` text ANDed to every query (None: everything).
     pub base: Option<String>,
 }
 
 impl Access {
+    /// Whether the caller has this permission.
+    pub fn may(&self, permission: &str) -> bool {
+        self.permissions
+            .iter()
+            .any(|p| p == permission || p == "admin")
+    }
+
     fn base_query(&self) -> Result<Option<Query>, ApiError> {
         match &self.base {
             None => Ok(None),

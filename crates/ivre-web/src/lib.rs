@@ -9,7 +9,9 @@
 //! (see [`error`]); no input gives a 500.
 
 pub mod access;
+pub mod auth;
 pub mod error;
+pub mod keys;
 pub mod params;
 pub mod passivedns;
 pub mod pool;
@@ -43,6 +45,8 @@ pub struct WebConfig {
     pub upload_ok: bool,
     /// Every request needs an API key.
     pub auth_required: bool,
+    /// How long a verified API key is remembered.
+    pub key_cache: Duration,
 }
 
 impl Default for WebConfig {
@@ -53,6 +57,7 @@ impl Default for WebConfig {
             max_results: 0,
             upload_ok: false,
             auth_required: false,
+            key_cache: auth::KEY_CACHE,
         }
     }
 }
@@ -62,6 +67,7 @@ pub struct App {
     pub config: WebConfig,
     pub pool: pool::Pool,
     pub geoip: Option<Arc<ivre_data::GeoIpDb>>,
+    pub keys: auth::KeyCache,
 }
 
 /// The application routes, under the configured prefix.
@@ -97,6 +103,10 @@ pub fn router(app: Arc<App>) -> Router {
             "/flows/{*rest}",
             get(|| async { routes::not_available("flow") }),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            auth::authenticate,
+        ))
         .fallback(|| async {
             error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such route")
         })
@@ -205,6 +215,7 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
         pool: pool::Pool::new(target, opts.pool_size, opts.statement_timeout),
         config: opts.config,
         geoip,
+        keys: auth::KeyCache::default(),
     });
     let listener = std::net::TcpListener::bind((opts.bind, opts.port))
         .with_context(|| format!("cannot listen on {}:{}", opts.bind, opts.port))?;
