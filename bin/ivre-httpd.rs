@@ -39,6 +39,9 @@ struct Cli {
     /// Accept uploads (POST /cgi/scans) from keys with the upload permission.
     #[arg(long)]
     upload: bool,
+    /// Largest upload, in MiB.
+    #[arg(long, default_value_t = 100, value_name = "MIB")]
+    max_upload: u64,
     /// Database connections (requests beyond wait for one).
     #[arg(long, default_value_t = 8, value_name = "N")]
     pool_size: usize,
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
             default_limit: cli.limit,
             max_results: cli.max_results,
             upload_ok: cli.upload,
+            max_upload: cli.max_upload.saturating_mul(1 << 20),
             auth_required: (cli.auth || !cli.bind.is_loopback()) && !cli.no_auth,
             key_cache: Duration::from_secs(cli.key_cache),
         },

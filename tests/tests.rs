@@ -21,3 +21,4 @@ mod truncated;
 mod unstorable;
 mod web;
 mod web_auth;
+mod web_upload;

@@ -61,6 +61,19 @@ impl Server {
         self.request("GET", path, query, &[])
     }
 
+    /// POST of a body.
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut req = ureq::post(&format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        Resp::from(match req.send_bytes(body) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("POST {path}: {e}"),
+        })
+    }
+
     pub fn request(
         &self,
         method: &str,

@@ -19,6 +19,7 @@ pub mod purpose;
 pub mod render;
 pub mod routes;
 pub mod stream;
+pub mod upload;
 
 use anyhow::Context;
 use axum::extract::{ConnectInfo, Request};
@@ -43,6 +44,8 @@ pub struct WebConfig {
     pub max_results: u64,
     /// Uploads accepted (with the upload permission).
     pub upload_ok: bool,
+    /// Largest upload body, in bytes.
+    pub max_upload: u64,
     /// Every request needs an API key.
     pub auth_required: bool,
     /// How long a verified API key is remembered.
@@ -56,6 +59,7 @@ impl Default for WebConfig {
             default_limit: 10,
             max_results: 0,
             upload_ok: false,
+            max_upload: 100 << 20,
             auth_required: false,
             key_cache: auth::KEY_CACHE,
         }
@@ -74,7 +78,14 @@ pub struct App {
 pub fn router(app: Arc<App>) -> Router {
     let api = Router::new()
         .route("/config", get(routes::config))
-        .route("/scans", get(routes::records::<Scans>))
+        .route(
+            "/scans",
+            get(routes::records::<Scans>)
+                .post(upload::upload_scans)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    usize::try_from(app.config.max_upload).unwrap_or(usize::MAX),
+                )),
+        )
         .route("/scans/count", get(routes::count::<Scans>))
         .route("/scans/top/{*field}", get(routes::top::<Scans>))
         .route("/scans/distinct/{*field}", get(routes::distinct::<Scans>))
