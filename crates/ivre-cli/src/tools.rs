@@ -28,4 +28,8 @@ pub const TOOLS: &[(&str, &str)] = &[
         "iphost",
         "passive DNS: names seen for an address, addresses seen for a name",
     ),
+    (
+        "httpd",
+        "serve IVRE's web API (/cgi/...) with API keys and access control",
+    ),
 ];
