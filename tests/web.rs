@@ -578,3 +578,53 @@ fn config_ipdata_and_purposes_to_come() {
     let r = s.get("/scans/count", &[]);
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
 }
+
+#[test]
+fn a_client_that_goes_away_cancels_its_query() {
+    use std::io::Write;
+    let db = TestDb::new();
+    load_records(&db, &golden_records()[..20]);
+    let s = Server::start(&db, &[]);
+    // Hold a lock that the listing's query waits for.
+    let mut locker = db.client();
+    let mut tx = locker.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE scan_host IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let waiting = || {
+        db.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state = 'active' AND query LIKE 'SELECT h.doc%'",
+        )
+    };
+    let addr = s
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/cgi")
+        .to_string();
+    let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        sock,
+        "GET /cgi/scans?q=limit:0 HTTP/1.1\r\nHost: {addr}\r\n\r\n"
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while waiting() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the query never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(sock);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while waiting() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the query still runs after its client went away"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    tx.rollback().unwrap();
+    // The server goes on answering.
+    assert_eq!(s.get("/scans/count", &[]).ok().body, "20\n");
+}
