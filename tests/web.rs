@@ -628,3 +628,36 @@ fn a_client_that_goes_away_cancels_its_query() {
     // The server goes on answering.
     assert_eq!(s.get("/scans/count", &[]).ok().body, "20\n");
 }
+
+#[test]
+fn structured_filter_f() {
+    let s = server();
+    let f = |f: &str, q: &str| s.get("/scans/count", &[("f", f), ("q", q)]);
+    let either =
+        r#"{"f":"or","a":[{"f":"port","a":[80]},{"f":"port","a":[443],"k":{"protocol":"tcp"}}]}"#;
+    assert_eq!(f(either, "").ok().body, "383\n");
+    // ANDed with q=.
+    assert_eq!(f(r#"{"f":"port","a":[443]}"#, "80").ok().body, "108\n");
+    assert_eq!(f("{}", "").ok().body, "945\n");
+    let neg = r#"{"f":"service","a":["http"],"k":{"neg":true}}"#;
+    assert_eq!(f(neg, "").ok().body, format!("{}\n", 945 - 445));
+    let re = r#"{"f":"hostname","a":[{"f":"regexp","a":["/\\.com$/"]}]}"#;
+    assert_eq!(
+        f(re, "").ok().body,
+        s.get("/scans/count", &[("q", "hostname:/\\.com$/")])
+            .ok()
+            .body
+    );
+    for bad in [
+        r#"{"f":"searchtext","a":["x"]}"#,
+        r#"{"f":"host","a":["1.2.3.4"],"k":{"limit":1}}"#,
+        r#"{"f":"port","a":[{"f":"bytes","a":["AA=="]}]}"#,
+        "[]",
+        "{",
+        r#"{"f":"port","a":[99999]}"#,
+    ] {
+        let r = f(bad, "");
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.json()["error"].is_string());
+    }
+}

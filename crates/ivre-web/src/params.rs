@@ -1,9 +1,9 @@
 //! The common parameters of the record routes (IVRE's `get_base`): `q`
-//! (the filter language, with its meta tokens), `f` (only the empty tree
-//! `{}` is accepted for now), `format`, `ipsasnumbers`, `datesasstrings`.
+//! (the filter language, with its meta tokens), `f` (the structured
+//! filter, whitelisted), `format`, `ipsasnumbers`, `datesasstrings`.
 
 use crate::error::ApiError;
-use ivre_model::filter::query::Query;
+use ivre_model::filter::query::{Query, Tree};
 
 /// Output format of a listing (IVRE: any unknown value means `txt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,16 +61,14 @@ impl Params {
         }
     }
 
-    /// The parsed `q=` (400 naming the token when it cannot be read).
+    /// The parsed `q=` and `f=` (400 naming the token when they cannot
+    /// be read).
     pub fn query(&self) -> Result<Query, ApiError> {
-        if let Some(f) = self.get("f") {
-            if !f.trim().is_empty() && f.trim() != "{}" {
-                return Err(ApiError::bad_request(
-                    "the structured filter f= is not supported by this server; use q=",
-                ));
-            }
+        let mut q = Query::parse(self.get("q").unwrap_or_default())?;
+        if let Some(f) = self.get("f").filter(|f| !f.trim().is_empty()) {
+            q.tree = Tree::parse(f)?;
         }
-        Ok(Query::parse(self.get("q").unwrap_or_default())?)
+        Ok(q)
     }
 
     /// Record options of the post-processing.

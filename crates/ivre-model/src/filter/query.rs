@@ -329,6 +329,8 @@ pub struct Query {
     pub sort: Vec<(String, bool)>,
     /// `fields:a,b`: the record paths to return.
     pub fields: Vec<String>,
+    /// The structured filter (`f=`), ANDed with the clauses.
+    pub tree: Option<Tree>,
 }
 
 fn value_error(token: &str, e: impl fmt::Display) -> QueryError {
@@ -461,25 +463,212 @@ impl Query {
         purpose: &'static str,
         one: fn(&Clause) -> Result<Option<Filter<L>>, Fail>,
     ) -> Result<Filter<L>, QueryError> {
-        let mut parts = Vec::with_capacity(self.clauses.len());
-        for c in &self.clauses {
-            match one(c) {
-                Ok(Some(f)) => parts.push(f.neg_if(c.neg)),
-                Ok(None) => {
-                    return Err(QueryError::Unsupported {
-                        token: c.token.clone(),
-                        purpose,
-                    })
-                }
-                Err(Fail::Value(e)) => return Err(value_error(&c.token, e)),
-                Err(Fail::Negation) => {
-                    return Err(QueryError::Negation {
-                        token: c.token.clone(),
-                    })
+        let tree = match &self.tree {
+            Some(t) => t.build(purpose, one)?,
+            None => Filter::True,
+        };
+        Ok(tree.and(build_clauses(&self.clauses, purpose, one)?))
+    }
+}
+
+fn build_clauses<L>(
+    clauses: &[Clause],
+    purpose: &'static str,
+    one: fn(&Clause) -> Result<Option<Filter<L>>, Fail>,
+) -> Result<Filter<L>, QueryError> {
+    let mut parts = Vec::with_capacity(clauses.len());
+    for c in clauses {
+        match one(c) {
+            Ok(Some(f)) => parts.push(f.neg_if(c.neg)),
+            Ok(None) => {
+                return Err(QueryError::Unsupported {
+                    token: c.token.clone(),
+                    purpose,
+                })
+            }
+            Err(Fail::Value(e)) => return Err(value_error(&c.token, e)),
+            Err(Fail::Negation) => {
+                return Err(QueryError::Negation {
+                    token: c.token.clone(),
+                })
+            }
+        }
+    }
+    Ok(Filter::all(parts))
+}
+
+/// IVRE's structured filter (`f=`, the JSON tree of its `http://` client
+/// backend), limited to a whitelist: `and` / `or` nodes, and searches that
+/// map to a `q=` keyword, read with the same value parsers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tree {
+    And(Vec<Tree>),
+    Or(Vec<Tree>),
+    Clause(Clause),
+}
+
+/// Nodes of a tree, at most (a bound on the work one request can ask for).
+const MAX_TREE_NODES: usize = 256;
+
+impl Tree {
+    /// Parses `f=` (`{}` is the empty filter: `None`).
+    pub fn parse(text: &str) -> Result<Option<Tree>, QueryError> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| QueryError::Value {
+            token: "f".into(),
+            reason: format!("not JSON: {e}"),
+        })?;
+        if v.as_object().is_some_and(|o| o.is_empty()) {
+            return Ok(None);
+        }
+        let mut nodes = 0;
+        Tree::node(&v, &mut nodes).map(Some)
+    }
+
+    fn node(v: &serde_json::Value, nodes: &mut usize) -> Result<Tree, QueryError> {
+        use serde_json::Value;
+        *nodes += 1;
+        let token = {
+            let t = v.to_string();
+            match t.char_indices().nth(80) {
+                Some((i, _)) => format!("{}...", &t[..i]),
+                None => t,
+            }
+        };
+        let err = |reason: &str| QueryError::Value {
+            token: token.clone(),
+            reason: reason.to_string(),
+        };
+        if *nodes > MAX_TREE_NODES {
+            return Err(err("too many nodes in f="));
+        }
+        let obj = v.as_object().ok_or_else(|| err("a node is an object"))?;
+        if obj.keys().any(|k| !matches!(k.as_str(), "f" | "a" | "k")) {
+            return Err(err("a node has only the keys f, a and k"));
+        }
+        let name = obj
+            .get("f")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("a node needs \"f\": NAME"))?;
+        let args: &[Value] = match obj.get("a") {
+            None => &[],
+            Some(Value::Array(a)) => a,
+            Some(_) => return Err(err("\"a\" is a list")),
+        };
+        let mut neg = false;
+        if let Some(k) = obj.get("k") {
+            let k = k.as_object().ok_or_else(|| err("\"k\" is an object"))?;
+            for (key, val) in k {
+                match (key.as_str(), val) {
+                    ("neg", Value::Bool(b)) => neg = *b,
+                    ("protocol", Value::String(_)) if name == "port" => {}
+                    _ => return Err(err(&format!("unsupported argument {key:?}"))),
                 }
             }
         }
-        Ok(Filter::all(parts))
+        if name == "and" || name == "or" {
+            let subs = args
+                .iter()
+                .map(|a| Tree::node(a, nodes))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(if name == "and" {
+                Tree::And(subs)
+            } else {
+                Tree::Or(subs)
+            });
+        }
+        // An argument: a string, a number, or a regexp / datetime wrapper.
+        let arg = |a: &Value| -> Result<String, QueryError> {
+            match a {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                Value::Object(o) => match (o.get("f").and_then(Value::as_str), o.get("a")) {
+                    (Some("regexp") | Some("datetime"), Some(Value::Array(inner)))
+                        if inner.len() == 1 && o.len() == 2 =>
+                    {
+                        match &inner[0] {
+                            Value::String(s) => Ok(s.clone()),
+                            Value::Number(n) => Ok(n.to_string()),
+                            _ => Err(err("invalid wrapped value")),
+                        }
+                    }
+                    _ => Err(err("unsupported value (string, number, regexp, datetime)")),
+                },
+                _ => Err(err("unsupported value (string, number, regexp, datetime)")),
+            }
+        };
+        let values = args.iter().map(arg).collect::<Result<Vec<_>, _>>()?;
+        let term = if name == "port" {
+            let [port] = values.as_slice() else {
+                return Err(err("port takes one argument"));
+            };
+            let proto = obj
+                .get("k")
+                .and_then(|k| k.get("protocol"))
+                .and_then(Value::as_str)
+                .unwrap_or("tcp");
+            Term::Ports(vec![format!("{proto}/{port}")])
+        } else {
+            let keyword = match name {
+                "host" => Keyword::Host,
+                "net" => Keyword::Net,
+                "range" => Keyword::Range,
+                "hostname" => Keyword::Hostname,
+                "domain" => Keyword::Domain,
+                "category" => Keyword::Category,
+                "source" => Keyword::Source,
+                "service" => Keyword::Service,
+                "script" => Keyword::Script,
+                "tag" => Keyword::Tag,
+                "sensor" => Keyword::Sensor,
+                "recontype" => Keyword::Recontype,
+                "timeago" => Keyword::Timeago,
+                "openport" => Keyword::Openport,
+                "countports" => Keyword::Countports,
+                "os" => Keyword::Os,
+                "devicetype" => Keyword::Devicetype,
+                "useragent" => Keyword::Useragent,
+                "torcert" => Keyword::Torcert,
+                "anonftp" => Keyword::Anonftp,
+                _ => {
+                    return Err(QueryError::UnknownKeyword {
+                        token: format!("f={name}"),
+                    })
+                }
+            };
+            let value = match (keyword, values.as_slice()) {
+                (_, []) => None,
+                (Keyword::Range | Keyword::Countports, [a, b]) => Some(format!("{a}-{b}")),
+                (Keyword::Script, [a, b]) => Some(format!("{a}:{b}")),
+                (_, [a]) => Some(a.clone()),
+                _ => return Err(err("too many arguments")),
+            };
+            Term::Keyword {
+                keyword,
+                sub: None,
+                value,
+            }
+        };
+        Ok(Tree::Clause(Clause { token, neg, term }))
+    }
+
+    fn build<L>(
+        &self,
+        purpose: &'static str,
+        one: fn(&Clause) -> Result<Option<Filter<L>>, Fail>,
+    ) -> Result<Filter<L>, QueryError> {
+        Ok(match self {
+            Tree::And(v) => Filter::all(
+                v.iter()
+                    .map(|t| t.build(purpose, one))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Tree::Or(v) => Filter::any(
+                v.iter()
+                    .map(|t| t.build(purpose, one))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Tree::Clause(c) => build_clauses(std::slice::from_ref(c), purpose, one)?,
+        })
     }
 }
 
@@ -1121,6 +1310,45 @@ mod tests {
             .unwrap()
             .scan_filter()
             .is_err());
+    }
+
+    #[test]
+    fn structured_filter_whitelist() {
+        let t = Tree::parse(
+            r#"{"f":"or","a":[{"f":"port","a":[443],"k":{"protocol":"tcp"}},
+                {"f":"hostname","a":[{"f":"regexp","a":["/example/i"]}],"k":{"neg":true}}]}"#,
+        )
+        .unwrap()
+        .unwrap();
+        let q = Query {
+            tree: Some(t),
+            ..Query::default()
+        };
+        let f = q.scan_filter().unwrap();
+        assert_eq!(
+            f,
+            s::port("443")
+                .unwrap()
+                .or(s::hostname(Some(Match::Regex(Regex::new("example", "i").unwrap()))).not())
+        );
+        assert_eq!(Tree::parse("{}").unwrap(), None);
+        assert!(Tree::parse(r#"{"f":"eval","a":["x"]}"#).is_err());
+        assert!(Tree::parse(r#"{"f":"host","a":["1.2.3.4"],"x":1}"#).is_err());
+        assert!(Tree::parse(r#"{"f":"host","a":["1.2.3.4"],"k":{"evil":1}}"#).is_err());
+        assert!(Tree::parse("[1]").is_err());
+        assert!(Tree::parse("nope").is_err());
+        let deep = format!(
+            "{}{{}}{}",
+            r#"{"f":"and","a":["#.repeat(300),
+            "]}".repeat(300)
+        );
+        assert!(Tree::parse(&deep).is_err());
+        let t = Tree::parse(r#"{"f":"range","a":["10.0.0.1","10.0.0.9"]}"#).unwrap();
+        let q = Query {
+            tree: t,
+            ..Query::default()
+        };
+        assert!(q.scan_filter().is_ok() && q.passive_filter().is_ok());
     }
 
     #[test]
