@@ -23,3 +23,6 @@ mod schema_doc;
 mod truncated;
 mod unstorable;
 mod view;
+mod web;
+mod web_auth;
+mod web_upload;

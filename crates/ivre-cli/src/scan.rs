@@ -140,6 +140,38 @@ pub fn run_scan2db(common: &CommonArgs, args: &Scan2dbArgs) -> Result<ExitCode> 
     Ok(crate::exit_status(totals.failed))
 }
 
+/// Imports one file as `ivre-scan2db` does (one transaction; a content
+/// imported before is skipped unless `force`): what the web API's uploads
+/// run. Returns the number of hosts stored.
+pub fn import_file(
+    client: &mut postgres::Client,
+    file: &str,
+    opts: &ReadOptions,
+    force: bool,
+) -> Result<u64> {
+    let args = Scan2dbArgs {
+        files: Vec::new(),
+        categories: opts.categories.clone(),
+        source: opts.source.clone(),
+        tags: Vec::new(),
+        recursive: false,
+        port: opts.port_only,
+        open_ports: opts.open_ports_only,
+        masscan_probes: Vec::new(),
+        test: false,
+        force,
+    };
+    let imported = load_file(client, file, opts, &args, &Fingerprinter::new(&[]))?;
+    if imported.read_error || imported.refused > 0 {
+        anyhow::bail!(
+            "{file}: damaged input: {} hosts stored, {} refused",
+            imported.hosts,
+            imported.refused
+        );
+    }
+    Ok(imported.hosts)
+}
+
 /// What became of one file.
 struct Imported {
     hosts: u64,

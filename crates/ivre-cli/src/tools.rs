@@ -48,4 +48,8 @@ pub const TOOLS: &[(&str, &str)] = &[
         "flowcli",
         "query the flows (counts, listings, top values, graphs)",
     ),
+    (
+        "httpd",
+        "serve IVRE's web API (/cgi/...) with API keys and access control",
+    ),
 ];

@@ -15,6 +15,7 @@ pub mod scan;
 pub mod schema_doc;
 pub mod sql;
 pub mod view;
+pub mod web;
 
 pub use config::{DbOrigin, DbTarget};
 pub use error::{Error, ErrorClass, Result};

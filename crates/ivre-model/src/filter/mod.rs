@@ -17,6 +17,7 @@
 pub mod addr;
 pub mod cert;
 pub mod passive;
+pub mod query;
 pub mod scan;
 pub mod search;
 pub mod service;

@@ -1,0 +1,153 @@
+//! Storage of the web API's access control (`sql/0007_web.sql`): API keys
+//! (hashes only; hashing is the caller's) and the append-only audit log.
+
+use crate::Result;
+use postgres::{Client, GenericClient, Row};
+use serde_json::Value;
+
+/// A stored API key.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    pub key_prefix: String,
+    pub key_hash: String,
+    pub permissions: Vec<String>,
+    pub base_filter: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+const KEY_COLUMNS: &str =
+    "id, name, key_prefix, key_hash, permissions, base_filter, created_at, revoked_at";
+
+fn key(row: &Row) -> ApiKey {
+    ApiKey {
+        id: row.get(0),
+        name: row.get(1),
+        key_prefix: row.get(2),
+        key_hash: row.get(3),
+        permissions: row.get(4),
+        base_filter: row.get(5),
+        created_at: row.get(6),
+        revoked_at: row.get(7),
+    }
+}
+
+/// One audit event.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEvent {
+    /// `upload`, `delete`, `key_add`, `key_revoke` or `refused`.
+    pub event: &'static str,
+    pub key_id: Option<i64>,
+    pub key_name: Option<String>,
+    pub remote_addr: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub status: Option<i32>,
+    pub details: Option<Value>,
+}
+
+/// Appends an event to the audit log.
+pub fn audit(client: &mut impl GenericClient, e: &AuditEvent) -> Result<()> {
+    client.execute(
+        "INSERT INTO web_audit (event, key_id, key_name, remote_addr, method, path, status, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &e.event,
+            &e.key_id,
+            &e.key_name,
+            &e.remote_addr,
+            &e.method,
+            &e.path,
+            &e.status,
+            &e.details,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Stores a new key (and its audit event, in the same transaction).
+pub fn add_key(
+    client: &mut Client,
+    name: &str,
+    key_prefix: &str,
+    key_hash: &str,
+    permissions: &[String],
+    base_filter: Option<&str>,
+) -> Result<i64> {
+    let mut tx = client.transaction()?;
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO web_api_key (name, key_prefix, key_hash, permissions, base_filter)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[&name, &key_prefix, &key_hash, &permissions, &base_filter],
+        )
+        .map_err(|e| match e.code() {
+            Some(c) if c.code() == "23505" => {
+                crate::Error::BadFilter(format!("an API key named {name:?} exists already"))
+            }
+            Some(c) if c.code() == "23514" => crate::Error::BadFilter(format!(
+                "invalid permissions {permissions:?} (read, upload, admin)"
+            )),
+            _ => crate::Error::from(e),
+        })?
+        .get(0);
+    audit(
+        &mut tx,
+        &AuditEvent {
+            event: "key_add",
+            key_id: Some(id),
+            key_name: Some(name.to_string()),
+            details: Some(serde_json::json!({
+                "permissions": permissions,
+                "base_filter": base_filter,
+            })),
+            ..Default::default()
+        },
+    )?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Every key, revoked ones included, oldest first.
+pub fn keys(client: &mut Client) -> Result<Vec<ApiKey>> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM web_api_key ORDER BY id");
+    Ok(client.query(sql.as_str(), &[])?.iter().map(key).collect())
+}
+
+/// The valid keys with this prefix (the candidates of a presented key).
+pub fn valid_keys_by_prefix(client: &mut impl GenericClient, prefix: &str) -> Result<Vec<ApiKey>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM web_api_key WHERE key_prefix = $1 AND revoked_at IS NULL"
+    );
+    Ok(client
+        .query(sql.as_str(), &[&prefix])?
+        .iter()
+        .map(key)
+        .collect())
+}
+
+/// Revokes a key by name (and audits it); false when no valid key has it.
+pub fn revoke_key(client: &mut Client, name: &str) -> Result<bool> {
+    let mut tx = client.transaction()?;
+    let row = tx.query_opt(
+        "UPDATE web_api_key SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL
+         RETURNING id",
+        &[&name],
+    )?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    audit(
+        &mut tx,
+        &AuditEvent {
+            event: "key_revoke",
+            key_id: Some(row.get(0)),
+            key_name: Some(name.to_string()),
+            ..Default::default()
+        },
+    )?;
+    tx.commit()?;
+    Ok(true)
+}

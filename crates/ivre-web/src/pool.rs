@@ -1,0 +1,108 @@
+//! A bounded pool of connections of the synchronous `postgres` client,
+//! which the shared query layer (`ivre_pg`) is written for: a request
+//! waits (asynchronously) for one of `size` permits, then runs its query
+//! on a blocking thread with a connection taken from the idle list or
+//! opened on demand. Every connection runs under the server's
+//! `statement_timeout`, so no request holds one for longer.
+
+use crate::error::ApiError;
+use ivre_pg::DbTarget;
+use postgres::Client;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a request waits for a free connection before a 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    target: DbTarget,
+    idle: Mutex<Vec<Client>>,
+    permits: Arc<Semaphore>,
+    statement_timeout: Duration,
+}
+
+/// A connection slot: the permit, and the connection once [`Conn::client`]
+/// has opened or taken one. Dropped, it goes back to the idle list unless
+/// it is broken or [`Conn::discard`] was called.
+pub struct Conn {
+    inner: Arc<Inner>,
+    client: Option<Client>,
+    keep: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Pool {
+    pub fn new(target: DbTarget, size: usize, statement_timeout: Duration) -> Pool {
+        Pool {
+            inner: Arc::new(Inner {
+                target,
+                idle: Mutex::new(Vec::new()),
+                permits: Arc::new(Semaphore::new(size.max(1))),
+                statement_timeout,
+            }),
+        }
+    }
+
+    /// Waits for a free slot.
+    pub async fn get(&self) -> Result<Conn, ApiError> {
+        let permit =
+            tokio::time::timeout(ACQUIRE_TIMEOUT, self.inner.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| ApiError::unavailable("all database connections are busy"))?
+                .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+        Ok(Conn {
+            inner: self.inner.clone(),
+            client: None,
+            keep: true,
+            _permit: permit,
+        })
+    }
+}
+
+impl Conn {
+    /// The connection (blocking: may connect).
+    pub fn client(&mut self) -> ivre_pg::Result<&mut Client> {
+        if self.client.is_none() {
+            let idle = self.inner.idle.lock().ok().and_then(|mut v| v.pop());
+            let client = match idle {
+                Some(c) if !c.is_closed() => c,
+                _ => self.connect()?,
+            };
+            self.client = Some(client);
+        }
+        Ok(self.client.as_mut().expect("set above"))
+    }
+
+    fn connect(&self) -> ivre_pg::Result<Client> {
+        let mut c = ivre_pg::connect_without_migrating(&self.inner.target)?;
+        let ms = self.inner.statement_timeout.as_millis();
+        if ms > 0 {
+            c.batch_execute(&format!("SET statement_timeout = {ms}"))?;
+        }
+        Ok(c)
+    }
+
+    /// Closes the connection instead of reusing it (after a cancellation,
+    /// whose signal could otherwise reach the next request's query).
+    pub fn discard(&mut self) {
+        self.keep = false;
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            if self.keep && !c.is_closed() {
+                if let Ok(mut idle) = self.inner.idle.lock() {
+                    idle.push(c);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! `POST /scans`: uploads of scan results (multipart: `source`,
+//! `categories`, one or more `result` files), imported by the importer of
+//! `ivre-scan2db` (content-hash provenance: a file imported before is not
+//! stored twice). Needs the upload permission and `--upload`; the body is
+//! limited in size (`--max-upload`); every upload is audited.
+
+use crate::access::Access;
+use crate::error::ApiError;
+use crate::stream::blocking;
+use crate::App;
+use axum::extract::{ConnectInfo, Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ivre_model::scan::ReadOptions;
+use serde_json::json;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub async fn upload_scans(
+    State(app): State<Arc<App>>,
+    access: Access,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    if !app.config.upload_ok {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "uploads are disabled on this server (ivre-httpd --upload)",
+        ));
+    }
+    let mut source = None;
+    let mut categories: Vec<String> = Vec::new();
+    let mut files: Vec<(String, tempfile::NamedTempFile)> = Vec::new();
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(e.status(), format!("invalid upload: {}", e.body_text()))
+    };
+    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "source" => source = Some(field.text().await.map_err(bad)?),
+            "categories" => {
+                let text = field.text().await.map_err(bad)?;
+                categories.extend(
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string),
+                );
+            }
+            "result" => {
+                let name = field.file_name().unwrap_or("result").to_string();
+                let mut tmp = tempfile::NamedTempFile::new()
+                    .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))?;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    tmp.write_all(&chunk)
+                        .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))?;
+                }
+                files.push((name, tmp));
+            }
+            // IVRE's form also sends `referer` (for its HTML answer).
+            _ => {}
+        }
+    }
+    let source = source
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("source is mandatory"))?;
+    if files.is_empty() {
+        return Err(ApiError::bad_request("no result file in the upload"));
+    }
+    categories.sort();
+    categories.dedup();
+    let opts = ReadOptions {
+        categories: categories.clone(),
+        source: Some(source.clone()),
+        ..ReadOptions::default()
+    };
+    let remote_addr = Some(peer.ip().to_string());
+    let path = format!("{}/scans", app.config.prefix);
+    let (results, stored) = blocking(&app.pool, move |c| {
+        let mut results = Vec::new();
+        let mut stored = 0u64;
+        for (name, tmp) in &files {
+            let path = tmp.path().to_string_lossy().into_owned();
+            match ivre_cli::scan::import_file(c, &path, &opts, false) {
+                Ok(hosts) => {
+                    stored += 1;
+                    results.push(json!({"name": name, "hosts": hosts}));
+                }
+                Err(e) => {
+                    let msg = format!("{e:#}").replace(&path, name);
+                    results.push(json!({"name": name, "error": msg}));
+                }
+            }
+        }
+        let event = ivre_pg::web::AuditEvent {
+            event: "upload",
+            key_id: access.key_id,
+            key_name: access.key_name.clone(),
+            remote_addr,
+            method: Some("POST".into()),
+            path: Some(path),
+            status: Some(200),
+            details: Some(json!({
+                "source": source,
+                "categories": categories,
+                "files": results,
+            })),
+        };
+        ivre_pg::web::audit(c, &event)?;
+        Ok((results, stored))
+    })
+    .await?;
+    Ok(axum::Json(json!({"count": stored, "files": results})).into_response())
+}

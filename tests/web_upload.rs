@@ -1,0 +1,134 @@
+//! Uploads to `ivre-httpd` (`POST /cgi/scans`): stored as `ivre-scan2db`
+//! stores the same file, once only, gated by the upload permission and
+//! `--upload`, limited in size, audited.
+
+use crate::common::*;
+use crate::web::Server;
+
+const BOUNDARY: &str = "ivre-test-boundary-7d1f";
+
+/// A multipart/form-data body with these text fields and files.
+fn form(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, data) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"result\"; \
+                 filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn key(db: &TestDb, name: &str, perm: &str) -> String {
+    let out = tool(
+        "ivre-httpd",
+        db,
+        &["keys", "add", name, "--perm", perm],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    format!("Bearer {}", stdout(&out).trim())
+}
+
+fn addresses(db: &TestDb) -> Vec<String> {
+    db.client()
+        .query(
+            "SELECT host(addr) || ' ' || array_to_string(categories, ',') || ' ' || source \
+             FROM scan_host ORDER BY addr, id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn upload_equals_a_cli_import_once() {
+    let db = TestDb::new();
+    let s = Server::start(&db, &["--auth", "--upload"]);
+    let uploader = key(&db, "uploader", "read,upload");
+    let sample_name = "test-T22.xml.bz2";
+    let data = std::fs::read(sample(sample_name)).unwrap();
+    let body = form(
+        &[("source", "UPLOAD"), ("categories", "b,a,a")],
+        &[(sample_name, &data)],
+    );
+    let ctype = format!("multipart/form-data; boundary={BOUNDARY}");
+    let headers = [
+        ("Content-Type", ctype.as_str()),
+        ("Authorization", uploader.as_str()),
+    ];
+    let r = s.post("/scans", &headers, &body).ok();
+    let v = r.json();
+    assert_eq!(v["count"], 1, "{v}");
+    let hosts = v["files"][0]["hosts"].as_i64().unwrap();
+    assert!(hosts > 0, "{v}");
+    // The same file through ivre-scan2db gives the same records.
+    let cli = TestDb::new();
+    let out = tool(
+        "ivre-scan2db",
+        &cli,
+        &["-c", "a,b", "-s", "UPLOAD", &sample(sample_name)],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(addresses(&db), addresses(&cli));
+    assert_eq!(addresses(&db).len() as i64, hosts);
+    // Exactly once: the same content again stores nothing.
+    let r = s.post("/scans", &headers, &body).ok();
+    assert_eq!(r.json()["files"][0]["hosts"], 0);
+    assert_eq!(db.scalar("SELECT count(*) FROM scan_host"), hosts);
+    assert_eq!(
+        db.scalar(
+            "SELECT count(*) FROM web_audit WHERE event = 'upload' AND key_name = 'uploader'"
+        ),
+        2
+    );
+    // Gates: the permission, the source, the size.
+    let reader = key(&db, "reader", "read");
+    let r = s.post(
+        "/scans",
+        &[
+            ("Content-Type", ctype.as_str()),
+            ("Authorization", reader.as_str()),
+        ],
+        &body,
+    );
+    assert_eq!(r.status, 403);
+    let r = s.post(
+        "/scans",
+        &headers,
+        &form(&[("categories", "x")], &[(sample_name, &data)]),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("source"));
+    let r = s.post("/scans", &headers, b"--x--");
+    assert!(
+        r.status == 400 || r.status == 415,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    let small = Server::start(&db, &["--auth", "--upload", "--max-upload", "0"]);
+    assert_eq!(small.post("/scans", &headers, &body).status, 413);
+    let closed = Server::start(&db, &["--auth"]);
+    assert_eq!(closed.post("/scans", &headers, &body).status, 403);
+    // Without a key (loopback, no --auth): a browser's upload needs our Referer.
+    let open = Server::start(&db, &["--upload"]);
+    let r = open.post("/scans", &[("Content-Type", ctype.as_str())], &body);
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("Referer"));
+}
