@@ -5,6 +5,7 @@
 
 mod common;
 
+mod db;
 mod faults;
 mod foundation;
 mod ipdata;

@@ -5,6 +5,7 @@
 //! a filter the database refuses).
 
 pub mod args;
+pub mod db;
 pub mod input;
 pub mod ipdata;
 pub mod iphost;
@@ -25,10 +26,8 @@ use std::process::ExitCode;
 /// Options every tool takes. Flatten it into the tool's clap struct.
 #[derive(Debug, Args, Clone)]
 pub struct CommonArgs {
-    /// Database: a postgresql:// URL or libpq key=value string. Default:
-    /// $IVRE_DB, else the libpq environment (PGHOST, PGDATABASE, ...), else a
-    /// private cluster under ~/.local/share/ivre/pg that is created on first use.
-    #[arg(long, global = true, value_name = "URL")]
+    // The help names the real default location: see db_help.
+    #[arg(long, global = true, value_name = "URL", help = db_help())]
     pub db: Option<String>,
 
     /// More messages on stderr (repeat for debug output).
@@ -38,6 +37,16 @@ pub struct CommonArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+}
+
+/// The help of `--db`, naming where this user's private cluster lives.
+fn db_help() -> String {
+    format!(
+        "Database: a postgresql:// URL or libpq key=value string. Default: $IVRE_DB, \
+         else the libpq environment (PGHOST, PGDATABASE, ...), else a private cluster \
+         in {} that is created on first use (`ivre db status`)",
+        ivre_pg::config::embedded_dir().display()
+    )
 }
 
 impl CommonArgs {
@@ -95,14 +104,29 @@ pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitC
     }
 }
 
+/// A request the tool refuses as given (exit status 2, as clap's errors),
+/// e.g. a destructive action without `--yes` and no terminal to ask on.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 /// 2 (usage, as clap's errors) when the error comes from the user's request:
+/// a [`UsageError`],
 /// a filter or passive DNS query that cannot be built
 /// ([`ivre_model::filter::FilterError`], [`ivre_model::passive::dns::DnsQueryError`])
 /// or an [`ivre_pg::Error`] of class [`ivre_pg::ErrorClass::Usage`] (bad
 /// filter, bad regular expression) anywhere in its chain; 1 for anything else.
 fn failure_status(e: &anyhow::Error) -> u8 {
     let from_request = e.chain().any(|cause| {
-        cause.is::<ivre_model::filter::FilterError>()
+        cause.is::<UsageError>()
+            || cause.is::<ivre_model::filter::FilterError>()
             || cause.is::<ivre_model::passive::dns::DnsQueryError>()
             || cause
                 .downcast_ref::<ivre_pg::Error>()

@@ -28,4 +28,8 @@ pub const TOOLS: &[(&str, &str)] = &[
         "iphost",
         "passive DNS: names seen for an address, addresses seen for a name",
     ),
+    (
+        "db",
+        "the private PostgreSQL cluster: status, start, stop, psql, destroy",
+    ),
 ];
