@@ -5,6 +5,7 @@
 
 mod common;
 
+mod conventions;
 mod db;
 mod faults;
 mod foundation;
