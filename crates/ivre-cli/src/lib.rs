@@ -23,6 +23,38 @@ pub mod tools;
 use clap::Args;
 use std::process::ExitCode;
 
+/// This program's name (`ivre-scancli`), as messages start with it.
+pub fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ivre".into())
+}
+
+/// Parses the command line as clap does, but a usage error reads
+/// `tool: error: …` like every other message of the suite (exit status 2);
+/// `--help` and `--version` print as usual.
+pub fn parse_args<T: clap::Parser>() -> T {
+    T::try_parse().unwrap_or_else(|e| {
+        use clap::error::ErrorKind;
+        if matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            e.exit()
+        }
+        let text = e.render().to_string();
+        let text = text.strip_prefix("error: ").unwrap_or(&text);
+        eprint!("{}: error: {text}", program_name());
+        std::process::exit(e.exit_code())
+    })
+}
+
 /// Options every tool takes. Flatten it into the tool's clap struct.
 #[derive(Debug, Args, Clone)]
 pub struct CommonArgs {
@@ -58,17 +90,19 @@ impl CommonArgs {
             (false, 1) => log::LevelFilter::Info,
             (false, _) => log::LevelFilter::Debug,
         };
+        let program = program_name();
         let mut builder = env_logger::Builder::new();
         builder
             .filter_level(level)
-            .format(|out, record| {
+            .format(move |out, record| {
                 use std::io::Write;
-                writeln!(
-                    out,
-                    "{}: {}",
-                    record.level().as_str().to_lowercase(),
-                    record.args()
-                )
+                let kind = match record.level() {
+                    log::Level::Error => "error: ",
+                    log::Level::Warn => "warning: ",
+                    log::Level::Info => "",
+                    log::Level::Debug | log::Level::Trace => "debug: ",
+                };
+                writeln!(out, "{program}: {kind}{}", record.args())
             })
             .parse_default_env();
         let _ = builder.try_init();
