@@ -9,6 +9,7 @@ mod conventions;
 mod db;
 mod faults;
 mod foundation;
+mod hints;
 mod ipdata;
 mod iphost;
 mod ipinfo;

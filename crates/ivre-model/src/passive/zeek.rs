@@ -57,6 +57,14 @@ pub enum ZeekError {
     JsonField { field: &'static str, value: Value },
     #[error(transparent)]
     Observation(#[from] ObservationError),
+    /// A Zeek log of another kind (its `#fields` have no `recon_type`):
+    /// the whole file is refused, with the tool that imports it.
+    #[error(
+        "this is a Zeek {path} log, not a passive_recon one (its #fields have no recon_type): \
+         ivre-passiverecon2db imports the logs of IVRE's passive_recon Zeek script; \
+         Zeek's own logs (conn.log, dns.log, http.log, ...) are flows, imported by ivre-zeek2db"
+    )]
+    NotPassiveRecon { path: String },
 }
 
 /// Why the fields of an observation do not make a record.
@@ -96,6 +104,8 @@ struct Header {
     unset_field: String,
     fields: Vec<String>,
     columns: Columns,
+    /// `#path`: which log this is (`conn`, `passive_recon`), for messages.
+    path: String,
 }
 
 /// Positions of the columns that are read (the last one of a name wins, as
@@ -141,6 +151,7 @@ impl Default for Header {
             unset_field: "-".into(),
             columns: Columns::of(&fields),
             fields,
+            path: String::new(),
         }
     }
 }
@@ -287,8 +298,16 @@ impl<R: BufRead> ZeekReader<R> {
                 }
                 self.header.fields = args.into_iter().map(|f| f.replace('.', "_")).collect();
                 self.header.columns = Columns::of(&self.header.fields);
+                if self.header.columns.recon_type.is_none() {
+                    let path = match self.header.path.as_str() {
+                        "" => "unnamed".to_owned(),
+                        path => format!("`{path}`"),
+                    };
+                    return Err(self.err(ZeekError::NotPassiveRecon { path }));
+                }
             }
-            // #path, #open, #close, #types and comments carry nothing we need.
+            "#path" => self.header.path = first(),
+            // #open, #close, #types and comments carry nothing we need.
             _ => {}
         }
         Ok(())
@@ -440,6 +459,10 @@ impl<R: BufRead> RecordReader for ZeekReader<R> {
     /// A bad line is skipped; a read error ends the file.
     fn is_fatal(&self, error: &LineError) -> bool {
         error.is_read()
+            || matches!(
+                error.kind,
+                LineErrorKind::Zeek(ZeekError::NotPassiveRecon { .. })
+            )
     }
 
     /// The line read last.
