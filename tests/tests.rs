@@ -10,6 +10,7 @@ mod db;
 mod faults;
 mod foundation;
 mod hints;
+mod import_summary;
 mod ipdata;
 mod iphost;
 mod ipinfo;
