@@ -27,5 +27,5 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    run(&Cli::parse().args)
+    run(&ivre_cli::parse_args::<Cli>().args)
 }

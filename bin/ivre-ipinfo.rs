@@ -8,6 +8,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "ivre-ipinfo",
+    version,
     about = "Query the passive records imported by ivre-passiverecon2db, ivre-p0f2db and ivre-airodump2db",
     after_help = "Examples:\n  ivre-ipinfo 192.0.2.1\n  ivre-ipinfo --count --recontype DNS_ANSWER\n  ivre-ipinfo --top domains:com --limit 5\n  ivre-ipinfo --useragent /curl/ --json"
 )]
@@ -19,7 +20,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = ivre_cli::parse_args::<Cli>();
     cli.common.init_logging();
     ivre_cli::run("ivre-ipinfo", || run(&cli.common, &cli.args))
 }

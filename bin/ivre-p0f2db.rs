@@ -21,7 +21,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = ivre_cli::parse_args::<Cli>();
     cli.common.init_logging();
     ivre_cli::run("ivre-p0f2db", || {
         run_import(&cli.common, &cli.import, |input, args, _| {

@@ -22,7 +22,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = ivre_cli::parse_args::<Cli>();
     cli.common.init_logging();
     ivre_cli::run("ivre-scan2db", || run_scan2db(&cli.common, &cli.scan2db))
 }

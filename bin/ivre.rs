@@ -59,11 +59,11 @@ fn exec(tool: &str, args: &[std::ffi::OsString]) -> ExitCode {
     let err = Command::new(&path).args(args).exec();
     if err.kind() == std::io::ErrorKind::NotFound {
         eprintln!(
-            "ivre: unknown tool {tool:?} (no ivre-{tool} next to ivre or on PATH); try `ivre help`"
+            "ivre: error: unknown tool {tool:?} (no ivre-{tool} next to ivre or on PATH); try `ivre help`"
         );
         ExitCode::from(2)
     } else {
-        eprintln!("ivre: cannot run {}: {err}", path.display());
+        eprintln!("ivre: error: cannot run {}: {err}", path.display());
         ExitCode::from(1)
     }
 }

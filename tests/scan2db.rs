@@ -27,7 +27,9 @@ fn sample_corpus_gives_ivres_counts_and_is_imported_once() {
     let out = import_samples(&db);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("10 file(s), 945 hosts"),
+        stderr(&out).contains(
+            "10 files: 945 host records (926 addresses: one record per host per scan) in "
+        ),
         "{}",
         stderr(&out)
     );

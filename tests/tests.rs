@@ -5,10 +5,14 @@
 
 mod common;
 
+mod conventions;
+mod db;
 mod faults;
 mod flow;
 mod flow_query;
 mod foundation;
+mod hints;
+mod import_summary;
 mod ipdata;
 mod iphost;
 mod ipinfo;

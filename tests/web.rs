@@ -362,7 +362,7 @@ fn top_and_distinct() {
     let mut client = db().client();
     let expected = ivre_pg::scan::query::topvalues(
         &mut client,
-        &ivre_model::filter::Filter::True,
+        &ivre_model::filter::Filter::<ivre_model::filter::scan::ScanLeaf>::True,
         "service",
         15,
         false,

@@ -87,7 +87,7 @@ pub struct FilterArgs {
     #[arg(long = "no-id", num_args = 1.., value_name = "ID")]
     pub no_id: Vec<i64>,
     /// Records of this schema version.
-    #[arg(long = "schema-version", alias = "version", value_name = "N")]
+    #[arg(long = "schema-version", value_name = "N")]
     pub schema_version: Option<i64>,
     /// Category (CAT, CAT1,CAT2 or CAT1|CAT2 for any of them, /regex/; passive: the sensor).
     #[arg(long, value_name = "CAT")]

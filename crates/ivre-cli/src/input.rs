@@ -37,12 +37,21 @@ pub struct Input {
 
 /// Opens `path` (`-` is stdin) and decompresses it if needed.
 pub fn open(path: &str) -> Result<Input> {
+    open_through(path, |raw| raw)
+}
+
+/// As [`open`], the raw bytes going through `through` before decompression
+/// (a progress bar counting the bytes read: see [`size`]).
+pub fn open_through(
+    path: &str,
+    through: impl FnOnce(Box<dyn Read + Send>) -> Box<dyn Read + Send>,
+) -> Result<Input> {
     let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
         Box::new(File::open(path).with_context(|| format!("cannot open {path}"))?)
     };
-    let reader = decompress(raw).with_context(|| format!("cannot read {path}"))?;
+    let reader = decompress(through(raw)).with_context(|| format!("cannot read {path}"))?;
     Ok(Input {
         name: if path == "-" {
             "<stdin>".into()
@@ -51,6 +60,18 @@ pub fn open(path: &str) -> Result<Input> {
         },
         reader,
     })
+}
+
+/// The size in bytes of a regular file (as stored: compressed if it is);
+/// none for stdin, pipes and devices.
+pub fn size(path: &str) -> Option<u64> {
+    if path == "-" {
+        return None;
+    }
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
 }
 
 /// Opens `path` for `--follow`: a regular file is read like `tail -f` (at its

@@ -43,11 +43,7 @@ impl<W: Write> Run<'_, W> {
     /// Looks up one address; `place` says where it came from, for errors.
     fn one(&mut self, text: &str, place: impl FnOnce() -> String) -> io::Result<()> {
         let Some(addr) = parse_addr(text) else {
-            eprintln!(
-                "ivre-ipdata: {}: invalid IP address {:?}",
-                place(),
-                text.trim()
-            );
+            log::error!("{}: invalid IP address {:?}", place(), text.trim());
             self.failed = true;
             return Ok(());
         };
@@ -55,7 +51,7 @@ impl<W: Write> Run<'_, W> {
             Ok(info) if self.json => write_json(&mut self.out, addr, &info)?,
             Ok(info) => write_text(&mut self.out, addr, &info)?,
             Err(e) => {
-                eprintln!("ivre-ipdata: {}: {e}", place());
+                log::error!("{}: {e}", place());
                 self.failed = true;
             }
         }

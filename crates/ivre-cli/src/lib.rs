@@ -5,6 +5,7 @@
 //! a filter the database refuses).
 
 pub mod args;
+pub mod db;
 pub mod db2view;
 pub mod flow2db;
 pub mod flowcli;
@@ -26,13 +27,43 @@ pub mod view;
 use clap::Args;
 use std::process::ExitCode;
 
+/// This program's name (`ivre-scancli`), as messages start with it.
+pub fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ivre".into())
+}
+
+/// Parses the command line as clap does, but a usage error reads
+/// `tool: error: …` like every other message of the suite (exit status 2);
+/// `--help` and `--version` print as usual.
+pub fn parse_args<T: clap::Parser>() -> T {
+    T::try_parse().unwrap_or_else(|e| {
+        use clap::error::ErrorKind;
+        if matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            e.exit()
+        }
+        let text = e.render().to_string();
+        let text = text.strip_prefix("error: ").unwrap_or(&text);
+        eprint!("{}: error: {text}", program_name());
+        std::process::exit(e.exit_code())
+    })
+}
+
 /// Options every tool takes. Flatten it into the tool's clap struct.
 #[derive(Debug, Args, Clone)]
 pub struct CommonArgs {
-    /// Database: a postgresql:// URL or libpq key=value string. Default:
-    /// $IVRE_DB, else the libpq environment (PGHOST, PGDATABASE, ...), else a
-    /// private cluster under ~/.local/share/ivre/pg that is created on first use.
-    #[arg(long, global = true, value_name = "URL")]
+    // The help names the real default location: see db_help.
+    #[arg(long, global = true, value_name = "URL", help = db_help())]
     pub db: Option<String>,
 
     /// More messages on stderr (repeat for debug output).
@@ -44,6 +75,16 @@ pub struct CommonArgs {
     pub quiet: bool,
 }
 
+/// The help of `--db`, naming where this user's private cluster lives.
+fn db_help() -> String {
+    format!(
+        "Database: a postgresql:// URL or libpq key=value string. Default: $IVRE_DB, \
+         else the libpq environment (PGHOST, PGDATABASE, ...), else a private cluster \
+         in {} that is created on first use (`ivre db status`)",
+        ivre_pg::config::embedded_dir().display()
+    )
+}
+
 impl CommonArgs {
     /// Sets up logging to stderr at the chosen level (RUST_LOG overrides).
     pub fn init_logging(&self) {
@@ -53,17 +94,19 @@ impl CommonArgs {
             (false, 1) => log::LevelFilter::Info,
             (false, _) => log::LevelFilter::Debug,
         };
+        let program = program_name();
         let mut builder = env_logger::Builder::new();
         builder
             .filter_level(level)
-            .format(|out, record| {
+            .format(move |out, record| {
                 use std::io::Write;
-                writeln!(
-                    out,
-                    "{}: {}",
-                    record.level().as_str().to_lowercase(),
-                    record.args()
-                )
+                let kind = match record.level() {
+                    log::Level::Error => "error: ",
+                    log::Level::Warn => "warning: ",
+                    log::Level::Info => "",
+                    log::Level::Debug | log::Level::Trace => "debug: ",
+                };
+                writeln!(out, "{program}: {kind}{}", record.args())
             })
             .parse_default_env();
         let _ = builder.try_init();
@@ -99,14 +142,29 @@ pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitC
     }
 }
 
+/// A request the tool refuses as given (exit status 2, as clap's errors),
+/// e.g. a destructive action without `--yes` and no terminal to ask on.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 /// 2 (usage, as clap's errors) when the error comes from the user's request:
+/// a [`UsageError`],
 /// a filter or passive DNS query that cannot be built
 /// ([`ivre_model::filter::FilterError`], [`ivre_model::passive::dns::DnsQueryError`])
 /// or an [`ivre_pg::Error`] of class [`ivre_pg::ErrorClass::Usage`] (bad
 /// filter, bad regular expression) anywhere in its chain; 1 for anything else.
 fn failure_status(e: &anyhow::Error) -> u8 {
     let from_request = e.chain().any(|cause| {
-        cause.is::<ivre_model::filter::FilterError>()
+        cause.is::<UsageError>()
+            || cause.is::<ivre_model::filter::FilterError>()
             || cause.is::<ivre_model::passive::dns::DnsQueryError>()
             || cause
                 .downcast_ref::<ivre_pg::Error>()

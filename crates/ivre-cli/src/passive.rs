@@ -46,8 +46,8 @@ pub struct PassiveImportArgs {
     #[arg(short, long)]
     pub sensor: Option<String>,
 
-    /// File of networks and sources to ignore (see `ivre_model::passive::ignore`:
-    /// lines like `net 10.0.0.0/8`, `source HTTP_SERVER_HEADER`, `# comment`).
+    /// File of networks and sources to ignore, one rule a line: `net 10.0.0.0/8`,
+    /// `source HTTP_SERVER_HEADER`, `# comment`.
     #[arg(short, long = "ignore-spec", value_name = "FILE")]
     pub ignore_spec: Option<String>,
 
@@ -148,10 +148,14 @@ pub fn run_import_with<R: PassiveReader>(
     let mut total = IngestStats::default();
     let mut failed = false;
     for file in &files {
+        let bar = progress::ImportBar::new(
+            "observations",
+            if args.follow { None } else { input::size(file) },
+        );
         let opened = if args.follow {
             input::open_follow(file)
         } else {
-            input::open(file)
+            input::open_through(file, |raw| bar.reader(raw))
         };
         let input = match opened {
             Ok(i) => i,
@@ -174,8 +178,7 @@ pub fn run_import_with<R: PassiveReader>(
         } else {
             None
         };
-        let bar = progress::counter("observations");
-        let progress = |n| bar.set_position(n);
+        let progress = |n| bar.set_records(n);
         let keep = |r: &PassiveRecord| !ignore.ignores(r);
         let report = |e: &LineError| log::error!("{name}: {e}");
         // The infos are computed from the stored values, decoded: they may
@@ -313,13 +316,13 @@ pub fn run_import_with<R: PassiveReader>(
     }
     let secs = started.elapsed().as_secs_f64();
     common.summary(&format!(
-        "{} file(s), {} observations ({} ignored, {} bad lines) in {:.2}s ({:.0} observations/s)",
-        files.len(),
-        total.observations,
-        total.ignored,
-        total.errors,
-        secs,
-        total.observations as f64 / secs.max(1e-9)
+        "{}: {} ({} ignored, {}) in {}{}",
+        progress::count(files.len() as u64, "file", "files"),
+        progress::count(total.observations, "observation", "observations"),
+        progress::thousands(total.ignored),
+        progress::count(total.errors, "bad line", "bad lines"),
+        progress::duration(secs),
+        progress::rate(total.observations, secs, "observations")
     ));
     if let (true, Some(client)) = (args.update_view, client.as_mut()) {
         crate::db2view::update_view(common, client)?;

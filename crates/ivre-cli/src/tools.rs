@@ -52,4 +52,8 @@ pub const TOOLS: &[(&str, &str)] = &[
         "httpd",
         "serve IVRE's web API (/cgi/...) with API keys and access control",
     ),
+    (
+        "db",
+        "the private PostgreSQL cluster: status, start, stop, psql, destroy",
+    ),
 ];

@@ -18,6 +18,13 @@ use std::process::{Command, Stdio};
 /// The superuser of our clusters, and the database the tools use in them.
 pub const CLUSTER_USER: &str = "ivre";
 
+/// The socket file the server creates in the socket directory (port 5432).
+const SOCKET_NAME: &str = ".s.PGSQL.5432";
+
+/// The longest unix socket path the kernel accepts (`sun_path` is 108 bytes
+/// with the terminating NUL); PostgreSQL refuses longer ones at start.
+pub const SOCKET_PATH_MAX: usize = 107;
+
 /// Where PostgreSQL server binaries may live, in order of preference.
 pub fn find_server_bindir() -> Result<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
@@ -96,7 +103,66 @@ impl LocalCluster {
     }
 
     pub fn is_running(&self) -> bool {
-        self.dir.join(".s.PGSQL.5432").exists() && self.pg_ctl(&["status"]).is_ok()
+        self.socket_path().exists() && self.pg_ctl(&["status"]).is_ok()
+    }
+
+    /// The unix socket the server listens on.
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket_dir().join(SOCKET_NAME)
+    }
+
+    /// Refuses a directory whose socket path the kernel would not accept,
+    /// before initdb or pg_ctl fail with a message that does not say why.
+    pub fn check_socket_path(&self) -> Result<()> {
+        let socket = self.socket_path();
+        let len = socket.as_os_str().len();
+        if len > SOCKET_PATH_MAX {
+            return Err(Error::Setup(format!(
+                "the cluster directory {} is too deep for a unix socket: {} would be {len} bytes \
+                 long, the limit is {SOCKET_PATH_MAX}; choose a shorter directory \
+                 (XDG_DATA_HOME) or another server (--db, IVRE_DB)",
+                self.dir.display(),
+                socket.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The process id of the running server, from `postmaster.pid`.
+    pub fn server_pid(&self) -> Option<u32> {
+        if !self.is_running() {
+            return None;
+        }
+        let text = fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
+    /// The bytes the cluster directory holds (files only, as `du --apparent-size`).
+    pub fn disk_usage(&self) -> u64 {
+        fn walk(dir: &Path) -> u64 {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => walk(&e.path()),
+                    Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+                    _ => 0,
+                })
+                .sum()
+        }
+        walk(&self.dir)
+    }
+
+    /// `psql` of the server binaries' version, else the one on PATH.
+    pub fn psql_program(&self) -> PathBuf {
+        let beside = self.bindir.join("psql");
+        if beside.is_file() {
+            beside
+        } else {
+            PathBuf::from("psql")
+        }
     }
 
     /// A libpq connection string for `dbname` in this cluster.
@@ -109,6 +175,7 @@ impl LocalCluster {
 
     /// Creates the cluster directory and runs initdb.
     pub fn init(&self) -> Result<()> {
+        self.check_socket_path()?;
         fs::create_dir_all(&self.dir)
             .map_err(|e| Error::Setup(format!("cannot create {}: {e}", self.dir.display())))?;
         fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
@@ -136,6 +203,7 @@ impl LocalCluster {
 
     /// Starts the server (socket only) and waits until it accepts connections.
     pub fn start(&self) -> Result<()> {
+        self.check_socket_path()?;
         let opts = format!(
             "-k '{}' -c listen_addresses='' -c fsync=on -c unix_socket_permissions=0700",
             self.socket_dir().display()
@@ -163,6 +231,33 @@ impl LocalCluster {
     /// Stops the server at once (used for throwaway clusters).
     pub fn stop(&self) -> Result<()> {
         self.pg_ctl(&["-m", "immediate", "stop"])
+    }
+
+    /// Stops the server cleanly (sessions are ended, data is flushed) and
+    /// waits until it is gone.
+    pub fn shutdown(&self) -> Result<()> {
+        self.pg_ctl(&["-m", "fast", "-w", "-t", "60", "stop"])
+    }
+
+    /// Stops the server if it runs, then removes the cluster directory and
+    /// its lock file: every database in it is gone.
+    pub fn destroy(&self) -> Result<()> {
+        if self.is_running() {
+            self.shutdown()?;
+        }
+        if self.dir.exists() {
+            fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        }
+        let lock = self.lock_path();
+        if lock.exists() {
+            fs::remove_file(&lock).map_err(|e| Error::io(&lock, e))?;
+        }
+        Ok(())
+    }
+
+    /// The lock file that serialises tools starting the cluster at once.
+    fn lock_path(&self) -> PathBuf {
+        self.dir.with_extension("lock")
     }
 
     fn pg_ctl(&self, args: &[&str]) -> Result<()> {
@@ -219,9 +314,10 @@ impl LocalCluster {
     /// A lock file serialises tools that start at the same moment.
     /// Returns what was done, for the one line the tools print.
     pub fn ensure_running(&self) -> Result<Option<&'static str>> {
+        self.check_socket_path()?;
         let parent = self.dir.parent().unwrap_or(Path::new("/"));
         fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        let lock_path = self.dir.with_extension("lock");
+        let lock_path = self.lock_path();
         let lock = File::create(&lock_path)
             .map_err(|e| Error::Setup(format!("cannot create {}: {e}", lock_path.display())))?;
         lock.lock()

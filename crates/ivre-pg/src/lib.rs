@@ -43,7 +43,7 @@ pub fn connect_without_migrating(target: &DbTarget) -> Result<Client> {
         let cluster = cluster::LocalCluster::new(dir)?;
         if let Some(done) = cluster.ensure_running()? {
             eprintln!(
-                "ivre: local PostgreSQL cluster {done} in {}",
+                "ivre: private PostgreSQL cluster {done} in {} (it keeps running: `ivre db stop` stops it, `ivre db status` tells more)",
                 cluster.dir.display()
             );
         }

@@ -58,6 +58,14 @@ pub enum ZeekError {
     JsonField { field: &'static str, value: Value },
     #[error(transparent)]
     Observation(#[from] ObservationError),
+    /// A Zeek log of another kind (its `#fields` have no `recon_type`):
+    /// the whole file is refused, with the tool that imports it.
+    #[error(
+        "this is a Zeek {path} log, not a passive_recon one (its #fields have no recon_type): \
+         ivre-passiverecon2db imports the logs of IVRE's passive_recon Zeek script; \
+         Zeek's own logs (conn.log, dns.log, http.log, ...) are flows, imported by ivre-zeek2db"
+    )]
+    NotPassiveRecon { path: String },
 }
 
 /// Why the fields of an observation do not make a record.
@@ -203,7 +211,16 @@ impl<R: BufRead> ZeekReader<R> {
 
     fn header_line(&mut self, line: &[u8]) -> Result<(), LineError> {
         match self.header.apply(line) {
-            Ok(Directive::Fields) => self.columns = Columns::of(&self.header.fields),
+            Ok(Directive::Fields) => {
+                self.columns = Columns::of(&self.header.fields);
+                if self.columns.recon_type.is_none() {
+                    let path = match self.header.path.as_deref() {
+                        None | Some("") => "unnamed".to_owned(),
+                        Some(path) => format!("`{path}`"),
+                    };
+                    return Err(self.err(ZeekError::NotPassiveRecon { path }));
+                }
+            }
             Ok(_) => {}
             Err(HeaderError::EmptySeparator) => return Err(self.err(ZeekError::EmptySeparator)),
             Err(HeaderError::NoFields) => return Err(self.err(ZeekError::NoFields)),
@@ -357,6 +374,10 @@ impl<R: BufRead> RecordReader for ZeekReader<R> {
     /// A bad line is skipped; a read error ends the file.
     fn is_fatal(&self, error: &LineError) -> bool {
         error.is_read()
+            || matches!(
+                error.kind,
+                LineErrorKind::Zeek(ZeekError::NotPassiveRecon { .. })
+            )
     }
 
     /// The line read last.

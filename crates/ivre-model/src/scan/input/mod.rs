@@ -282,15 +282,36 @@ pub fn detect_format(prefix: &[u8]) -> Result<ScanFormat, ParseError> {
                 1,
                 1,
                 format!(
-                    "unknown file type: expected XML or JSON, found {}",
+                    "unknown file type: expected XML or JSON, found {}{}",
                     if c.is_ascii_graphic() {
                         format!("{:?}", c as char)
                     } else {
                         format!("byte 0x{c:02x}")
-                    }
+                    },
+                    hint_for_first_line(rest)
                 ),
             )),
         },
+    }
+}
+
+/// What a user who fed a known but unsupported output should do instead,
+/// judged from the first line (`; ...`), or nothing.
+fn hint_for_first_line(rest: &[u8]) -> &'static str {
+    let line = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
+    let nmap_text = [
+        &b"# Nmap "[..],
+        b"Starting Nmap ",
+        b"Nmap scan report for ",
+        b"Host: ",
+    ];
+    if nmap_text.iter().any(|start| line.starts_with(start)) {
+        "; this is Nmap's normal or grepable output, which cannot be imported: \
+         run nmap with -oX - (XML on stdout) or -oX FILE and import that"
+    } else if line.starts_with(b"#masscan") {
+        "; this is Masscan's list output: run masscan with -oX FILE and import that"
+    } else {
+        ""
     }
 }
 
@@ -334,7 +355,10 @@ fn sniff<R: BufRead>(input: &mut R) -> Result<(ScanFormat, Vec<u8>), ParseError>
         prefix.extend_from_slice(&line);
         return Ok((format, prefix));
     }
-    Ok((detect_format(&[first])?, prefix))
+    // `first` was left in the buffer: give the buffered start of the first
+    // line, for the hint of an unknown format.
+    let format = detect_format(input.fill_buf().map_err(io)?)?;
+    Ok((format, prefix))
 }
 
 /// Tests the keys of the first line of a JSON input against [`RULES`].
