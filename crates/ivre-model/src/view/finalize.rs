@@ -29,7 +29,8 @@ pub trait Enrich {
     /// The `infos` of an address, with IVRE's keys (`as_num`, `as_name`,
     /// `country_code`, `country_name`, `region_code`, `region_name`,
     /// `city`, `postal_code`, `coordinates` as `[lat, lon]`,
-    /// `coordinates_accuracy_radius`, ...), without `tags`. `None` when
+    /// `coordinates_accuracy_radius`, ...), without `tags`; as IVRE, the
+    /// City database's keys win over the Country database's. `None` when
     /// nothing is known.
     fn infos(&self, addr: IpAddr) -> Option<Map<String, Value>>;
 

@@ -41,9 +41,15 @@ use crate::scan::{self, Host};
 /// current one and a stored database id (`_id`) is dropped. Everything else
 /// (ports, scripts, hostnames, traces, OS, CPEs, tags) is kept as it is.
 pub fn from_scan(host: &scan::Host) -> Host {
-    let mut out = host.clone();
+    from_scan_owned(host.clone())
+}
+
+/// [`from_scan`] taking the record (no copy: for streams of records read
+/// from the database).
+pub fn from_scan_owned(host: scan::Host) -> Host {
+    let mut out = host;
     out.extra.remove("_id");
-    out.source = Some(Source::Many(source_list(host.source.as_ref())));
+    out.source = Some(Source::Many(source_list(out.source.as_ref())));
     if let Some(cats) = out.categories.as_mut() {
         cats.sort();
         cats.dedup();
@@ -97,6 +103,7 @@ mod tests {
         assert_eq!(v.categories.as_deref().unwrap(), ["A", "TEST"]);
         assert!(!v.extra.contains_key("_id"));
 
+        assert_eq!(from_scan_owned(h.clone()), v);
         h.source = Some(Source::One(String::new()));
         assert_eq!(from_scan(&h).source, Some(Source::Many(vec![])));
         h.source = None;

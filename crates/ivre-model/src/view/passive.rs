@@ -842,6 +842,84 @@ mod tests {
     }
 
     #[test]
+    fn ntlm_protocol_and_transport_from_zeek_sources() {
+        assert_eq!(ntlm_protocol("tcp-SMB"), Some("smb"));
+        assert_eq!(ntlm_protocol("tcp-DCE_RPC,SMB"), Some("smb"));
+        assert_eq!(ntlm_protocol("tcp-DCE_RPC"), Some("dce-rpc"));
+        assert_eq!(ntlm_protocol("tcp-HTTP"), Some("http"));
+        assert_eq!(ntlm_protocol("tcp-"), None);
+        assert_eq!(transport(Some("udp-SMB")), "udp");
+        assert_eq!(transport(Some("whatever")), "tcp");
+        assert_eq!(transport(None), "tcp");
+    }
+
+    #[test]
+    fn odd_records_never_panic() {
+        let recontypes = [
+            "HTTP_CLIENT_HEADER",
+            "HTTP_SERVER_HEADER",
+            "SSH_SERVER",
+            "TCP_SERVER_BANNER",
+            "SSH_SERVER_HOSTKEY",
+            "SSH_CLIENT_HASSH",
+            "SSH_SERVER_HASSH",
+            "SSL_SERVER",
+            "SSL_CLIENT",
+            "DNS_ANSWER",
+            "MAC_ADDRESS",
+            "OPEN_PORT",
+            "TCP_HONEYPOT_HIT",
+            "UDP_HONEYPOT_HIT",
+            "HTTP_HONEYPOT_REQUEST",
+            "DNS_HONEYPOT_QUERY",
+            "STUN_HONEYPOT_REQUEST",
+            "P0FV3_SYN",
+            "NTLM_CHALLENGE",
+            "NTLM_AUTHENTICATE",
+            "SMB",
+            "UNKNOWN",
+        ];
+        let sources = [
+            None,
+            Some(""),
+            Some("-"),
+            Some("ja3-"),
+            Some("cert"),
+            Some("ja4"),
+            Some("SERVER"),
+            Some("USER-AGENT"),
+            Some("MICROSOFTSHAREPOINTTEAMSERVICES"),
+            Some("WWW-AUTHENTICATE"),
+            Some("tcp/"),
+            Some("udp/99999"),
+            Some("GET-1.1"),
+            Some("udp/53-A"),
+        ];
+        let values = ["", "\\x", "NTLM", "a;b;c;d;e", "\x03\x00"];
+        let infos = [
+            None,
+            json!({"raw": ";;;;", "algo": 1, "bits": "x", "client": 3, "os": "nmap"})
+                .as_object()
+                .cloned(),
+        ];
+        for rt in recontypes {
+            for src in sources {
+                for v in values {
+                    for i in &infos {
+                        for port in [None, Some(0), Some(65535)] {
+                            let mut r = rec(rt, src, v);
+                            r.infos = i.clone();
+                            r.port = port;
+                            let h = from_passive(&r, None).unwrap();
+                            assert_eq!(h.addr, "198.51.100.7");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn open_port_protocol_from_source() {
         let mut r = rec("OPEN_PORT", Some("UDP"), "udp/53");
         r.port = Some(53);
