@@ -173,6 +173,17 @@ fn passive_and_nmap_builds_merged_with_a_category() {
         view_count(&db, &["--category", "TEST", "--category", "PASSIVE"]),
         merged
     );
+    // --no-merge: the passive hosts replace the records of their address.
+    db2view(&db, &["--no-merge", "passive"]);
+    assert_eq!(view_count(&db, &[]), both);
+    assert_eq!(view_count(&db, &["--source", "SOURCE"]), 926 - merged);
+    assert_eq!(view_count(&db, &["--category", "PASSIVE"]), 0);
+    db2view(&db, &["--view-category", "PASSIVE", "nmap"]);
+    assert_eq!(view_count(&db, &["--category", "PASSIVE"]), 926);
+    assert_eq!(
+        view_count(&db, &["--source", "SOURCE", "--source", "TEST"]),
+        merged
+    );
     // DNS answers alone do not make a host up: --gnmap lists the up ones.
     let up = db.scalar("SELECT count(*) FROM view_host WHERE state = 'up'");
     assert!(up < both);
