@@ -469,3 +469,21 @@ fn importers_update_the_view_when_asked() {
     assert_eq!(db.scalar("SELECT count(*) FROM view_pending"), 0);
     assert_eq!(stored(&db), test_hosts(&db, &[]));
 }
+
+#[test]
+fn arguments() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    import_scan(&db, &["-s", "GEO", &geo_scan(dir.path())]);
+    // Positional addresses stop at the purpose.
+    let hosts = test_hosts(&db, &["81.2.69.142", "192.0.2.0/24", "nmap"]);
+    assert_eq!(
+        hosts.keys().collect::<Vec<_>>(),
+        ["192.0.2.9", "81.2.69.142"]
+    );
+    let out = tool("ivre-db2view", &db, &["--full", "nmap"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = tool("ivre-db2view", &db, &["--test", "--full"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(db.scalar("SELECT count(*) FROM view_build"), 0);
+}
