@@ -33,8 +33,10 @@ fn expected_p0f_counts(files: &[String]) -> HashMap<(String, String, Option<i32>
             };
             let subj = kv["subj"];
             let (ip, _) = kv[subj].rsplit_once('/').unwrap();
-            // IVRE stores the server port on both (the golden records show it).
-            let port = Some(kv["srv"].rsplit_once('/').unwrap().1.parse().unwrap());
+            // The server port on server (SYN+ACK) records only: a client's
+            // signature is one record whatever server it connects to (IVRE 0.9.20).
+            let port =
+                (subj == "srv").then(|| kv["srv"].rsplit_once('/').unwrap().1.parse().unwrap());
             *counts
                 .entry((
                     canonical(ip),

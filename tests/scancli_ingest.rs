@@ -62,6 +62,7 @@ expect_count! {
     hassh_client_is_0: ["--hassh-client"] => 0;
     hassh_server_diffie_hellman_is_89: ["--hassh-server", "/^diffie-hellman/"] => 89;
     http_title_is_438: ["--script", "http-title"] => 438;
+    s7_info_is_43: ["--script", "s7-info"] => 43;
 }
 
 #[test]

@@ -552,3 +552,30 @@ fn old_ivre_json_scripts_are_reprocessed() {
     }
     assert!(ntlm > 0);
 }
+
+#[test]
+fn s7_info_only_for_s7_exchanges() {
+    // IVRE: 43 records match `--script s7-info` on the samples (40 Masscan
+    // captures, 3 Nmap results); the other 8 Masscan captures on 102/tcp
+    // (disconnects, echoed requests, non-S7 data) stay `banner` scripts.
+    let has = |h: &Host, id: &str| {
+        h.ports
+            .iter()
+            .flatten()
+            .flat_map(|p| p.scripts.iter().flatten())
+            .any(|s| s.id == id)
+    };
+    let all: Vec<Host> = FILES.iter().flat_map(|(name, _)| read(name)).collect();
+    assert_eq!(all.iter().filter(|h| has(h, "s7-info")).count(), 43);
+    let masscan = read("test-T102-s7comm.xml.bz2");
+    let tsap_banners = masscan
+        .iter()
+        .filter(|h| {
+            h.ports.iter().flatten().any(|p| {
+                p.service_name.as_deref() == Some("iso-tsap")
+                    && p.scripts.iter().flatten().any(|s| s.id == "banner")
+            })
+        })
+        .count();
+    assert_eq!(tsap_banners, 8);
+}

@@ -7,3 +7,4 @@ mod passive_inputs;
 mod scan_readers;
 mod scan_robustness;
 mod scripts_golden;
+mod view;

@@ -17,8 +17,8 @@
 //! * times are UTC (Zeek epochs; p0f and airodump times read as UTC);
 //! * the identity never treats an absent field as a wildcard; long values
 //!   are keyed by SHA-256 ([`record::ValueKey`], [`PassiveRecord::value_digest`]);
-//! * p0f records carry the server port for SYN and SYN+ACK alike (what IVRE
-//!   stored, whatever the documentation says);
+//! * p0f records carry the server port on SYN+ACK (server) records only: a
+//!   SYN (client) record aggregates per address and signature (IVRE 0.9.20);
 //! * `ja3-UNKNOWN` is hashed like any JA3 client string; the doubled
 //!   `SSH_SERVER_ALGOS` kex line is counted twice (both as IVRE);
 //! * airodump: every probed ESSID is kept, ESSIDs with commas are rebuilt,

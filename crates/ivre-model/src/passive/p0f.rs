@@ -12,8 +12,10 @@
 //!
 //! Record: recontype `P0FV3_SYN` / `P0FV3_SYN+ACK`, source `P0FV3`, value =
 //! `raw_sig`, addr = IP of the subject (`cli` or `srv`), port = the server
-//! port (IVRE sets it for both SYN and SYN+ACK records, as the reference
-//! data shows), infos: `os` (unless `???`), `app`, `dist`, `params` (unless
+//! port when the subject is the server (SYN+ACK); a client (SYN) record has
+//! no port, so that a client's signature is one record whatever server it
+//! connects to (IVRE 0.9.20 does so; the older golden dump has ports on SYN
+//! records), infos: `os` (unless `???`), `app`, `dist`, `params` (unless
 //! `none`).
 
 use std::io::BufRead;
@@ -100,7 +102,9 @@ pub fn parse_line(line: &str, sensor: Option<&str>) -> Result<Option<PassiveReco
     rec.sensor = sensor.map(str::to_owned);
     if let Some(srv) = get("srv") {
         let (_, port) = split_endpoint(srv).ok_or_else(|| invalid_endpoint("srv", srv))?;
-        rec.port = Some(port);
+        if subj == "srv" {
+            rec.port = Some(port);
+        }
     }
     let infos = rec.infos_mut();
     if let Some(os) = get("os").filter(|v| *v != "???") {
@@ -205,11 +209,12 @@ not a p0f line\n\
         let a = items[0].as_ref().unwrap();
         assert_eq!(a.recontype, "P0FV3_SYN");
         assert_eq!(a.addr.unwrap().to_string(), "10.255.255.2");
-        assert_eq!(a.port, Some(445));
+        assert_eq!(a.port, None);
         assert_eq!(a.infos.as_ref().unwrap().len(), 3);
         let b = items[1].as_ref().unwrap();
         assert_eq!(b.recontype, "P0FV3_SYN+ACK");
         assert_eq!(b.addr.unwrap().to_string(), "fc00::1");
+        assert_eq!(b.port, Some(445));
         assert_eq!(serde_json::to_string(&b.infos).unwrap(), r#"{"dist":"0"}"#);
         assert_eq!(items[2].as_ref().unwrap_err().line, 4);
         assert_eq!(

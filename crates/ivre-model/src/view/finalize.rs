@@ -29,7 +29,8 @@ pub trait Enrich {
     /// The `infos` of an address, with IVRE's keys (`as_num`, `as_name`,
     /// `country_code`, `country_name`, `region_code`, `region_name`,
     /// `city`, `postal_code`, `coordinates` as `[lat, lon]`,
-    /// `coordinates_accuracy_radius`, ...), without `tags`. `None` when
+    /// `coordinates_accuracy_radius`, ...), without `tags`; as IVRE, the
+    /// City database's keys win over the Country database's. `None` when
     /// nothing is known.
     fn infos(&self, addr: IpAddr) -> Option<Map<String, Value>>;
 
@@ -42,8 +43,9 @@ pub trait Enrich {
 
 /// Finalises a merged host: address tags and `infos` from `enrich` (when
 /// given; existing `infos` keys are overwritten, others kept), automatic
-/// tags from the host's own data (honeypot services, TOR certificates,
-/// scanning clients, scanner hostnames), SYN-ACK honeypot pruning, the
+/// tags from the host's own data (services whose name, product or extra
+/// information says honeypot, TOR-like certificates, scanning clients,
+/// scanner hostnames), SYN-ACK honeypot pruning, the
 /// hostname limit, non-open ports folded into `extraports` when too many,
 /// and `openports`. Running it twice gives the same host.
 pub fn finalize(host: &mut Host, enrich: Option<&dyn Enrich>) {
@@ -133,7 +135,14 @@ fn auto_tags(host: &Host) -> Vec<Tag> {
     }
     for p in host.ports.iter().flatten() {
         let at = format!("{}/{}", p.protocol.as_deref().unwrap_or(""), p.port);
-        if p.service_name.as_deref() == Some("honeypot") {
+        let says_honeypot = |f: &Option<String>| {
+            f.as_deref()
+                .is_some_and(|v| v.to_ascii_lowercase().contains("honeypot"))
+        };
+        if says_honeypot(&p.service_name)
+            || says_honeypot(&p.service_product)
+            || says_honeypot(&p.service_extrainfo)
+        {
             let product = p.service_product.as_deref().unwrap_or("Unknown honeypot");
             tags.push(tag("Honeypot", "warning", format!("{product} on {at}")));
         }
@@ -207,5 +216,147 @@ fn fold_nonopen_ports(host: &mut Host) {
             *extra.reasons.entry(reason).or_default() += 1;
             false
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::Port;
+    use crate::scan::Script;
+    use serde_json::json;
+
+    fn tag_infos(h: &Host, value: &str) -> Vec<String> {
+        h.tags
+            .iter()
+            .flatten()
+            .filter(|t| t.value == value)
+            .flat_map(|t| t.info.clone().unwrap_or_default())
+            .collect()
+    }
+
+    struct Reserved;
+
+    impl Enrich for Reserved {
+        fn infos(&self, _addr: IpAddr) -> Option<Map<String, Value>> {
+            json!({"country_code": "FR", "city": "Paris"})
+                .as_object()
+                .cloned()
+        }
+        fn address_tags(&self, _addr: IpAddr) -> Vec<Tag> {
+            vec![Tag::parse("Reserved address:info:Address type Private")]
+        }
+    }
+
+    #[test]
+    fn enrichment_overwrites_infos_keys_and_adds_tags() {
+        let mut h = Host::new("10.0.0.1");
+        h.infos = json!({"city": "Lyon", "as_num": 1}).as_object().cloned();
+        finalize(&mut h, Some(&Reserved));
+        assert_eq!(
+            serde_json::to_value(&h.infos).unwrap(),
+            json!({"as_num": 1, "city": "Paris", "country_code": "FR"})
+        );
+        assert_eq!(tag_infos(&h, "Reserved address"), ["Address type Private"]);
+    }
+
+    #[test]
+    fn honeypot_tor_and_scanner_tags() {
+        let mut h = Host::new("192.0.2.1");
+        let mut p = Port::new("tcp", 102);
+        p.state_state = Some("open".into());
+        p.service_name = Some("honeypot".into());
+        p.service_product = Some("MushMush Conpot".into());
+        let mut tls = Port::new("tcp", 9001);
+        tls.state_state = Some("open".into());
+        let mut cert = Script::new("ssl-cert", "");
+        cert.data = Some(json!([{
+            "subject_text": "commonName=www.abcdefghij.net",
+            "issuer_text": "commonName=www.klmnopqrst.com"
+        }]));
+        tls.scripts = Some(vec![cert]);
+        let mut hs = Port::host_scripts();
+        let mut sc = Script::new("scanner", "");
+        sc.data = Some(json!({"scanners": [{"name": "Masscan"}]}));
+        hs.scripts = Some(vec![sc]);
+        h.ports = Some(vec![p, tls, hs]);
+        h.add_hostname("scanner-01.census.shodan.io", "PTR");
+        finalize(&mut h, None);
+        assert_eq!(tag_infos(&h, "Honeypot"), ["MushMush Conpot on tcp/102"]);
+        assert_eq!(tag_infos(&h, "TOR"), ["TOR relay certificate on tcp/9001"]);
+        assert_eq!(
+            tag_infos(&h, "Scanner"),
+            [
+                "Hostname scanner-01.census.shodan.io suggests a Shodan scanner",
+                "Seen scanning (Masscan)"
+            ]
+        );
+        let values: Vec<&str> = h.tags.iter().flatten().map(|t| t.value.as_str()).collect();
+        assert_eq!(values, ["Honeypot", "Scanner", "TOR"]);
+        assert_eq!(h.openports.as_ref().unwrap().count, 2);
+    }
+
+    #[test]
+    fn services_announcing_a_honeypot() {
+        let mut h = Host::new("192.0.2.1");
+        let mut p = Port::new("tcp", 12345);
+        p.state_state = Some("open".into());
+        p.service_name = Some("netbus".into());
+        p.service_product = Some("NetBuster".into());
+        p.service_extrainfo = Some("honeypot".into());
+        let mut ssh = Port::new("tcp", 22);
+        ssh.service_name = Some("ssh".into());
+        ssh.service_product = Some("Kojoney SSH honeypot".into());
+        let mut real = Port::new("tcp", 80);
+        real.service_name = Some("http".into());
+        h.ports = Some(vec![p, ssh, real]);
+        finalize(&mut h, None);
+        assert_eq!(
+            tag_infos(&h, "Honeypot"),
+            ["Kojoney SSH honeypot on tcp/22", "NetBuster on tcp/12345"]
+        );
+    }
+
+    #[test]
+    fn too_many_hostnames_and_closed_ports() {
+        let mut h = Host::new("192.0.2.1");
+        for i in 0..=MAX_HOSTNAMES {
+            h.add_hostname(&format!("h{i}.example.com"), "PTR");
+        }
+        h.ports = Some(
+            (1..=MAX_NONOPEN_PORTS as i64)
+                .map(|n| {
+                    let mut p = Port::new("tcp", n);
+                    p.state_state = Some("closed".into());
+                    p.state_reason = Some("reset".into());
+                    p
+                })
+                .collect(),
+        );
+        finalize(&mut h, None);
+        assert!(h.hostnames.is_none());
+        assert_eq!(tag_infos(&h, "CDN"), [TOO_MANY_HOSTNAMES]);
+        assert!(h.ports.is_none());
+        let closed = &h.extraports.as_ref().unwrap()["closed"];
+        assert_eq!(closed.total, MAX_NONOPEN_PORTS as i64);
+        assert_eq!(closed.reasons["reset"], MAX_NONOPEN_PORTS as i64);
+        assert_eq!(h.openports.as_ref().unwrap().count, 0);
+    }
+
+    #[test]
+    fn synack_honeypots_are_pruned() {
+        let mut h = Host::new("192.0.2.1");
+        h.ports = Some(
+            (1..=300)
+                .map(|n| {
+                    let mut p = Port::new("tcp", n);
+                    p.state_state = Some("open".into());
+                    p
+                })
+                .collect(),
+        );
+        finalize(&mut h, None);
+        assert!(h.ports.is_none());
+        assert_eq!(tag_infos(&h, "Honeypot"), ["SYN+ACK honeypot"]);
     }
 }

@@ -9,12 +9,16 @@
 //!   scripts by id, hostnames, CPEs, tags, traces, categories, sources) and
 //!   every map has sorted keys.
 //!
-//! [`merge`] is commutative. It is associative on everything that is a
-//! union, and on "newer wins" values whenever the newest record carries the
-//! value; when it does not, the value of the newest record that has it is
-//! wanted, which a fold cannot always know (a merged record has one
-//! `endtime`). [`merge_all`] therefore sorts its inputs by [`recency`] and
-//! folds them oldest first: its result only depends on the set of inputs.
+//! [`merge`] is commutative, and associative on records taken in time order
+//! (`merge(merge(a, b), c) == merge(a, merge(b, c))` when `a`, `b`, `c` are
+//! sorted by [`recency`]). In any other order it is not always: when the
+//! newest record lacks a "newer wins" value (a port, a script), the value of
+//! the newest record that has it is wanted, and a merged record has only
+//! one `endtime` to tell how old its values are. [`merge_all`] therefore
+//! sorts its inputs by [`recency`] and folds them oldest first: its result
+//! only depends on the set of inputs. Build a host with `merge_all` over
+//! all its records (or fold them in [`recency`] order), not by merging new
+//! records into a stored view one at a time.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -60,7 +64,11 @@ pub fn merge_all(hosts: impl IntoIterator<Item = Host>) -> Option<Host> {
         }
         i = j;
     }
-    keyed.into_iter().map(|k| k.2).reduce(merge_ordered)
+    let mut hosts = keyed.into_iter().map(|k| k.2);
+    let first = hosts.next()?;
+    // A lone record is folded into an empty host too, so that it comes out
+    // in the same normal form (sorted lists, openports) as a merged one.
+    Some(hosts.fold(merge_ordered(Host::default(), first), merge_ordered))
 }
 
 /// The total order deciding which of two records is the newer one:
@@ -443,4 +451,359 @@ fn merge_scripts(older: Option<Vec<Script>>, newer: Option<Vec<Script>>) -> Opti
     }
     all.sort_by(|a, b| a.id.cmp(&b.id));
     Some(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::record::{parse_datetime, ExtraPorts, Os};
+    use crate::scan::Tag;
+    use serde_json::json;
+
+    fn host(end: &str) -> Host {
+        let mut h = Host::new("192.0.2.1");
+        h.starttime = parse_datetime(end);
+        h.endtime = parse_datetime(end);
+        h
+    }
+
+    fn open(proto: &str, n: i64) -> Port {
+        let mut p = Port::new(proto, n);
+        p.state_state = Some("open".into());
+        p
+    }
+
+    fn script(id: &str, output: &str) -> Script {
+        Script::new(id, output)
+    }
+
+    /// Both orders give the same result; returns it.
+    fn both(a: &Host, b: &Host) -> Host {
+        let ab = merge(a.clone(), b.clone());
+        let ba = merge(b.clone(), a.clone());
+        assert_eq!(
+            serde_json::to_string(&ab).unwrap(),
+            serde_json::to_string(&ba).unwrap()
+        );
+        ab
+    }
+
+    #[test]
+    fn times_are_min_and_max() {
+        let mut a = host("2021-01-01 00:00:00");
+        a.endtime = parse_datetime("2021-03-01 00:00:00");
+        let b = host("2021-02-01 00:00:00");
+        let m = both(&a, &b);
+        assert_eq!(m.starttime, parse_datetime("2021-01-01 00:00:00"));
+        assert_eq!(m.endtime, parse_datetime("2021-03-01 00:00:00"));
+        let mut c = Host::new("192.0.2.1");
+        c.starttime = None;
+        c.endtime = None;
+        let m = both(&a, &c);
+        assert_eq!(m.starttime, a.starttime);
+        assert_eq!(m.endtime, a.endtime);
+    }
+
+    #[test]
+    fn up_once_is_up_otherwise_the_newer_state() {
+        let mut old = host("2021-01-01 00:00:00");
+        let mut new = host("2021-02-01 00:00:00");
+        old.state = Some("up".into());
+        old.state_reason = Some("syn-ack".into());
+        new.state = Some("down".into());
+        let m = both(&old, &new);
+        assert_eq!(m.state.as_deref(), Some("up"));
+        assert_eq!(m.state_reason.as_deref(), Some("syn-ack"));
+        new.state_reason = Some("no-response".into());
+        assert_eq!(
+            both(&old, &new).state_reason.as_deref(),
+            Some("no-response")
+        );
+        old.state = Some("down".into());
+        new.state = Some("up".into());
+        assert_eq!(both(&old, &new).state.as_deref(), Some("up"));
+        // A DNS answer (no state) newer than a down host: no state.
+        new.state = None;
+        assert_eq!(both(&old, &new).state, None);
+    }
+
+    #[test]
+    fn categories_and_sources_are_sorted_unions() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        a.categories = Some(vec!["TEST".into()]);
+        b.categories = Some(vec!["PASSIVE".into(), "TEST".into()]);
+        a.source = Some(Source::One("scan-2".into()));
+        b.source = Some(Source::Many(vec!["sensor".into(), "scan-1".into()]));
+        let m = both(&a, &b);
+        assert_eq!(m.categories.as_deref().unwrap(), ["PASSIVE", "TEST"]);
+        assert_eq!(
+            m.source,
+            Some(Source::Many(vec![
+                "scan-1".into(),
+                "scan-2".into(),
+                "sensor".into()
+            ]))
+        );
+    }
+
+    #[test]
+    fn os_and_infos_newer_wins() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        a.os = Some(Os {
+            fingerprint: Some("old".into()),
+            ..Os::default()
+        });
+        let m = both(&a, &b);
+        assert_eq!(m.os.unwrap().fingerprint.as_deref(), Some("old"));
+        b.os = Some(Os {
+            fingerprint: Some("new".into()),
+            ..Os::default()
+        });
+        assert_eq!(both(&a, &b).os.unwrap().fingerprint.as_deref(), Some("new"));
+        a.infos = json!({"city": "Paris", "as_num": 1}).as_object().cloned();
+        b.infos = json!({"as_num": 2}).as_object().cloned();
+        assert_eq!(
+            serde_json::to_value(both(&a, &b).infos).unwrap(),
+            json!({"as_num": 2, "city": "Paris"})
+        );
+    }
+
+    #[test]
+    fn traces_keep_the_newer_per_protocol_and_port() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        let trace = |proto: &str, port: i64, hops: usize| Trace {
+            protocol: Some(proto.into()),
+            port: Some(port),
+            hops: vec![Default::default(); hops],
+            extra: Map::new(),
+        };
+        a.traces = Some(vec![trace("tcp", 80, 1), trace("udp", 53, 1)]);
+        b.traces = Some(vec![trace("tcp", 80, 2)]);
+        let m = both(&a, &b);
+        let t = m.traces.unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!((t[0].port, t[0].hops.len()), (Some(80), 2));
+        assert_eq!(t[1].protocol.as_deref(), Some("udp"));
+    }
+
+    #[test]
+    fn cpes_merge_their_origins() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        a.add_cpe("cpe:/a:openbsd:openssh:8.9", "ports.port:22");
+        a.add_cpe("cpe:/o:linux:linux_kernel", "os");
+        b.add_cpe("cpe:/a:openbsd:openssh:8.9", "ports.port:2222");
+        let m = both(&a, &b);
+        let c = m.cpes.unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].origins, ["ports.port:22", "ports.port:2222"]);
+        assert_eq!(c[1].kind, "o");
+    }
+
+    #[test]
+    fn hostnames_union_and_limit() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        a.add_hostname("www.example.com", "PTR");
+        a.add_hostname("www.example.com", "A");
+        b.add_hostname("www.example.com", "PTR");
+        b.add_hostname("mail.example.com", "A");
+        let m = both(&a, &b);
+        let names: Vec<(&str, &str)> = m
+            .hostnames
+            .iter()
+            .flatten()
+            .map(|h| (h.name.as_str(), h.kind.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("mail.example.com", "A"),
+                ("www.example.com", "A"),
+                ("www.example.com", "PTR")
+            ]
+        );
+        // Beyond the limit: dropped, and the host is tagged.
+        for i in 0..=MAX_HOSTNAMES {
+            b.add_hostname(&format!("h{i}.example.com"), "A");
+        }
+        let m = both(&a, &b);
+        assert!(m.hostnames.is_none());
+        assert!(has_too_many_hostnames_tag(&m));
+        // Once tagged, hostnames are no longer merged in.
+        let mut c = host("2021-03-01 00:00:00");
+        c.add_hostname("new.example.com", "PTR");
+        assert!(both(&m, &c).hostnames.is_none());
+    }
+
+    #[test]
+    fn mac_addresses_are_lower_case_unions() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        a.add_address("mac", "00:11:22:33:44:AA");
+        b.add_mac("00:11:22:33:44:bb");
+        b.add_mac("00:11:22:33:44:aa");
+        let m = both(&a, &b);
+        assert_eq!(
+            m.addresses.unwrap()["mac"],
+            ["00:11:22:33:44:aa", "00:11:22:33:44:bb"]
+        );
+    }
+
+    #[test]
+    fn tags_union_by_value_with_sorted_infos() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        a.add_tags([Tag::parse("Scanner:warning:B"), Tag::parse("TOR:info:x")]);
+        b.add_tags([Tag::parse("Scanner:warning:A"), Tag::parse("CDN:info:c")]);
+        let m = both(&a, &b);
+        let t = m.tags.unwrap();
+        let values: Vec<&str> = t.iter().map(|t| t.value.as_str()).collect();
+        assert_eq!(values, ["CDN", "Scanner", "TOR"]);
+        assert_eq!(t[1].info.as_deref().unwrap(), ["A", "B"]);
+    }
+
+    #[test]
+    fn a_synack_honeypot_tag_prunes_the_other_side() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        a.add_tags([Tag {
+            value: "Honeypot".into(),
+            kind: "warning".into(),
+            info: Some(vec![crate::scan::honeypot::SYNACK_HONEYPOT_INFO.into()]),
+            extra: Map::new(),
+        }]);
+        let mut real = open("tcp", 22);
+        real.service_name = Some("ssh".into());
+        let mut wrapped = open("tcp", 23);
+        wrapped.service_name = Some("tcpwrapped".into());
+        b.ports = Some(vec![real, wrapped, open("tcp", 24)]);
+        let m = both(&a, &b);
+        let ports: Vec<i64> = m.ports.iter().flatten().map(|p| p.port).collect();
+        assert_eq!(ports, [22]);
+    }
+
+    #[test]
+    fn extraports_only_from_one_side() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        let extra = || {
+            let mut m = BTreeMap::new();
+            m.insert(
+                "closed".to_string(),
+                ExtraPorts {
+                    total: 997,
+                    reasons: BTreeMap::new(),
+                },
+            );
+            Some(m)
+        };
+        a.extraports = extra();
+        assert!(both(&a, &b).extraports.is_some());
+        b.extraports = extra();
+        assert!(both(&a, &b).extraports.is_none());
+    }
+
+    #[test]
+    fn same_port_merged_scripts_and_services() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        let mut old80 = open("tcp", 80);
+        old80.service_name = Some("http".into());
+        old80.service_product = Some("Apache httpd".into());
+        old80.service_version = Some("2.4".into());
+        old80.scripts = Some(vec![script("http-title", "old"), script("banner", "b")]);
+        old80.screenshot = Some("field".into());
+        old80.screendata = Some("AAAA".into());
+        let mut new80 = open("tcp", 80);
+        new80.service_name = Some("http".into());
+        new80.service_product = Some("nginx".into());
+        new80.scripts = Some(vec![script("http-title", "new")]);
+        a.ports = Some(vec![old80.clone(), open("tcp", 22)]);
+        b.ports = Some(vec![new80.clone(), open("udp", 53), Port::host_scripts()]);
+        let m = both(&a, &b);
+        let ports = m.ports.as_ref().unwrap();
+        let keys: Vec<(Option<&str>, i64)> = ports
+            .iter()
+            .map(|p| (p.protocol.as_deref(), p.port))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (Some("tcp"), 22),
+                (Some("tcp"), 80),
+                (Some("udp"), 53),
+                (None, -1)
+            ]
+        );
+        let p80 = &ports[1];
+        // Same service: the newer product, the older version (the newer has none).
+        assert_eq!(p80.service_product.as_deref(), Some("nginx"));
+        assert_eq!(p80.service_version.as_deref(), Some("2.4"));
+        // Scripts: the newer copy wins, a missing one is added, sorted by id.
+        let scripts: Vec<(&str, &str)> = p80
+            .scripts
+            .iter()
+            .flatten()
+            .map(|s| (s.id.as_str(), s.output.as_str()))
+            .collect();
+        assert_eq!(scripts, [("banner", "b"), ("http-title", "new")]);
+        assert_eq!(p80.screendata.as_deref(), Some("AAAA"));
+
+        // Different service names: the newer port's service stays whole.
+        let mut other = new80.clone();
+        other.service_name = Some("http-proxy".into());
+        other.service_product = None;
+        b.ports = Some(vec![other]);
+        let m = both(&a, &b);
+        let p80 = &m.ports.unwrap()[1];
+        assert_eq!(p80.service_name.as_deref(), Some("http-proxy"));
+        assert_eq!(p80.service_product, None);
+        assert_eq!(p80.service_version, None);
+
+        // No service on the newer port: every service field of the older.
+        let mut bare = open("tcp", 80);
+        bare.state_reason = Some("passive".into());
+        b.ports = Some(vec![bare]);
+        let m = both(&a, &b);
+        let p80 = &m.ports.unwrap()[1];
+        assert_eq!(p80.service_product.as_deref(), Some("Apache httpd"));
+        assert_eq!(p80.state_reason.as_deref(), Some("passive"));
+    }
+
+    #[test]
+    fn openports_follow_the_merged_ports() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-02-01 00:00:00");
+        a.ports = Some(vec![open("tcp", 22)]);
+        b.ports = Some(vec![open("tcp", 80), open("tcp", 22)]);
+        let m = both(&a, &b);
+        assert_eq!(
+            serde_json::to_value(m.openports).unwrap(),
+            json!({"count": 2, "tcp": {"count": 2, "ports": [22, 80]}})
+        );
+    }
+
+    #[test]
+    fn equal_times_still_give_one_result() {
+        let mut a = host("2021-01-01 00:00:00");
+        let mut b = host("2021-01-01 00:00:00");
+        a.state_reason = Some("syn-ack".into());
+        b.state_reason = Some("passive".into());
+        a.os = Some(Os::default());
+        both(&a, &b);
+        let all = merge_all([a.clone(), b.clone()]).unwrap();
+        let rev = merge_all([b, a]).unwrap();
+        assert_eq!(all, rev);
+    }
+
+    #[test]
+    fn merge_all_of_nothing_is_none() {
+        assert!(merge_all(Vec::new()).is_none());
+        let one = host("2021-01-01 00:00:00");
+        assert_eq!(merge_all([one.clone()]).unwrap().addr, one.addr);
+    }
 }

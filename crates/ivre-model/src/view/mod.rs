@@ -29,7 +29,7 @@ mod passive;
 mod scripts;
 
 pub use finalize::{finalize, Enrich, MAX_HOSTNAMES, TOO_MANY_HOSTNAMES};
-pub use merge::{merge, merge_all};
+pub use merge::{merge, merge_all, recency};
 pub use passive::from_passive;
 
 use crate::scan::record::Source;
@@ -41,15 +41,29 @@ use crate::scan::{self, Host};
 /// current one and a stored database id (`_id`) is dropped. Everything else
 /// (ports, scripts, hostnames, traces, OS, CPEs, tags) is kept as it is.
 pub fn from_scan(host: &scan::Host) -> Host {
-    let mut out = host.clone();
+    from_scan_owned(host.clone())
+}
+
+/// [`from_scan`] taking the record (no copy: for streams of records read
+/// from the database).
+pub fn from_scan_owned(host: scan::Host) -> Host {
+    let mut out = host;
     out.extra.remove("_id");
-    out.source = Some(Source::Many(source_list(host.source.as_ref())));
+    out.source = Some(Source::Many(source_list(out.source.as_ref())));
     if let Some(cats) = out.categories.as_mut() {
         cats.sort();
         cats.dedup();
     }
     out.schema_version = Some(scan::SCHEMA_VERSION);
     out
+}
+
+/// The view record of one address from all its partial hosts:
+/// [`merge_all`] then [`finalize`]. `None` when there is no partial host.
+pub fn build(hosts: impl IntoIterator<Item = Host>, enrich: Option<&dyn Enrich>) -> Option<Host> {
+    let mut host = merge_all(hosts)?;
+    finalize(&mut host, enrich);
+    Some(host)
 }
 
 /// Adds a category (`ivre db2view --view-category`) to a partial or merged
@@ -89,10 +103,27 @@ mod tests {
         assert_eq!(v.categories.as_deref().unwrap(), ["A", "TEST"]);
         assert!(!v.extra.contains_key("_id"));
 
+        assert_eq!(from_scan_owned(h.clone()), v);
         h.source = Some(Source::One(String::new()));
         assert_eq!(from_scan(&h).source, Some(Source::Many(vec![])));
         h.source = None;
         assert_eq!(from_scan(&h).source, Some(Source::Many(vec![])));
+    }
+
+    #[test]
+    fn build_merges_then_finalizes() {
+        assert!(build(Vec::new(), None).is_none());
+        let mut a = Host::new("192.0.2.1");
+        let mut p = crate::scan::Port::new("tcp", 22);
+        p.state_state = Some("open".into());
+        a.ports = Some(vec![p]);
+        let mut b = Host::new("192.0.2.1");
+        b.add_mac("00:11:22:33:44:55");
+        let h = build([a.clone(), b.clone()], None).unwrap();
+        let mut expected = merge_all([a, b]).unwrap();
+        finalize(&mut expected, None);
+        assert_eq!(h, expected);
+        assert_eq!(h.openports.as_ref().unwrap().count, 1);
     }
 
     #[test]

@@ -271,16 +271,30 @@ impl Ctx<'_> {
         let Some(infos) = self.rec.infos.as_ref() else {
             return;
         };
-        let fields: Map<String, Value> = infos
-            .iter()
-            .filter(|(k, _)| k.starts_with("service_"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !fields.is_empty() {
-            set_port_fields(
-                &mut self.host.ports.as_mut().expect("port index")[i],
-                fields,
-            );
+        let port = &mut self.host.ports.as_mut().expect("port index")[i];
+        let mut others = Map::new();
+        for (k, v) in infos.iter().filter(|(k, _)| k.starts_with("service_")) {
+            let field = match k.as_str() {
+                "service_name" => &mut port.service_name,
+                "service_product" => &mut port.service_product,
+                "service_version" => &mut port.service_version,
+                "service_extrainfo" => &mut port.service_extrainfo,
+                "service_hostname" => &mut port.service_hostname,
+                "service_ostype" => &mut port.service_ostype,
+                "service_devicetype" => &mut port.service_devicetype,
+                "service_tunnel" => &mut port.service_tunnel,
+                _ => {
+                    others.insert(k.clone(), v.clone());
+                    continue;
+                }
+            };
+            if let Some(text) = v.as_str() {
+                *field = Some(text.to_owned());
+            }
+        }
+        // Rare keys (numbers such as service_conf): the checked generic setter.
+        if !others.is_empty() {
+            set_port_fields(port, others);
         }
     }
 
@@ -295,7 +309,17 @@ impl Ctx<'_> {
         let Some(m) = probes.match_banner(&[probe], &proto, number, data) else {
             return;
         };
-        set_port_fields(port, m.port_fields());
+        let (name, tunnel) = m.name_and_tunnel();
+        port.service_name = Some(name.to_owned());
+        if let Some(t) = tunnel {
+            port.service_tunnel = Some(t.to_owned());
+        }
+        port.service_product = m.product.clone();
+        port.service_version = m.version.clone();
+        port.service_extrainfo = m.extrainfo.clone();
+        port.service_hostname = m.hostname.clone();
+        port.service_ostype = m.ostype.clone();
+        port.service_devicetype = m.devicetype.clone();
         for cpe in &m.cpes {
             self.effects
                 .cpes
@@ -654,5 +678,254 @@ fn ntlm_protocol(source: &str) -> Option<&'static str> {
         Some("http")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    fn rec(recontype: &str, source: Option<&str>, value: &str) -> PassiveRecord {
+        let ts: DateTime<Utc> = DateTime::from_timestamp(1_600_000_000, 0).unwrap();
+        let mut r = PassiveRecord::new(recontype, value, ts);
+        r.addr = Some("198.51.100.7".parse().unwrap());
+        r.sensor = Some("S".into());
+        r.source = source.map(String::from);
+        r
+    }
+
+    fn scanner(h: &Host) -> Value {
+        let p = h
+            .ports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|p| p.port == -1)
+            .unwrap();
+        let s = p
+            .scripts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|s| s.id == "scanner")
+            .unwrap();
+        s.data.clone().unwrap()
+    }
+
+    #[test]
+    fn no_address_no_host() {
+        let mut r = rec("DNS_ANSWER", Some("CNAME-1.1.1.1-53"), "a.example.com");
+        r.addr = None;
+        assert!(from_passive(&r, None).is_none());
+    }
+
+    #[test]
+    fn scanner_user_agents_add_a_scanner_script() {
+        let h = from_passive(
+            &rec(
+                "HTTP_CLIENT_HEADER",
+                Some("USER-AGENT"),
+                "Mozilla/5.0 zgrab/0.x",
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            scanner(&h),
+            json!({"scanners": [{"name": "ZGrab", "probes": [{"proto": "http", "value": "Mozilla/5.0 zgrab/0.x"}]}]})
+        );
+    }
+
+    #[test]
+    fn honeypot_hits() {
+        let mut r = rec("TCP_HONEYPOT_HIT", Some("tcp/23"), "");
+        let h = from_passive(&r, None).unwrap();
+        assert_eq!(
+            scanner(&h),
+            json!({"ports": [{"proto": "tcp", "port": 23, "count": 1}]})
+        );
+        r.value = "GET / HTTP/1.0\\r\\n\\r\\n".into();
+        r.infos = json!({"service_name": "scanner", "service_product": "Masscan"})
+            .as_object()
+            .cloned();
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(d["scanners"][0]["name"], "Masscan");
+        assert_eq!(d["scanners"][0]["probes"][0]["value"], r.value.as_str());
+
+        let r = rec("UDP_HONEYPOT_HIT", Some("udp/161"), "\\x30\\x26");
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(
+            d["probes"],
+            json!([{"proto": "udp", "value": "\\x30\\x26"}])
+        );
+
+        let r = rec("HTTP_HONEYPOT_REQUEST", Some("GET-1.1-tcp/8080"), "/admin");
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(
+            d["http_uris"],
+            json!([{"method": "GET", "version": "1.1", "uri": "/admin"}])
+        );
+        assert_eq!(d["ports"][0]["port"], 8080);
+
+        let r = rec("DNS_HONEYPOT_QUERY", Some("udp/53-A-IN"), "example.com");
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(
+            d["dns_queries"],
+            json!([{"query": "example.com", "qtype": "A", "qclass": "IN"}])
+        );
+
+        let stun = "\\x00\\x01\\x00\\x00\\x21\\x12\\xa4\\x42\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x09\\x0a\\x0b\\x0c";
+        let r = rec("STUN_HONEYPOT_REQUEST", Some("udp/3478"), stun);
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(
+            d["stun"],
+            json!([{"type": 1, "length": 0, "magic": "2112a442", "transaction_id": "0102030405060708090a0b0c"}])
+        );
+    }
+
+    #[test]
+    fn p0f_scanners_only() {
+        let mut r = rec("P0FV3_SYN", Some("P0FV3"), "4:64+0:0:1460:1024,0:mss::0");
+        r.infos = json!({"os": "NMap SYN scan"}).as_object().cloned();
+        let d = scanner(&from_passive(&r, None).unwrap());
+        assert_eq!(d["scanners"][0]["name"], "Nmap");
+        r.infos = json!({"os": "Linux 2.2.x-3.x"}).as_object().cloned();
+        assert!(from_passive(&r, None).unwrap().ports.is_none());
+    }
+
+    #[test]
+    fn ja4_and_client_certificates_are_host_scripts() {
+        let mut r = rec(
+            "SSL_CLIENT",
+            Some("ja4"),
+            "t13d1516h2_8daaf6152771_02713d6af862",
+        );
+        r.infos = json!({"ja4_a": "t13d1516h2"}).as_object().cloned();
+        let h = from_passive(&r, None).unwrap();
+        let p = &h.ports.as_ref().unwrap()[0];
+        assert_eq!(p.port, -1);
+        let s = &p.scripts.as_ref().unwrap()[0];
+        assert_eq!(s.id, "ssl-ja4-client");
+        assert_eq!(
+            s.data,
+            Some(json!([{"ja4": "t13d1516h2_8daaf6152771_02713d6af862", "ja4_a": "t13d1516h2"}]))
+        );
+        // A client "certificate" that does not parse gives nothing.
+        let r = rec("SSL_CLIENT", Some("cert"), "bm90IGEgY2VydA==");
+        assert!(from_passive(&r, None).unwrap().ports.is_none());
+    }
+
+    #[test]
+    fn client_ntlm_authorization() {
+        let mut r = rec(
+            "HTTP_CLIENT_HEADER",
+            Some("AUTHORIZATION"),
+            "NTLM Workstation:QVpBVEhPVEg=",
+        );
+        r.infos = json!({"Workstation": "AZATHOTH"}).as_object().cloned();
+        let h = from_passive(&r, None).unwrap();
+        let s = &h.ports.as_ref().unwrap()[0].scripts.as_ref().unwrap()[0];
+        assert_eq!(s.id, "ntlm-info");
+        assert_eq!(
+            s.data,
+            Some(json!({"Workstation": "AZATHOTH", "protocol": "http"}))
+        );
+        // Basic authentication teaches the view nothing.
+        let mut r = rec(
+            "HTTP_CLIENT_HEADER",
+            Some("AUTHORIZATION"),
+            "Basic dXNlcjpwYXNz",
+        );
+        r.infos = json!({"username": "user"}).as_object().cloned();
+        assert!(from_passive(&r, None).unwrap().ports.is_none());
+    }
+
+    #[test]
+    fn ntlm_protocol_and_transport_from_zeek_sources() {
+        assert_eq!(ntlm_protocol("tcp-SMB"), Some("smb"));
+        assert_eq!(ntlm_protocol("tcp-DCE_RPC,SMB"), Some("smb"));
+        assert_eq!(ntlm_protocol("tcp-DCE_RPC"), Some("dce-rpc"));
+        assert_eq!(ntlm_protocol("tcp-HTTP"), Some("http"));
+        assert_eq!(ntlm_protocol("tcp-"), None);
+        assert_eq!(transport(Some("udp-SMB")), "udp");
+        assert_eq!(transport(Some("whatever")), "tcp");
+        assert_eq!(transport(None), "tcp");
+    }
+
+    #[test]
+    fn odd_records_never_panic() {
+        let recontypes = [
+            "HTTP_CLIENT_HEADER",
+            "HTTP_SERVER_HEADER",
+            "SSH_SERVER",
+            "TCP_SERVER_BANNER",
+            "SSH_SERVER_HOSTKEY",
+            "SSH_CLIENT_HASSH",
+            "SSH_SERVER_HASSH",
+            "SSL_SERVER",
+            "SSL_CLIENT",
+            "DNS_ANSWER",
+            "MAC_ADDRESS",
+            "OPEN_PORT",
+            "TCP_HONEYPOT_HIT",
+            "UDP_HONEYPOT_HIT",
+            "HTTP_HONEYPOT_REQUEST",
+            "DNS_HONEYPOT_QUERY",
+            "STUN_HONEYPOT_REQUEST",
+            "P0FV3_SYN",
+            "NTLM_CHALLENGE",
+            "NTLM_AUTHENTICATE",
+            "SMB",
+            "UNKNOWN",
+        ];
+        let sources = [
+            None,
+            Some(""),
+            Some("-"),
+            Some("ja3-"),
+            Some("cert"),
+            Some("ja4"),
+            Some("SERVER"),
+            Some("USER-AGENT"),
+            Some("MICROSOFTSHAREPOINTTEAMSERVICES"),
+            Some("WWW-AUTHENTICATE"),
+            Some("tcp/"),
+            Some("udp/99999"),
+            Some("GET-1.1"),
+            Some("udp/53-A"),
+        ];
+        let values = ["", "\\x", "NTLM", "a;b;c;d;e", "\x03\x00"];
+        let infos = [
+            None,
+            json!({"raw": ";;;;", "algo": 1, "bits": "x", "client": 3, "os": "nmap"})
+                .as_object()
+                .cloned(),
+        ];
+        for rt in recontypes {
+            for src in sources {
+                for v in values {
+                    for i in &infos {
+                        for port in [None, Some(0), Some(65535)] {
+                            let mut r = rec(rt, src, v);
+                            r.infos = i.clone();
+                            r.port = port;
+                            let h = from_passive(&r, None).unwrap();
+                            assert_eq!(h.addr, "198.51.100.7");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn open_port_protocol_from_source() {
+        let mut r = rec("OPEN_PORT", Some("UDP"), "udp/53");
+        r.port = Some(53);
+        let h = from_passive(&r, None).unwrap();
+        let p = &h.ports.as_ref().unwrap()[0];
+        assert_eq!((p.protocol.as_deref(), p.port), (Some("udp"), 53));
+        assert_eq!(p.state_reason.as_deref(), Some("passive"));
     }
 }

@@ -119,6 +119,45 @@ pub fn parse_s7_banner(raw: &[u8]) -> Map<String, Value> {
     out
 }
 
+/// Whether Masscan's `s7comm` capture is an S7 exchange: a COTP
+/// connection confirm, then only COTP data frames carrying S7 PDUs
+/// (protocol id 0x32). A connection request echoed, a disconnect, or a data
+/// frame without S7 in it is some other ISO-TSAP service. Masscan cuts long
+/// captures: a last frame cut before its payload is accepted.
+fn is_s7_exchange(raw: &[u8]) -> bool {
+    let mut rest = raw;
+    let mut first = true;
+    while !rest.is_empty() {
+        if rest[0] != 3 || rest.len() < 6 {
+            return false;
+        }
+        let declared = be16(rest, 2).unwrap_or(0);
+        let (li, pdu_type) = (rest[4] as usize, rest[5] & 0xf0);
+        if first {
+            if pdu_type != 0xd0 {
+                return false;
+            }
+        } else {
+            if pdu_type != 0xf0 {
+                return false;
+            }
+            let payload = 4 + 1 + li;
+            if declared <= payload {
+                return false;
+            }
+            if rest.get(payload).is_some_and(|&b| b != 0x32) {
+                return false;
+            }
+        }
+        first = false;
+        if declared < 4 {
+            return false;
+        }
+        rest = rest.get(declared..).unwrap_or(&[]);
+    }
+    !first
+}
+
 pub(crate) fn process_s7(
     mut script: Script,
     raw: Option<&[u8]>,
@@ -126,6 +165,11 @@ pub(crate) fn process_s7(
 ) -> Vec<Script> {
     let data = match (raw, script.data.take()) {
         (Some(raw), _) => {
+            if !is_s7_exchange(raw) {
+                // Refused or not S7: a plain banner, as IVRE keeps it.
+                script.id = "banner".into();
+                return vec![script];
+            }
             let parsed = parse_s7_banner(raw);
             if parsed.is_empty() {
                 return vec![script];
@@ -171,4 +215,38 @@ pub(crate) fn process_modbus(mut script: Script) -> Vec<Script> {
         script.data = Some(json!({"deviceid": c[1].trim_end()}));
     }
     vec![script]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::assemble::unescape_banner;
+
+    #[test]
+    fn s7_exchanges_and_other_iso_tsap_services() {
+        // Captures of the Masscan sample (test-T102-s7comm.xml).
+        let s7 = [
+            // connection confirm only, complete or cut
+            "\\x03\\x00\\x00\\x0b\\x06\\xd0\\x00\\x14\\x124\\x00",
+            "\\x03\\x00\\x00\\x0e\\x09\\xd0\\x00\\x14",
+            // then an S7 setup-communication reply
+            "\\x03\\x00\\x00\\x16\\x11\\xd0\\x00\\x14\\x00\\x01\\x00\\xc1\\x02\\x01\\x00\\xc2\\x02\\x01\\x02\\xc0\\x01\\x0a\\x03\\x00\\x00\\x1b\\x02\\xf0\\x802\\x03\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x00\\x00\\x00\\xf0\\x00\\x00\\x01\\x00\\x01\\x00\\xf0",
+        ];
+        let other = [
+            // disconnect request
+            "\\x03\\x00\\x00\\x0b\\x06\\x80\\x00",
+            // connection request echoed
+            "\\x03\\x00\\x00\\x16\\x11\\xe0\\x00\\x00\\x00\\x14\\x00\\xc1\\x02\\x01\\x00\\xc2\\x02\\x01\\x02\\xc0\\x01\\x0a",
+            // connection confirm, then a data frame without S7 in it
+            "\\x03\\x00\\x00\\x16\\x11\\xd0\\x00\\x14\\x01\\xcc\\x00\\xc1\\x02\\x01\\x00\\xc2\\x02\\x01\\x02\\xc0\\x01\\x0a\\x03\\x00\\x00\\x07\\x02\\xf0\\x00",
+            "220 ProFTPD Server ready\\x0d\\x0a",
+            "",
+        ];
+        for b in s7 {
+            assert!(is_s7_exchange(&unescape_banner(b)), "{b}");
+        }
+        for b in other {
+            assert!(!is_s7_exchange(&unescape_banner(b)), "{b}");
+        }
+    }
 }
