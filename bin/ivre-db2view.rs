@@ -8,6 +8,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "ivre-db2view",
+    // `ivre-db2view 10.0.0.0/8 nmap`: the addresses stop at the subcommand.
+    subcommand_precedence_over_arg = true,
     about = "Build the view: one record per address, merging its scan results and passive \
              observations, enriched with MaxMind data and automatic tags",
     long_about = "Build the view: one record per address, merging its scan results and passive \

@@ -173,6 +173,17 @@ fn passive_and_nmap_builds_merged_with_a_category() {
         view_count(&db, &["--category", "TEST", "--category", "PASSIVE"]),
         merged
     );
+    // --no-merge: the passive hosts replace the records of their address.
+    db2view(&db, &["--no-merge", "passive"]);
+    assert_eq!(view_count(&db, &[]), both);
+    assert_eq!(view_count(&db, &["--source", "SOURCE"]), 926 - merged);
+    assert_eq!(view_count(&db, &["--category", "PASSIVE"]), 0);
+    db2view(&db, &["--view-category", "PASSIVE", "nmap"]);
+    assert_eq!(view_count(&db, &["--category", "PASSIVE"]), 926);
+    assert_eq!(
+        view_count(&db, &["--source", "SOURCE", "--source", "TEST"]),
+        merged
+    );
     // DNS answers alone do not make a host up: --gnmap lists the up ones.
     let up = db.scalar("SELECT count(*) FROM view_host WHERE state = 'up'");
     assert!(up < both);
@@ -457,4 +468,22 @@ fn importers_update_the_view_when_asked() {
     );
     assert_eq!(db.scalar("SELECT count(*) FROM view_pending"), 0);
     assert_eq!(stored(&db), test_hosts(&db, &[]));
+}
+
+#[test]
+fn arguments() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    import_scan(&db, &["-s", "GEO", &geo_scan(dir.path())]);
+    // Positional addresses stop at the purpose.
+    let hosts = test_hosts(&db, &["81.2.69.142", "192.0.2.0/24", "nmap"]);
+    assert_eq!(
+        hosts.keys().collect::<Vec<_>>(),
+        ["192.0.2.9", "81.2.69.142"]
+    );
+    let out = tool("ivre-db2view", &db, &["--full", "nmap"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = tool("ivre-db2view", &db, &["--test", "--full"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(db.scalar("SELECT count(*) FROM view_build"), 0);
 }

@@ -7,12 +7,12 @@ use crate::args::FilterArgs;
 use crate::passivefilter::PassiveFilterArgs;
 use crate::scanfilter::ScanFilterArgs;
 use crate::CommonArgs;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use ivre_data::{GeoIpDb, GeoIpError, IpInfo};
 use ivre_model::filter::passive::PassiveLeaf;
 use ivre_model::filter::scan::ScanLeaf;
-use ivre_model::filter::Filter;
+use ivre_model::filter::{Filter, FilterError};
 use ivre_model::scan::Tag;
 use ivre_model::view::Enrich;
 use ivre_pg::view::build::{self, Build, BuildKind, Knowledge, Outcome};
@@ -86,7 +86,12 @@ impl Db2viewArgs {
             }
         };
         let kind = match (restricted, self.full) {
-            (true, true) => bail!("--full rebuilds every address: it takes no purpose or filter"),
+            (true, true) => {
+                return Err(FilterError(
+                    "--full rebuilds every address: it takes no purpose or filter".into(),
+                )
+                .into())
+            }
             (true, false) => BuildKind::Partial {
                 merge: !self.no_merge,
             },

@@ -386,7 +386,7 @@ fn read<E: From<Error>>(
                     );
                     continue;
                 }
-                push(&mut group, view::from_scan(&host));
+                push(&mut group, view::from_scan_owned(host));
             }
         }
         if let Some(c) = &mut passives {
