@@ -553,6 +553,11 @@ fn run_import<'p>(
         total.errors += stats.errors;
         total.rows += stats.rows;
     }
+    if total.rows > 0 {
+        // Fresh statistics for the queries that follow a bulk load (the
+        // partitioned parent is never analysed by autovacuum).
+        client.batch_execute("ANALYZE flow_key; ANALYZE flow")?;
+    }
     if !args.no_cleanup {
         let c = ivre_pg::flow::cleanup::cleanup_flows(&mut client)?;
         if c.removed > 0 {
