@@ -66,7 +66,10 @@ fn netflow_oracle_from_every_nfdump_format() {
     ] {
         let obs = all(NfdumpReader::new(open(file), &ranking));
         assert_eq!(obs.len(), records, "{file}");
-        let agg = aggregate(obs);
+        let mut agg = aggregate(obs);
+        assert_eq!(counts(&agg), NETFLOW_ORACLE, "{file}");
+        // flow2db cleans up after the import: the oracle holds after it.
+        assert_eq!(agg.cleanup(), 0, "{file}");
         assert_eq!(counts(&agg), NETFLOW_ORACLE, "{file}");
     }
 }
@@ -152,6 +155,46 @@ fn cleanup_oracle_on_mongo_conn_log() {
     assert_eq!(mongo.key.src.to_string(), "192.168.4.11");
     assert_eq!(mongo.counters.unwrap().count, 68);
     assert!(mongo.times.len() >= slots_before);
+}
+
+/// The same log in Zeek's JSON encoding (keys with dots, numbers for
+/// times, ports and counts, unset fields left out) gives the same
+/// observations.
+#[test]
+fn zeek_json_encoding_reads_like_tsv() {
+    let mut text = String::new();
+    open("mongo_conn.log").read_to_string(&mut text).unwrap();
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap()
+            .split('\t')
+            .skip(1)
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let (fields, types) = (line("#fields"), line("#types"));
+    let mut json = String::new();
+    for data in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut obj = serde_json::Map::new();
+        for ((name, ty), cell) in fields.iter().zip(&types).zip(data.split('\t')) {
+            if cell == "-" {
+                continue;
+            }
+            let value = match ty.as_str() {
+                "time" | "interval" => serde_json::json!(cell.parse::<f64>().unwrap()),
+                "port" | "count" => serde_json::json!(cell.parse::<u64>().unwrap()),
+                _ => serde_json::json!(cell),
+            };
+            obj.insert(name.clone(), value);
+        }
+        json.push_str(&serde_json::Value::Object(obj).to_string());
+        json.push('\n');
+    }
+    let tsv = all(ZeekFlowReader::new(text.as_bytes()));
+    let from_json = all(ZeekFlowReader::new(json.as_bytes()).with_path(Some("conn".into())));
+    assert_eq!(tsv.len(), 70);
+    assert_eq!(tsv, from_json);
 }
 
 #[test]
@@ -311,6 +354,30 @@ fn junk_never_panics() {
             agg.add(o);
         }
         agg.cleanup();
+    }
+}
+
+#[test]
+fn fixture_formats_are_detected() {
+    use ivre_model::flow::{detect, FlowFormat};
+    for (file, format) in [
+        ("nfcapd", FlowFormat::NfcapdFile),
+        (
+            "nfdump-captures/nfcapd.200405131015",
+            FlowFormat::NfcapdFile,
+        ),
+        ("argus/argus-dns.argus", FlowFormat::ArgusFile),
+        ("nfcapd.csv", FlowFormat::NfdumpText),
+        ("nfcapd-ivre.txt", FlowFormat::NfdumpText),
+        ("argus/ra-dns.csv", FlowFormat::ArgusText),
+        ("argus/racluster-dns.csv", FlowFormat::ArgusText),
+        ("iptables.log", FlowFormat::Iptables),
+        ("mongo_conn.log", FlowFormat::Zeek),
+        ("zeek/ssh.log.gz", FlowFormat::Zeek),
+    ] {
+        let mut head = vec![0; 4096];
+        let n = open(file).read(&mut head).unwrap();
+        assert_eq!(detect(&head[..n]), Some(format), "{file}");
     }
 }
 

@@ -37,7 +37,8 @@ impl FlowAggregator {
         match self.flows.get_mut(&key) {
             Some(flow) => flow.absorb(obs, &self.slots),
             None => {
-                let flow = Flow::from_observation(obs, &self.slots);
+                let mut flow = Flow::empty(key.clone(), obs.start, obs.end);
+                flow.absorb(obs, &self.slots);
                 self.flows.insert(key, flow);
             }
         }

@@ -139,6 +139,15 @@ impl FlowField {
         })
     }
 
+    /// A field of `--top`, `--collect`, `--sum` and `--fields`: a filter
+    /// field, or `sport` (IVRE's name for one element of `sports`).
+    pub fn parse_top(name: &str) -> Result<FlowField, FilterError> {
+        match name {
+            "sport" => Ok(FlowField::Sports),
+            _ => FlowField::parse(name),
+        }
+    }
+
     fn parse_meta(name: &str) -> Result<FlowField, FilterError> {
         let unknown = || {
             FilterError(format!(
@@ -1052,6 +1061,9 @@ mod tests {
             assert!(FlowField::parse(n).is_ok(), "{n}");
         }
         assert!(names.contains(&"meta.modbus.name".to_string()));
+        assert_eq!(FlowField::parse_top("sport").unwrap(), FlowField::Sports);
+        assert!(FlowField::parse_top("addr").is_err());
+        assert!(FlowField::parse_top("meta.http.count").is_err());
         assert!(names.contains(&"meta.snmp.get_requests".to_string()));
     }
 }

@@ -14,6 +14,23 @@
 //!   -> FlowAggregator::drain                  -> storage (one upsert per flow)
 //! ```
 //!
+//! What a storage must keep to give the same answers as this model:
+//!
+//! * one row per [`FlowKey`] (src, dst, proto, dport or ICMP type; absent
+//!   parts are part of the key as "none"), upserts applying
+//!   [`Flow::merge`]: least `firstseen`, greatest `lastseen`, summed
+//!   counters (`NULL` for flows only protocol logs touched, as
+//!   [`Flow::counters`] is `None`), unions of `sports`, `codes`, slots and
+//!   metadata values, summed metadata counters and `meta.<log>.count`;
+//! * filters mean what [`eval::matches`] computes: a list is present when
+//!   it has an element, a condition on an absent field is false and its
+//!   negation true, values of different types never compare;
+//! * the cleanup is [`cleanup::plan`] over the candidates
+//!   ([`cleanup::is_candidate`]: one source port, destination port above
+//!   128): delete the replaced flows, upsert the replacing ones;
+//! * `-a` / `-b` / `--precision` are a [`SlotWindow`]: one slot in the
+//!   window.
+//!
 //! Decisions on IVRE's quirks (spec 1.12): times are UTC and slots follow
 //! UTC ([`slots`]); a Zeek connection lasts `duration` (IVRE used its start
 //! as its end); ICMP type and code are numbers whatever the source (IVRE
@@ -26,6 +43,7 @@
 pub mod aggregate;
 pub mod argus;
 pub mod cleanup;
+pub mod detect;
 pub mod error;
 pub mod eval;
 pub mod filter;
@@ -39,6 +57,7 @@ pub mod zeek;
 
 pub use aggregate::FlowAggregator;
 pub use argus::ArgusReader;
+pub use detect::{detect, FlowFormat};
 pub use error::{FlowErrorKind, FlowReadError};
 pub use eval::matches;
 pub use filter::{parse_filter, parse_filters, FlowField, FlowFilter, FlowLeaf, SlotWindow};

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
+use serde_json::{json, Map, Value};
 
 use super::meta::{LogMeta, MetaObservation};
 use super::slots::{SlotConfig, TimeSlot};
@@ -267,6 +268,69 @@ impl Flow {
             (_, Some(t)) => format!("{}/{t}", self.key.proto),
             _ => self.key.proto.clone(),
         }
+    }
+}
+
+/// A time as IVRE's JSON outputs write it (Python's `str()` of a
+/// datetime): `2014-01-01 19:23:51.036000`, without the fraction when it is
+/// zero; UTC.
+pub fn ivre_time(t: &DateTime<Utc>) -> String {
+    if t.nanosecond() / 1000 == 0 {
+        t.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    }
+}
+
+impl Flow {
+    /// The flow as IVRE's flow document (spec 1.2): `src_addr`, `dst_addr`,
+    /// `proto`, `dport` or `type`, `schema_version`, `sports` and `codes`
+    /// when not empty, the counters when traffic was seen, `firstseen`,
+    /// `lastseen`, `times` (`{start, duration}`) and `meta` when any.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("src_addr".into(), json!(self.key.src.to_string()));
+        m.insert("dst_addr".into(), json!(self.key.dst.to_string()));
+        m.insert("proto".into(), json!(self.key.proto));
+        if let Some(p) = self.key.dport {
+            m.insert("dport".into(), json!(p));
+        }
+        if let Some(t) = self.key.icmp_type {
+            m.insert("type".into(), json!(t));
+        }
+        m.insert("schema_version".into(), json!(SCHEMA_VERSION));
+        if !self.sports.is_empty() {
+            m.insert("sports".into(), json!(self.sports));
+        }
+        if !self.codes.is_empty() {
+            m.insert("codes".into(), json!(self.codes));
+        }
+        if let Some(c) = &self.counters {
+            m.insert("count".into(), json!(c.count));
+            m.insert("cspkts".into(), json!(c.cspkts));
+            m.insert("scpkts".into(), json!(c.scpkts));
+            m.insert("csbytes".into(), json!(c.csbytes));
+            m.insert("scbytes".into(), json!(c.scbytes));
+        }
+        m.insert("firstseen".into(), json!(ivre_time(&self.firstseen)));
+        m.insert("lastseen".into(), json!(ivre_time(&self.lastseen)));
+        if !self.times.is_empty() {
+            let times: Vec<Value> = self
+                .times
+                .iter()
+                .map(|s| json!({"start": ivre_time(&s.start), "duration": s.duration}))
+                .collect();
+            m.insert("times".into(), Value::Array(times));
+        }
+        if !self.meta.is_empty() {
+            let meta: Map<String, Value> = self
+                .meta
+                .iter()
+                .map(|(log, lm)| (log.clone(), lm.to_json()))
+                .collect();
+            m.insert("meta".into(), Value::Object(meta));
+        }
+        Value::Object(m)
     }
 }
 

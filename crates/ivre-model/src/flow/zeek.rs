@@ -22,6 +22,7 @@
 //! `ssl`, `rdp`, `modbus` are TCP; `snmp` is UDP; `sip` is TCP when a
 //! `Via` path says `SIP/2.0/TCP` or `SIP/2.0/TLS`, else UDP; `arp` is ARP.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::net::IpAddr;
@@ -98,8 +99,11 @@ impl<R: BufRead> ZeekFlowReader<R> {
 
     /// A TSV cell as a typed value (`None`: unset).
     fn cell(&self, raw: &[u8], ty: &str) -> Option<MetaValue> {
-        let text = lossless_utf8(raw);
-        if text == self.header.unset_field {
+        let text: Cow<str> = match std::str::from_utf8(raw) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => Cow::Owned(lossless_utf8(raw)),
+        };
+        if text == self.header.unset_field.as_str() {
             return None;
         }
         let container = ["set[", "vector[", "table["]
@@ -107,7 +111,7 @@ impl<R: BufRead> ZeekFlowReader<R> {
             .find_map(|p| ty.strip_prefix(p))
             .map(|inner| inner.strip_suffix(']').unwrap_or(inner));
         if let Some(inner) = container {
-            if text == self.header.empty_field || text.is_empty() {
+            if text == self.header.empty_field.as_str() || text.is_empty() {
                 return Some(MetaValue::List(Vec::new()));
             }
             let items = text
@@ -117,17 +121,17 @@ impl<R: BufRead> ZeekFlowReader<R> {
                 .collect();
             return Some(MetaValue::List(items));
         }
-        if text == self.header.empty_field {
+        if text == self.header.empty_field.as_str() {
             return Some(MetaValue::Str(String::new()));
         }
         Some(scalar(&text, ty))
     }
 
     fn tsv_line(&mut self, line: &[u8]) -> Result<Option<Observation>, FlowReadError> {
-        let Some(path) = self.path().map(str::to_owned) else {
+        let Some(path) = self.path() else {
             return Err(self.err(FlowErrorKind::Missing("log type (#path)")));
         };
-        if !is_flow_log(&path) {
+        if !is_flow_log(path) {
             self.skipped += 1;
             return Ok(None);
         }
@@ -142,7 +146,7 @@ impl<R: BufRead> ZeekFlowReader<R> {
             let i = *self.columns.get(name)?;
             self.cell(cells[i], self.header.type_of(i))
         };
-        observation(&path, &mut get).map_err(|k| self.err(k))
+        observation(path, &mut get).map_err(|k| self.err(k))
     }
 
     fn json_line(&mut self, line: &[u8]) -> Result<Option<Observation>, FlowReadError> {
@@ -202,17 +206,13 @@ fn json_value(v: &Value) -> Option<MetaValue> {
     })
 }
 
-fn text_of(v: &MetaValue) -> String {
+fn text_of(v: &MetaValue) -> Cow<'_, str> {
     match v {
-        MetaValue::Str(s) => s.clone(),
-        MetaValue::Int(n) => n.to_string(),
-        MetaValue::Bool(b) => b.to_string(),
-        MetaValue::List(_) => json_text(v),
+        MetaValue::Str(s) => Cow::Borrowed(s),
+        MetaValue::Int(n) => Cow::Owned(n.to_string()),
+        MetaValue::Bool(b) => Cow::Owned(b.to_string()),
+        MetaValue::List(_) => Cow::Owned(v.to_json().to_string()),
     }
-}
-
-fn json_text(v: &MetaValue) -> String {
-    v.to_json().to_string()
 }
 
 /// Epoch seconds with up to nine decimals, read exactly, or an RFC 3339
@@ -578,5 +578,50 @@ mod tests {
         assert_eq!(parse_epoch("12").unwrap().timestamp(), 12);
         assert!(parse_epoch("x").is_none());
         assert!(parse_epoch("1e300").is_none());
+    }
+}
+
+/// A SIP call (the shape of IVRE's `flow_elt_sip` oracle): the conn.log
+/// entry and the sip.log entries of the call make one flow document.
+#[cfg(test)]
+mod document_tests {
+    use super::*;
+    use crate::flow::{FlowAggregator, SlotConfig};
+    use serde_json::json;
+
+    #[test]
+    fn sip_call_document() {
+        let log = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+            #fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n\
+            #types\ttime\taddr\tport\taddr\tport\tenum\tinterval\tcount\tcount\tcount\tcount\n\
+            1388604231.036\t172.22.75.71\t5062\t10.251.23.139\t5060\tudp\t0.542\t4\t2636\t3\t2060\n\
+            #path\tsip\n\
+            #fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmethod\tstatus_code\tuser_agent\trequest_body_len\tresponse_body_len\trequest_path\n\
+            #types\ttime\taddr\tport\taddr\tport\tstring\tcount\tstring\tcount\tcount\tvector[string]\n\
+            1388604231.036\t172.22.75.71\t5062\t10.251.23.139\t5060\tINVITE\t100\tneufbox6 - r13507\t831\t0\tSIP/2.0/UDP 172.22.75.71:5062\n\
+            1388604231.100\t172.22.75.71\t5062\t10.251.23.139\t5060\tINVITE\t183\tneufbox6 - r13507\t0\t444\tSIP/2.0/UDP 172.22.75.71:5062\n\
+            1388604231.200\t172.22.75.71\t5062\t10.251.23.139\t5060\tINVITE\t200\t-\t0\t0\tSIP/2.0/UDP 172.22.75.71:5062\n\
+            1388604231.500\t172.22.75.71\t5062\t10.251.23.139\t5060\tBYE\t200\t(empty)\t0\t0\tSIP/2.0/UDP 172.22.75.71:5062\n";
+        let mut agg = FlowAggregator::new(SlotConfig::default());
+        for o in ZeekFlowReader::new(log.as_bytes()).records() {
+            agg.add(o.unwrap());
+        }
+        let flows = agg.into_flows();
+        assert_eq!(flows.len(), 1);
+        assert_eq!(
+            flows[0].to_json(),
+            json!({
+                "src_addr": "172.22.75.71", "dst_addr": "10.251.23.139",
+                "proto": "udp", "dport": 5060, "sports": [5062], "schema_version": 1,
+                "count": 1, "cspkts": 4, "scpkts": 3, "csbytes": 2636, "scbytes": 2060,
+                "firstseen": "2014-01-01 19:23:51.036000",
+                "lastseen": "2014-01-01 19:23:51.578000",
+                "times": [{"start": "2014-01-01 19:00:00", "duration": 3600}],
+                "meta": {"sip": {"count": 4, "method": ["BYE", "INVITE"],
+                                 "status_code": [100, 183, 200],
+                                 "user_agent": ["neufbox6 - r13507"],
+                                 "request_body_len": 831, "response_body_len": 444}}
+            })
+        );
     }
 }
