@@ -94,7 +94,7 @@ pub enum FlowFileType {
 pub struct Flow2dbArgs {
     #[command(flatten)]
     pub import: FlowImportArgs,
-    /// File type, instead of the detection by content (needed for iptables).
+    /// File type, instead of the detection by content.
     #[arg(short = 't', long = "type", value_enum)]
     pub file_type: Option<FlowFileType>,
     /// Filter expression given to nfdump / racluster (ignored for text input).
