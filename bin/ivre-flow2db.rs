@@ -10,7 +10,7 @@ use std::process::ExitCode;
     name = "ivre-flow2db",
     version,
     about = "Import NetFlow captures (nfcapd files, through nfdump), Argus captures (through racluster), their text output, or iptables LOG lines into the flow purpose",
-    after_help = "The type is found from the content (nfcapd, Argus, nfdump CSV, ra CSV); iptables logs need -t iptables. nfdump and racluster must be on PATH for captures (Debian packages nfdump and argus-client). After the import, flows recorded in the wrong direction are turned back (unless -C).\n\nExamples:\n  ivre-flow2db /var/cache/nfdump/nfcapd.202401010000\n  ivre-flow2db -f 'port 53' capture.argus\n  nfdump -R /var/cache/nfdump -o csv | ivre-flow2db -t netflow\n  ivre-flow2db -t iptables --year 2024 /var/log/kern.log"
+    after_help = "The type is found from the content (nfcapd, Argus, nfdump CSV, ra / racluster CSV, iptables LOG lines; -t forces it). nfdump and racluster must be on PATH for captures (Debian packages nfdump and argus-client). After the import, flows recorded in the wrong direction are turned back (unless -C).\n\nExamples:\n  ivre-flow2db /var/cache/nfdump/nfcapd.202401010000\n  ivre-flow2db -f 'port 53' capture.argus\n  nfdump -R /var/cache/nfdump -o csv | ivre-flow2db -t netflow\n  ivre-flow2db -t iptables --year 2024 /var/log/kern.log"
 )]
 struct Cli {
     #[command(flatten)]

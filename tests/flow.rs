@@ -425,8 +425,11 @@ fn iptables_lines_with_a_year() {
     let db = TestDb::new();
     let nmap = nmapdir();
     let f = flow_data("iptables.log");
-    // Without -t, an iptables log is not recognised.
-    let out = flow_tool("ivre-flow2db", &db, nmap.path(), &[path(&f)], None);
+    // A file of no known type is skipped with a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "hello\n").unwrap();
+    let out = flow_tool("ivre-flow2db", &db, nmap.path(), &[path(&junk)], None);
     ok(&out);
     assert!(
         stderr(&out).contains("unknown file type"),

@@ -9,6 +9,7 @@ use crate::flow::{flow_data, flow_tool, flowcli, nmapdir, path};
 use ivre_model::flow::{matches, parse_filters};
 use ivre_pg::flow::cleanup::to_model;
 use ivre_pg::flow::query::{self, FlowQuery, GraphMode, ListOpts, OrderBy, TopSpec};
+use ivre_pg::flow::web::FlowRequest;
 use serde_json::json;
 
 /// A base with every kind of flow: Zeek connections (not cleaned up) and
@@ -425,6 +426,16 @@ fn graphs_and_details() {
     let cli_graph: serde_json::Value =
         serde_json::from_str(&flowcli(&db, &["--graph", "-m", "talk_map", "-o", "src"])).unwrap();
     assert_eq!(cli_graph, tm);
+    // The web request of /cgi/flows gives the same.
+    let web = |q: serde_json::Value| {
+        let r: FlowRequest = serde_json::from_value(q).unwrap();
+        r.answer(&mut db.client()).unwrap()
+    };
+    assert_eq!(
+        web(json!({"count": true, "nodes": ["addr = 192.168.4.10"], "edges": ["proto = tcp"]})),
+        json!({"clients": 2, "servers": 2, "flows": 11})
+    );
+    assert_eq!(web(json!({"mode": "talk_map", "orderby": "src"})), tm);
 }
 
 #[test]

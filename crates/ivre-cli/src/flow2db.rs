@@ -24,6 +24,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::{Datelike, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
 use ivre_model::flow::argus::{racluster_args, ArgusReader, ARGUS_PACKAGE};
+use ivre_model::flow::detect::{detect, FlowFormat};
 use ivre_model::flow::error::FlowReadError;
 use ivre_model::flow::iptables::IptablesReader;
 use ivre_model::flow::nfdump::{nfdump_args, NfdumpReader, NFDUMP_ENV, NFDUMP_PACKAGE};
@@ -93,7 +94,7 @@ pub enum FlowFileType {
 pub struct Flow2dbArgs {
     #[command(flatten)]
     pub import: FlowImportArgs,
-    /// File type, instead of the detection by content (needed for iptables).
+    /// File type, instead of the detection by content.
     #[arg(short = 't', long = "type", value_enum)]
     pub file_type: Option<FlowFileType>,
     /// Filter expression given to nfdump / racluster (ignored for text input).
@@ -137,12 +138,16 @@ pub fn run_flow2db(common: &CommonArgs, args: &Flow2dbArgs) -> Result<ExitCode> 
     run_import(common, &args.import, |file, mut input| {
         let head = input.reader.fill_buf()?.to_vec();
         let kind = match (args.file_type, detect(&head)) {
-            (Some(FlowFileType::Iptables), _) => Detected::Iptables,
-            (Some(forced), Detected::Unknown) => match forced {
-                FlowFileType::Netflow => Detected::NfdumpText,
-                _ => Detected::ArgusText,
-            },
-            (_, found) => found,
+            (Some(FlowFileType::Iptables), _) => FlowFormat::Iptables,
+            (Some(FlowFileType::Netflow), Some(f @ FlowFormat::NfcapdFile)) => f,
+            (Some(FlowFileType::Netflow), _) => FlowFormat::NfdumpText,
+            (Some(FlowFileType::Argus), Some(f @ FlowFormat::ArgusFile)) => f,
+            (Some(FlowFileType::Argus), _) => FlowFormat::ArgusText,
+            (None, Some(f)) => f,
+            (None, None) => {
+                log::warn!("{file}: unknown file type (not nfcapd, Argus, nfdump or ra output, iptables); skipped (use -t)");
+                return Ok(None);
+            }
         };
         let filter = args.pcap_filter.as_deref();
         let variant = |kind: &str| {
@@ -153,7 +158,7 @@ pub fn run_flow2db(common: &CommonArgs, args: &Flow2dbArgs) -> Result<ExitCode> 
             v
         };
         Ok(Some(match kind {
-            Detected::Nfcapd => {
+            FlowFormat::NfcapdFile => {
                 let mut child = spawn_tool(
                     file,
                     "nfdump",
@@ -163,11 +168,11 @@ pub fn run_flow2db(common: &CommonArgs, args: &Flow2dbArgs) -> Result<ExitCode> 
                 let out = child.stdout.take().expect("piped");
                 Source {
                     reader: Box::new(NfdumpReader::new(BufReader::new(out), ranking)),
-                    variant: variant("netflow"),
+                    variant: variant(kind.name()),
                     child: Some((child, "nfdump")),
                 }
             }
-            Detected::ArgusFile => {
+            FlowFormat::ArgusFile => {
                 let mut child = spawn_tool(
                     file,
                     "racluster",
@@ -177,21 +182,21 @@ pub fn run_flow2db(common: &CommonArgs, args: &Flow2dbArgs) -> Result<ExitCode> 
                 let out = child.stdout.take().expect("piped");
                 Source {
                     reader: Box::new(ArgusReader::new(BufReader::new(out))),
-                    variant: variant("argus"),
+                    variant: variant(kind.name()),
                     child: Some((child, "racluster")),
                 }
             }
-            Detected::NfdumpText => Source {
+            FlowFormat::NfdumpText => Source {
                 reader: Box::new(NfdumpReader::new(input.reader, ranking)),
-                variant: variant("netflow-text"),
+                variant: variant(kind.name()),
                 child: None,
             },
-            Detected::ArgusText => Source {
+            FlowFormat::ArgusText => Source {
                 reader: Box::new(ArgusReader::new(input.reader)),
-                variant: variant("argus-text"),
+                variant: variant(kind.name()),
                 child: None,
             },
-            Detected::Iptables => {
+            FlowFormat::Iptables => {
                 let year = match args.year {
                     Some(y) => y,
                     None => modification_year(file),
@@ -205,8 +210,8 @@ pub fn run_flow2db(common: &CommonArgs, args: &Flow2dbArgs) -> Result<ExitCode> 
                     child: None,
                 }
             }
-            Detected::Unknown => {
-                log::warn!("{file}: unknown file type (not nfcapd, Argus, nfdump or ra output); skipped (use -t)");
+            FlowFormat::Zeek => {
+                log::warn!("{file}: a Zeek log: import it with ivre-zeek2db; skipped");
                 return Ok(None);
             }
         }))
@@ -229,31 +234,6 @@ fn port_ranking() -> PortRanking {
             log::warn!("no nmap-services nor /etc/services: servers decided by the lower port");
             PortRanking::empty()
         }
-    }
-}
-
-/// What a file is, by its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Detected {
-    /// An nfcapd capture (layout 1 or 2).
-    Nfcapd,
-    /// An Argus capture.
-    ArgusFile,
-    /// nfdump CSV text.
-    NfdumpText,
-    /// ra / racluster CSV text.
-    ArgusText,
-    Iptables,
-    Unknown,
-}
-
-fn detect(head: &[u8]) -> Detected {
-    match head {
-        [0x0c, 0xa5, 0x01 | 0x02, 0x00, ..] => Detected::Nfcapd,
-        [0x83, 0x10, 0x00, 0x20, ..] => Detected::ArgusFile,
-        h if h.starts_with(b"ts,te,") => Detected::NfdumpText,
-        h if h.starts_with(b"StartTime,") => Detected::ArgusText,
-        _ => Detected::Unknown,
     }
 }
 
@@ -553,6 +533,11 @@ fn run_import<'p>(
         total.errors += stats.errors;
         total.rows += stats.rows;
     }
+    if total.rows > 0 {
+        // Fresh statistics for the queries that follow a bulk load (the
+        // partitioned parent is never analysed by autovacuum).
+        client.batch_execute("ANALYZE flow_key; ANALYZE flow")?;
+    }
     if !args.no_cleanup {
         let c = ivre_pg::flow::cleanup::cleanup_flows(&mut client)?;
         if c.removed > 0 {
@@ -574,23 +559,4 @@ fn run_import<'p>(
         total.observations as f64 / secs.max(1e-9)
     ));
     Ok(crate::exit_status(failed))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn magic_bytes() {
-        assert_eq!(detect(&[0x0c, 0xa5, 0x01, 0x00, 0, 0]), Detected::Nfcapd);
-        assert_eq!(detect(&[0x0c, 0xa5, 0x02, 0x00]), Detected::Nfcapd);
-        assert_eq!(detect(&[0x83, 0x10, 0x00, 0x20]), Detected::ArgusFile);
-        assert_eq!(detect(b"ts,te,td,sa,da"), Detected::NfdumpText);
-        assert_eq!(detect(b"StartTime,LastTime,SrcAddr"), Detected::ArgusText);
-        assert_eq!(
-            detect(b"Jan  1 00:00:00 host kernel: IN="),
-            Detected::Unknown
-        );
-        assert_eq!(detect(b""), Detected::Unknown);
-    }
 }

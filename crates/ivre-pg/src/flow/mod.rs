@@ -8,5 +8,6 @@ mod fields;
 pub mod filter;
 mod load;
 pub mod query;
+pub mod web;
 
 pub use load::{ensure_partition, meta_json, partition_name, period_of, FlowLoader};
