@@ -661,3 +661,25 @@ fn structured_filter_f() {
         assert!(r.json()["error"].is_string());
     }
 }
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let mut s = Server::start(db(), &[]);
+    // A pooled connection exists when the signal comes.
+    s.get("/scans/count", &[]).ok();
+    let pid = s.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let exit = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+}

@@ -245,10 +245,14 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // The idle connections (synchronous clients, which close themselves
+    // with a runtime of their own) must be dropped outside this runtime.
+    let keep = app.clone();
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         serve(app, listener).await
     })?;
+    drop(keep);
     Ok(())
 }
 

@@ -7,10 +7,12 @@
 //!
 //! Unlike IVRE, nothing is dropped silently: an unknown keyword, a keyword
 //! the purpose does not answer, a negated meta token or a bad value is a
-//! [`QueryError`] naming the token. Every filter keyword may be negated
-//! (`!` or `-`), with the exact meaning "no record matches the clause" (the
-//! filter trees negate whole-record predicates); IVRE applies some negated
-//! tokens positively (`!httptitle:`) or ignores them.
+//! [`QueryError`] naming the token. A negated filter keyword (`!` or `-`)
+//! means exactly "no record matches the clause" (the filter trees negate
+//! whole-record predicates; IVRE applies some negated tokens positively,
+//! `!httptitle:`, or ignores them); negation is refused, with an error, on
+//! the meta tokens and on `open:` / `closed:` / `filtered:` /
+//! `otheropenport:`, whose negation IVRE does not define.
 
 use super::addr::{address, parse_port, AddrCond};
 use super::passive::{self as p, Ja4Query, PassiveFilter, PassiveLeaf};
