@@ -9,6 +9,7 @@ mod conventions;
 mod db;
 mod faults;
 mod foundation;
+mod geoip_download;
 mod hints;
 mod import_summary;
 mod ipdata;

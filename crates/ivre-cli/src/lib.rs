@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod db;
+pub mod geoip_download;
 pub mod input;
 pub mod ipdata;
 pub mod iphost;
