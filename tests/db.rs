@@ -105,9 +105,20 @@ fn status_start_psql_stop_destroy() {
 }
 
 #[test]
-fn destroy_stops_a_running_cluster_first() {
+fn a_tool_creates_the_cluster_names_ivre_db_stop_and_destroy_stops_it() {
     let home = data_home();
-    assert!(ivre_db(home.path(), &["start"]).status.success());
+    // A tool with no database configured creates the cluster and says how
+    // to stop it, in one line.
+    let out = tool_command("ivre-scancli", None)
+        .arg("--count")
+        .env("XDG_DATA_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let notice = stderr(&out);
+    assert_eq!(notice.lines().count(), 1, "{notice}");
+    assert!(notice.contains("created and started in "), "{notice}");
+    assert!(notice.contains("`ivre db stop`"), "{notice}");
     let pid = std::fs::read_to_string(home.path().join("ivre/pg/data/postmaster.pid")).unwrap();
     let pid = pid.lines().next().unwrap().to_owned();
     let out = ivre_db(home.path(), &["destroy", "--yes"]);

@@ -11,6 +11,7 @@ mod faults;
 mod flow;
 mod flow_query;
 mod foundation;
+mod geoip_download;
 mod hints;
 mod import_summary;
 mod ipdata;

@@ -14,6 +14,23 @@ pub struct IpdataArgs {
     /// Addresses: dotted IPv4, IPv6 or integers; none, or `-`, reads one per line from stdin
     #[arg(value_name = "ADDR")]
     pub addrs: Vec<String>,
+    /// Download (or update) MaxMind's free GeoLite2 ASN, Country and City databases into
+    /// --geoip-dir, else $IVRE_GEOIP_DIR, else /var/lib/GeoIP, where the tools look for
+    /// them. Needs a MaxMind account: GEOIPUPDATE_ACCOUNT_ID and GEOIPUPDATE_LICENSE_KEY,
+    /// else the AccountID and LicenseKey lines of --maxmind-conf or /etc/GeoIP.conf
+    #[arg(long, conflicts_with_all = ["addrs", "json"])]
+    pub download: bool,
+    /// geoipupdate configuration file with the AccountID and LicenseKey (--download)
+    #[arg(long, value_name = "FILE", requires = "download")]
+    pub maxmind_conf: Option<PathBuf>,
+    /// Where --download gets the databases (a mirror of MaxMind's service)
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "IVRE_MAXMIND_URL",
+        default_value = crate::geoip_download::DEFAULT_BASE_URL
+    )]
+    pub download_url: String,
     /// One JSON object per line (NDJSON), `addr` first
     #[arg(short, long)]
     pub json: bool,
@@ -88,6 +105,9 @@ pub fn run(args: &IpdataArgs) -> ExitCode {
     };
     common.init_logging();
     crate::run("ivre-ipdata", || {
+        if args.download {
+            return download(args, &common);
+        }
         let db = GeoIpDb::discover(args.geoip_dir.as_deref())?.with_language(&args.lang)?;
         let stdout = io::stdout();
         let flush = stdout.is_terminal();
@@ -111,4 +131,26 @@ pub fn run(args: &IpdataArgs) -> ExitCode {
         run.out.flush()?;
         Ok(crate::exit_status(run.failed))
     })
+}
+
+/// `--download`: the GeoLite2 databases into the directory the lookups search.
+fn download(args: &IpdataArgs, common: &CommonArgs) -> anyhow::Result<ExitCode> {
+    use crate::geoip_download::{download_all, Credentials};
+    let dir = match &args.geoip_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::var_os(ivre_data::ENV_GEOIP_DIR)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(ivre_data::DEFAULT_GEOIP_DIRS[0])),
+    };
+    let creds = Credentials::find(args.maxmind_conf.as_deref())?;
+    let started = std::time::Instant::now();
+    let files = download_all(&args.download_url, &creds, &dir)?;
+    common.summary(&format!(
+        "{} in {} ({})",
+        crate::progress::count(files.len() as u64, "database", "databases"),
+        dir.display(),
+        crate::progress::duration(started.elapsed().as_secs_f64())
+    ));
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod db2view;
 pub mod flow2db;
 pub mod flowcli;
+pub mod geoip_download;
 pub mod input;
 pub mod ipdata;
 pub mod iphost;
