@@ -8,6 +8,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "ivre-db2view",
+    version,
     // `ivre-db2view 10.0.0.0/8 nmap`: the addresses stop at the subcommand.
     subcommand_precedence_over_arg = true,
     about = "Build the view: one record per address, merging its scan results and passive \
@@ -31,7 +32,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = ivre_cli::parse_args::<Cli>();
     cli.common.init_logging();
     ivre_cli::run("ivre-db2view", || run(&cli.common, &cli.args))
 }

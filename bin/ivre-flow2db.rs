@@ -20,7 +20,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = ivre_cli::parse_args::<Cli>();
     cli.common.init_logging();
     ivre_cli::run("ivre-flow2db", || run_flow2db(&cli.common, &cli.args))
 }

@@ -11,8 +11,9 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(
     name = "ivre-httpd",
+    version,
     about = "Serve IVRE's web API (/cgi/scans, /cgi/passive, /cgi/passivedns, ...) over the database",
-    after_help = "API keys are required when listening on a non-loopback address (or with --auth):\n  ivre-httpd keys add alice --perm read --filter 'category:PROD'\n  curl -H 'Authorization: Bearer ivre_...' 'http://HOST:8080/cgi/scans/count?q=service:http'\n\nExamples:\n  ivre-httpd                       # http://127.0.0.1:8080/cgi/\n  ivre-httpd --port 0              # any free port (printed on stdout)\n  curl 'http://127.0.0.1:8080/cgi/scans/top/port:open:5'"
+    after_help = "API keys are required when listening on a non-loopback address (or with --auth):\n  ivre-httpd keys add alice --perm read --filter 'category:PROD'\n  curl -H 'Authorization: Bearer KEY' 'http://HOST:8080/cgi/scans/count?q=service:http'\n\nExamples:\n  ivre-httpd                       # http://127.0.0.1:8080/cgi/\n  ivre-httpd --port 0              # any free port (printed on stdout)\n  curl 'http://127.0.0.1:8080/cgi/scans/top/port:open:5'"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -95,7 +96,7 @@ enum Keys {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = ivre_cli::parse_args::<Cli>();
     ivre_web::init_logging(cli.verbose, cli.quiet);
     if let Some(Command::Keys(action)) = &cli.command {
         return ivre_cli::run("ivre-httpd", || {
