@@ -566,7 +566,7 @@ fn config_ipdata_and_purposes_to_come() {
     assert_eq!(v["country_code"], "GB", "{v}");
     assert!(v.get("addr").is_none());
     assert_eq!(s.get("/ipdata/not-an-ip", &[]).status, 400);
-    for path in ["/view", "/view/count", "/view/top/service", "/flows"] {
+    for path in ["/view/onlyips", "/flows", "/flows/count"] {
         let r = s.get(path, &[]);
         assert_eq!(r.status, 501, "{path}");
         assert!(r.json()["error"]
@@ -682,4 +682,46 @@ fn sigterm_shuts_down_cleanly() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn view_routes_answer_what_ivre_view_answers() {
+    let db = TestDb::new();
+    assert!(import_samples(&db).status.success());
+    let out = tool("ivre-db2view", &db, &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let addresses = db.scalar("SELECT count(DISTINCT addr) FROM scan_host");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM view_host"),
+        addresses,
+        "{}",
+        stderr(&out)
+    );
+    let s = Server::start(&db, &[]);
+    assert_eq!(count(&s, "view", ""), addresses);
+    for (q, flags) in [
+        ("80", &["--port", "80"][..]),
+        ("service:http", &["--service", "http"][..]),
+        ("domain:com", &["--domain", "com"][..]),
+    ] {
+        let mut args = vec!["--count"];
+        args.extend_from_slice(flags);
+        let cli = tool("ivre-view", &db, &args, None);
+        assert!(cli.status.success(), "{}", stderr(&cli));
+        let expected: i64 = String::from_utf8_lossy(&cli.stdout).trim().parse().unwrap();
+        assert_eq!(count(&s, "view", q), expected, "q={q}");
+    }
+    let r = s.get("/view/top/service:5", &[]).ok();
+    assert_eq!(r.json().as_array().unwrap().len(), 5);
+    let r = s
+        .get("/view", &[("q", "80 limit:3"), ("format", "ndjson")])
+        .ok();
+    let lines: Vec<Value> = r
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", r.body);
+    assert!(lines.iter().all(|h| h["addr"].is_string()), "{}", r.body);
+    assert_eq!(s.get("/view/count", &[("q", "country:FR")]).status, 400);
 }

@@ -28,7 +28,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use purpose::{Passive, Scans};
+use purpose::{Passive, Scans, View};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,12 +103,20 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/passivedns/{*query}", get(passivedns::passivedns))
         .route("/ipdata/{addr}", get(routes::ipdata))
-        // The view and flow purposes are being built: one line each to wire.
-        .route("/view", get(|| async { routes::not_available("view") }))
+        .route("/view", get(routes::records::<View>))
+        .route("/view/count", get(routes::count::<View>))
+        .route("/view/top/{*field}", get(routes::top::<View>))
+        .route("/view/distinct/{*field}", get(routes::distinct::<View>))
         .route(
             "/view/{*rest}",
-            get(|| async { routes::not_available("view") }),
+            get(|| async {
+                error::ApiError::new(
+                    axum::http::StatusCode::NOT_IMPLEMENTED,
+                    "this action is not available on /view yet (only records, count, top, distinct)",
+                )
+            }),
         )
+        // The flow purpose's API is in ivre_pg::flow; its routes are next.
         .route("/flows", get(|| async { routes::not_available("flow") }))
         .route(
             "/flows/{*rest}",

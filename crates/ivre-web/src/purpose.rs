@@ -143,3 +143,49 @@ impl Purpose for Passive {
         })
     }
 }
+
+/// The view: `/view`, the scan record shape over the view's tables. `q=`
+/// takes the keywords of `/scans` (the view's own country / AS searches are
+/// flags of `ivre-view`, not yet keywords: they answer 400 like on `/scans`).
+pub struct View;
+
+impl Purpose for View {
+    const NAME: &'static str = "view";
+    type Leaf = ivre_model::filter::view::ViewLeaf;
+
+    fn filter(q: &Query) -> Result<Filter<Self::Leaf>, QueryError> {
+        q.scan_filter().map(ivre_model::filter::view::from_scan)
+    }
+    fn base(access: &Access) -> Result<Filter<Self::Leaf>, ApiError> {
+        access.scan_base().map(ivre_model::filter::view::from_scan)
+    }
+    fn count(c: &mut Client, f: &Filter<Self::Leaf>) -> ivre_pg::Result<i64> {
+        ivre_pg::scan::query::count(c, f)
+    }
+    fn top(
+        c: &mut Client,
+        f: &Filter<Self::Leaf>,
+        field: &str,
+        n: u64,
+        least: bool,
+    ) -> ivre_pg::Result<Vec<TopValue>> {
+        ivre_pg::scan::query::topvalues(c, f, field, n, least)
+    }
+    fn distinct(
+        c: &mut Client,
+        f: &Filter<Self::Leaf>,
+        field: &str,
+        each: &mut dyn FnMut(Value) -> Result<(), Halt>,
+    ) -> Result<(), Halt> {
+        ivre_pg::scan::query::distinct(c, f, field, each)
+    }
+    fn records(
+        c: &mut Client,
+        f: &Filter<Self::Leaf>,
+        opts: &QueryOpts,
+        r: &RenderOpts,
+        each: &mut dyn FnMut(Value) -> Result<(), Halt>,
+    ) -> Result<(), Halt> {
+        ivre_pg::scan::query::get(c, f, opts, |doc| each(render::scan_record(doc, r)))
+    }
+}
