@@ -566,7 +566,7 @@ fn config_ipdata_and_purposes_to_come() {
     assert_eq!(v["country_code"], "GB", "{v}");
     assert!(v.get("addr").is_none());
     assert_eq!(s.get("/ipdata/not-an-ip", &[]).status, 400);
-    for path in ["/view/onlyips", "/flows", "/flows/count"] {
+    for path in ["/view/onlyips", "/flows/count"] {
         let r = s.get(path, &[]);
         assert_eq!(r.status, 501, "{path}");
         assert!(r.json()["error"]
@@ -724,4 +724,34 @@ fn view_routes_answer_what_ivre_view_answers() {
     assert_eq!(lines.len(), 3, "{}", r.body);
     assert!(lines.iter().all(|h| h["addr"].is_string()), "{}", r.body);
     assert_eq!(s.get("/view/count", &[("q", "country:FR")]).status, 400);
+}
+
+#[test]
+fn flows_answer_ivres_netflow_oracle() {
+    use crate::flow::{flow_data, flow_tool, nmapdir};
+    let db = TestDb::new();
+    let nmap = nmapdir();
+    let csv = std::fs::read(flow_data("nfcapd.csv")).unwrap();
+    let out = flow_tool("ivre-flow2db", &db, nmap.path(), &[], Some(&csv));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = Server::start(&db, &[]);
+    let r = s.get("/flows", &[("q", r#"{"count": true}"#)]).ok();
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"clients": 22, "servers": 55, "flows": 65})
+    );
+    let r = s
+        .get(
+            "/flows",
+            &[("q", r#"{"edges": ["proto = udp"], "limit": 5}"#)],
+        )
+        .ok();
+    let graph = r.json();
+    let edges = graph["edges"].as_array().unwrap();
+    assert!(!edges.is_empty() && edges.len() <= 5, "{graph}");
+    assert!(edges.iter().all(|e| e["data"]["proto"] == "udp"), "{graph}");
+    assert!(graph["nodes"].as_array().unwrap().len() >= 2, "{graph}");
+    for bad in ["not json", r#"{"edges": ["nosuchfield = 1"]}"#] {
+        assert_eq!(s.get("/flows", &[("q", bad)]).status, 400, "{bad}");
+    }
 }

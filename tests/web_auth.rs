@@ -168,6 +168,9 @@ fn base_filters_apply_to_every_query_of_every_purpose() {
         .request("GET", "/scans/distinct/addr", &[("q", "limit:0")], &oh)
         .ok();
     assert_eq!(r.json(), serde_json::json!([]));
+    // A host filter cannot narrow flows: refused, not ignored as in IVRE.
+    let r = s.request("GET", "/flows", &[("q", r#"{"count": true}"#)], &oh);
+    assert_eq!(r.status, 403);
 }
 
 #[test]

@@ -116,8 +116,7 @@ pub fn router(app: Arc<App>) -> Router {
                 )
             }),
         )
-        // The flow purpose's API is in ivre_pg::flow; its routes are next.
-        .route("/flows", get(|| async { routes::not_available("flow") }))
+        .route("/flows", get(routes::flows))
         .route(
             "/flows/{*rest}",
             get(|| async { routes::not_available("flow") }),

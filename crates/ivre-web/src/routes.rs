@@ -14,6 +14,7 @@ use crate::App;
 use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use ivre_pg::flow::web::FlowRequest;
 use ivre_pg::query::QueryOpts;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -385,6 +386,31 @@ pub async fn ipdata(
     .map_err(|e| ApiError::internal(e.to_string()))?
     .map_err(|e| ApiError::unavailable(e.to_string()))?;
     Ok(axum::Json(info).into_response())
+}
+
+/// `GET /flows?q=JSON` (spec §6.6): the flow graph `{nodes, edges}`, or
+/// `{clients, servers, flows}` with `"count": true`. Unlike IVRE, access
+/// control applies: a key whose base filter speaks of hosts cannot be
+/// narrowed to flows, so it is refused rather than shown every flow.
+pub async fn flows(
+    State(app): State<Arc<App>>,
+    access: Access,
+    UrlQuery(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    if access.base.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this API key has a base filter, which cannot apply to flows",
+        ));
+    }
+    let params = Params(pairs);
+    let request: FlowRequest = match params.get("q") {
+        None => FlowRequest::default(),
+        Some(q) => serde_json::from_str(q)
+            .map_err(|e| ApiError::bad_request(format!("q: not a flow request object: {e}")))?,
+    };
+    let answer = blocking(&app.pool, move |c| Ok(request.answer(c)?)).await?;
+    Ok(axum::Json(answer).into_response())
 }
 
 /// The answer of every route of a purpose this server does not have yet.
