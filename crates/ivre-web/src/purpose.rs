@@ -1,6 +1,6 @@
-//! What a record route needs of a purpose (scan, passive; view once it
-//! exists): its filter from `q=`, and the shared query layer's count, top
-//! values, distinct values and record stream. The generic handlers of
+//! What a record route needs of a purpose (scan, view, passive): its
+//! filter from `q=`, and the shared query layer's count, top values,
+//! distinct values and record stream. The generic handlers of
 //! [`crate::routes`] are written once over this trait, so that adding a
 //! purpose to the API is one implementation and its route lines.
 
@@ -9,10 +9,14 @@ use crate::error::ApiError;
 use crate::render::{self, RenderOpts};
 use crate::stream::Halt;
 use ivre_model::filter::query::{Query, QueryError};
+use ivre_model::filter::scan::ScanLeaf;
+use ivre_model::filter::view::ViewLeaf;
 use ivre_model::filter::Filter;
 use ivre_pg::query::{QueryOpts, TopValue};
+use ivre_pg::scan::HostLeaf;
 use postgres::Client;
 use serde_json::Value;
+use std::marker::PhantomData;
 
 pub trait Purpose: Send + Sync + 'static {
     /// For messages and `Content-Disposition`.
@@ -51,18 +55,46 @@ pub trait Purpose: Send + Sync + 'static {
     }
 }
 
-/// The scan ("nmap") purpose: `/scans`.
-pub struct Scans;
+/// A purpose over a host table set (`/scans`, `/view`): the same queries,
+/// on the tables the leaf type names.
+pub struct Hosts<L>(PhantomData<L>);
 
-impl Purpose for Scans {
+/// The scan ("nmap") purpose: `/scans`.
+pub type Scans = Hosts<ScanLeaf>;
+/// The view: `/view`, the scan record shape over the view's tables. `q=`
+/// takes the keywords of `/scans` (the view's own country / AS searches are
+/// flags of `ivre-view`, not yet keywords: they answer 400 like on `/scans`).
+pub type View = Hosts<ViewLeaf>;
+
+/// A leaf of a host table set, built from the scan keywords of `q=`.
+pub trait HostPurposeLeaf: HostLeaf + Clone + Send + Sync + 'static {
+    const NAME: &'static str;
+    fn from_scan(f: Filter<ScanLeaf>) -> Filter<Self>;
+}
+
+impl HostPurposeLeaf for ScanLeaf {
     const NAME: &'static str = "scans";
-    type Leaf = ivre_model::filter::scan::ScanLeaf;
+    fn from_scan(f: Filter<ScanLeaf>) -> Filter<Self> {
+        f
+    }
+}
+
+impl HostPurposeLeaf for ViewLeaf {
+    const NAME: &'static str = "view";
+    fn from_scan(f: Filter<ScanLeaf>) -> Filter<Self> {
+        ivre_model::filter::view::from_scan(f)
+    }
+}
+
+impl<L: HostPurposeLeaf> Purpose for Hosts<L> {
+    const NAME: &'static str = L::NAME;
+    type Leaf = L;
 
     fn filter(q: &Query) -> Result<Filter<Self::Leaf>, QueryError> {
-        q.scan_filter()
+        q.scan_filter().map(L::from_scan)
     }
     fn base(access: &Access) -> Result<Filter<Self::Leaf>, ApiError> {
-        access.scan_base()
+        access.scan_base().map(L::from_scan)
     }
     fn count(c: &mut Client, f: &Filter<Self::Leaf>) -> ivre_pg::Result<i64> {
         ivre_pg::scan::query::count(c, f)
@@ -141,51 +173,5 @@ impl Purpose for Passive {
                 .map_err(|e| Halt::Error(ApiError::internal(e.to_string())))?;
             each(render::passive_record(doc, r))
         })
-    }
-}
-
-/// The view: `/view`, the scan record shape over the view's tables. `q=`
-/// takes the keywords of `/scans` (the view's own country / AS searches are
-/// flags of `ivre-view`, not yet keywords: they answer 400 like on `/scans`).
-pub struct View;
-
-impl Purpose for View {
-    const NAME: &'static str = "view";
-    type Leaf = ivre_model::filter::view::ViewLeaf;
-
-    fn filter(q: &Query) -> Result<Filter<Self::Leaf>, QueryError> {
-        q.scan_filter().map(ivre_model::filter::view::from_scan)
-    }
-    fn base(access: &Access) -> Result<Filter<Self::Leaf>, ApiError> {
-        access.scan_base().map(ivre_model::filter::view::from_scan)
-    }
-    fn count(c: &mut Client, f: &Filter<Self::Leaf>) -> ivre_pg::Result<i64> {
-        ivre_pg::scan::query::count(c, f)
-    }
-    fn top(
-        c: &mut Client,
-        f: &Filter<Self::Leaf>,
-        field: &str,
-        n: u64,
-        least: bool,
-    ) -> ivre_pg::Result<Vec<TopValue>> {
-        ivre_pg::scan::query::topvalues(c, f, field, n, least)
-    }
-    fn distinct(
-        c: &mut Client,
-        f: &Filter<Self::Leaf>,
-        field: &str,
-        each: &mut dyn FnMut(Value) -> Result<(), Halt>,
-    ) -> Result<(), Halt> {
-        ivre_pg::scan::query::distinct(c, f, field, each)
-    }
-    fn records(
-        c: &mut Client,
-        f: &Filter<Self::Leaf>,
-        opts: &QueryOpts,
-        r: &RenderOpts,
-        each: &mut dyn FnMut(Value) -> Result<(), Halt>,
-    ) -> Result<(), Halt> {
-        ivre_pg::scan::query::get(c, f, opts, |doc| each(render::scan_record(doc, r)))
     }
 }
