@@ -8,6 +8,7 @@ mod common;
 mod conventions;
 mod db;
 mod faults;
+mod first_hour;
 mod flow;
 mod flow_query;
 mod foundation;

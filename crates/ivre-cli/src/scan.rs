@@ -39,11 +39,12 @@ pub struct Scan2dbArgs {
     /// Walk directories given as SCAN.
     #[arg(short, long)]
     pub recursive: bool,
-    /// Only store hosts that have ports.
-    #[arg(long, visible_alias = "ports")]
+    /// Only store hosts that have ports, of any state (IVRE's --port: not
+    /// a port number, unlike ivre-scancli --port N).
+    #[arg(long, visible_aliases = ["ports", "with-ports-only"])]
     pub port: bool,
     /// Only store hosts with at least one open port.
-    #[arg(long)]
+    #[arg(long, visible_alias = "open-ports-only")]
     pub open_ports: bool,
     /// Extra Nmap probes to try when fingerprinting Masscan banners.
     #[arg(long, num_args = 1.., value_name = "PROBE")]
