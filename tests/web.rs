@@ -566,7 +566,7 @@ fn config_ipdata_and_purposes_to_come() {
     assert_eq!(v["country_code"], "GB", "{v}");
     assert!(v.get("addr").is_none());
     assert_eq!(s.get("/ipdata/not-an-ip", &[]).status, 400);
-    for path in ["/view/onlyips", "/flows/count"] {
+    for path in ["/rir", "/rir/count", "/rir/top/country"] {
         let r = s.get(path, &[]);
         assert_eq!(r.status, 501, "{path}");
         assert!(r.json()["error"]
@@ -723,7 +723,10 @@ fn view_routes_answer_what_ivre_view_answers() {
         .collect();
     assert_eq!(lines.len(), 3, "{}", r.body);
     assert!(lines.iter().all(|h| h["addr"].is_string()), "{}", r.body);
-    assert_eq!(s.get("/view/count", &[("q", "country:FR")]).status, 400);
+    // The enrichment keywords apply, as ivre-view's flags.
+    let cli = tool("ivre-view", &db, &["--count", "--country", "FR"], None);
+    let expected: i64 = String::from_utf8_lossy(&cli.stdout).trim().parse().unwrap();
+    assert_eq!(count(&s, "view", "country:FR"), expected);
 }
 
 #[test]

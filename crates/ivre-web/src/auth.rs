@@ -75,7 +75,7 @@ pub fn check_base_filter(text: &str) -> anyhow::Result<()> {
     if q.skip.is_some() || q.limit.is_some() || !q.sort.is_empty() || !q.fields.is_empty() {
         anyhow::bail!("a base filter cannot hold skip:, limit:, sortby: or fields:");
     }
-    if q.scan_filter().is_err() {
+    if q.scan_filter().is_err() && crate::viewq::view_filter(&q).is_err() {
         q.passive_filter()?;
     }
     Ok(())

@@ -20,6 +20,7 @@ pub mod render;
 pub mod routes;
 pub mod stream;
 pub mod upload;
+pub mod viewq;
 
 use anyhow::Context;
 use axum::extract::{ConnectInfo, Request};
@@ -28,6 +29,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use ivre_model::filter::scan::ScanLeaf;
+use ivre_model::filter::view::ViewLeaf;
 use purpose::{Passive, Scans, View};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,11 +92,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/scans/count", get(routes::count::<Scans>))
         .route("/scans/top/{*field}", get(routes::top::<Scans>))
         .route("/scans/distinct/{*field}", get(routes::distinct::<Scans>))
-        .route("/scans/onlyips", get(routes::onlyips))
-        .route("/scans/ipsports", get(routes::ipsports))
-        .route("/scans/countopenports", get(routes::countopenports))
-        .route("/scans/timeline", get(routes::timeline))
-        .route("/scans/coordinates", get(routes::coordinates))
+        .route("/scans/onlyips", get(routes::onlyips::<ScanLeaf>))
+        .route("/scans/ipsports", get(routes::ipsports::<ScanLeaf>))
+        .route(
+            "/scans/countopenports",
+            get(routes::countopenports::<ScanLeaf>),
+        )
+        .route("/scans/timeline", get(routes::timeline::<ScanLeaf>))
+        .route("/scans/coordinates", get(routes::coordinates::<ScanLeaf>))
         .route("/passive", get(routes::records::<Passive>))
         .route("/passive/count", get(routes::count::<Passive>))
         .route("/passive/top/{*field}", get(routes::top::<Passive>))
@@ -107,15 +113,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/view/count", get(routes::count::<View>))
         .route("/view/top/{*field}", get(routes::top::<View>))
         .route("/view/distinct/{*field}", get(routes::distinct::<View>))
+        .route("/view/onlyips", get(routes::onlyips::<ViewLeaf>))
+        .route("/view/ipsports", get(routes::ipsports::<ViewLeaf>))
         .route(
-            "/view/{*rest}",
-            get(|| async {
-                error::ApiError::new(
-                    axum::http::StatusCode::NOT_IMPLEMENTED,
-                    "this action is not available on /view yet (only records, count, top, distinct)",
-                )
-            }),
+            "/view/countopenports",
+            get(routes::countopenports::<ViewLeaf>),
         )
+        .route("/view/timeline", get(routes::timeline::<ViewLeaf>))
+        .route("/view/coordinates", get(routes::coordinates::<ViewLeaf>))
+        .route("/rir", get(|| async { routes::no_rir() }))
+        .route("/rir/{*rest}", get(|| async { routes::no_rir() }))
         .route("/flows", get(routes::flows))
         .route(
             "/flows/{*rest}",

@@ -7,7 +7,7 @@
 use crate::access::Access;
 use crate::error::ApiError;
 use crate::params::{Format, Params};
-use crate::purpose::{Purpose, Scans};
+use crate::purpose::{HostPurposeLeaf, Hosts, Purpose};
 use crate::render::{addr_number, epoch};
 use crate::stream::{blocking, streamed, Halt, Sink};
 use crate::App;
@@ -209,7 +209,8 @@ pub async fn distinct<P: Purpose>(
     .await)
 }
 
-/// The actions of `/scans/ACTION` (every matching host, no paging).
+/// The actions of `/scans/ACTION` and `/view/ACTION` (every matching host,
+/// no paging; `WEB_MAXRESULTS` caps them).
 #[derive(Debug, Clone, Copy)]
 enum Action {
     OnlyIps,
@@ -228,13 +229,26 @@ fn addr_of(doc: &Value, numbers: bool) -> Value {
     }
 }
 
+/// Where a host is, as GeoJSON `[longitude, latitude]`: IVRE's `infos.loc`
+/// (already GeoJSON), or the `infos.coordinates` (`[latitude, longitude]`)
+/// the view's enrichment writes.
+fn location(doc: &Value) -> Option<Value> {
+    if let Some(c) = doc.pointer("/infos/loc/coordinates") {
+        return Some(c.clone());
+    }
+    match doc.pointer("/infos/coordinates")?.as_array()?.as_slice() {
+        [lat, lon] if lat.is_number() && lon.is_number() => Some(json!([lon, lat])),
+        _ => None,
+    }
+}
+
 fn open_count(doc: &Value) -> Value {
     doc.pointer("/openports/count")
         .cloned()
         .unwrap_or(Value::from(0))
 }
 
-async fn scan_action(
+async fn host_action<L: HostPurposeLeaf>(
     app: Arc<App>,
     access: Access,
     pairs: Vec<(String, String)>,
@@ -242,7 +256,7 @@ async fn scan_action(
 ) -> Result<Response, ApiError> {
     let params = Params(pairs);
     let q = params.query()?;
-    let flt = Scans::scoped(&q, &access)?;
+    let flt = Hosts::<L>::scoped(&q, &access)?;
     let fmt = params.format();
     let numbers = params.flag("ipsasnumbers");
     let modulo = match params.get("modulo") {
@@ -296,10 +310,10 @@ async fn scan_action(
                     json!([t, addr_of(&doc, numbers), open_count(&doc)])
                 }
                 Action::Coordinates => {
-                    if let Some(coords) = doc.pointer("/infos/loc/coordinates") {
+                    if let Some(coords) = location(&doc) {
                         let e = points
                             .entry(coords.to_string())
-                            .or_insert_with(|| (coords.clone(), 0));
+                            .or_insert_with(|| (coords, 0));
                         e.1 += 1;
                     }
                     return Ok(());
@@ -324,12 +338,12 @@ async fn scan_action(
 
 macro_rules! action_handler {
     ($name:ident, $action:expr) => {
-        pub async fn $name(
+        pub async fn $name<L: HostPurposeLeaf>(
             State(app): State<Arc<App>>,
             access: Access,
             UrlQuery(pairs): Pairs,
         ) -> Result<Response, ApiError> {
-            scan_action(app, access, pairs, $action).await
+            host_action::<L>(app, access, pairs, $action).await
         }
     };
 }
@@ -411,6 +425,15 @@ pub async fn flows(
     };
     let answer = blocking(&app.pool, move |c| Ok(request.answer(c)?)).await?;
     Ok(axum::Json(answer).into_response())
+}
+
+/// `/rir` and its actions: the RIR purpose has no tables here yet.
+pub fn no_rir() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "the rir purpose is not available on this server yet: \
+         no RIR (whois) data is stored (ivre-httpd serves scans, view, passive, flows)",
+    )
 }
 
 /// The answer of every route of a purpose this server does not have yet.
