@@ -246,7 +246,7 @@ async fn refuse(
         status: Some(i32::from(status.as_u16())),
         details: Some(serde_json::json!({ "reason": reason })),
     };
-    if let Err(e) = blocking(&app.pool, move |c| Ok(ivre_pg::web::audit(c, &event)?)).await {
+    if let Err(e) = blocking(&app.writer, move |c| Ok(ivre_pg::web::audit(c, &event)?)).await {
         log::error!("cannot write a refusal to the audit log: {}", e.message);
     }
     ApiError::new(status, reason).into_response()

@@ -72,8 +72,13 @@ impl Default for WebConfig {
 /// The state every handler shares.
 pub struct App {
     pub config: WebConfig,
+    /// Read-only sessions: every read route.
     pub pool: pool::Pool,
+    /// Sessions that write: uploads and the audit log only.
+    pub writer: pool::Pool,
     pub geoip: Option<Arc<ivre_data::GeoIpDb>>,
+    /// Where the MaxMind files were asked for (the view builds of uploads).
+    pub geoip_dir: Option<std::path::PathBuf>,
     pub keys: auth::KeyCache,
 }
 
@@ -109,7 +114,14 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/passivedns/{*query}", get(passivedns::passivedns))
         .route("/ipdata/{addr}", get(routes::ipdata))
-        .route("/view", get(routes::records::<View>))
+        .route(
+            "/view",
+            get(routes::records::<View>)
+                .post(upload::upload_view)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    usize::try_from(app.config.max_upload).unwrap_or(usize::MAX),
+                )),
+        )
         .route("/view/count", get(routes::count::<View>))
         .route("/view/top/{*field}", get(routes::top::<View>))
         .route("/view/distinct/{*field}", get(routes::distinct::<View>))
@@ -210,6 +222,9 @@ async fn shutdown_signal() {
     log::info!("shutting down: finishing the requests under way");
 }
 
+/// Connections of the writer pool (uploads wait for one).
+const WRITERS: usize = 2;
+
 /// How `ivre-httpd` runs the server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -237,9 +252,12 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
         }
     };
     let app = Arc::new(App {
-        pool: pool::Pool::new(target, opts.pool_size, opts.statement_timeout),
+        pool: pool::Pool::reader(target.clone(), opts.pool_size, opts.statement_timeout),
+        // Uploads (a scan import, a view build) run longer than a query.
+        writer: pool::Pool::writer(target, WRITERS, Duration::ZERO),
         config: opts.config,
         geoip,
+        geoip_dir: opts.geoip_dir.clone(),
         keys: auth::KeyCache::default(),
     });
     let listener = std::net::TcpListener::bind((opts.bind, opts.port))
