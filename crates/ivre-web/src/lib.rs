@@ -9,6 +9,7 @@
 //! (see [`error`]); no input gives a 500.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod keys;
@@ -136,10 +137,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/rir", get(|| async { routes::no_rir() }))
         .route("/rir/{*rest}", get(|| async { routes::no_rir() }))
         .route("/flows", get(routes::flows))
-        .route(
-            "/flows/{*rest}",
-            get(|| async { routes::not_available("flow") }),
-        )
+        .route("/audit", get(audit::list))
+        .route("/audit/", get(audit::list))
+        .route("/audit/count", get(audit::count))
+        .route("/audit/{id}", get(audit::event))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             auth::authenticate,
@@ -251,15 +252,21 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
             None
         }
     };
+    let app_target = target.clone();
+    // Uploads (a scan import, a view build) run longer than a query: the
+    // writer has no statement timeout.
     let app = Arc::new(App {
         pool: pool::Pool::reader(target.clone(), opts.pool_size, opts.statement_timeout),
-        // Uploads (a scan import, a view build) run longer than a query.
-        writer: pool::Pool::writer(target, WRITERS, Duration::ZERO),
+        writer: pool::Pool::writer(target.clone(), WRITERS, Duration::ZERO),
+
         config: opts.config,
         geoip,
         geoip_dir: opts.geoip_dir.clone(),
         keys: auth::KeyCache::default(),
     });
+    if !app.config.key_cache.is_zero() {
+        auth::listen_revocations(app.clone(), app_target);
+    }
     let listener = std::net::TcpListener::bind((opts.bind, opts.port))
         .with_context(|| format!("cannot listen on {}:{}", opts.bind, opts.port))?;
     listener.set_nonblocking(true)?;
