@@ -32,3 +32,4 @@ mod view;
 mod web;
 mod web_auth;
 mod web_upload;
+mod web_view;
