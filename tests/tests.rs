@@ -25,6 +25,7 @@ mod scan2db;
 mod scan_explain;
 mod scancli;
 mod scancli_ingest;
+mod scanners;
 mod schema_doc;
 mod truncated;
 mod unstorable;
