@@ -14,6 +14,7 @@ mod foundation;
 mod geoip_download;
 mod hints;
 mod import_summary;
+mod ipcalc;
 mod ipdata;
 mod iphost;
 mod ipinfo;

@@ -11,6 +11,7 @@ pub mod flow2db;
 pub mod flowcli;
 pub mod geoip_download;
 pub mod input;
+pub mod ipcalc;
 pub mod ipdata;
 pub mod iphost;
 pub mod ipinfo;
@@ -22,6 +23,7 @@ pub mod probes;
 pub mod progress;
 pub mod scan;
 pub mod scancli;
+pub mod sort;
 pub mod tools;
 pub mod view;
 

@@ -53,6 +53,11 @@ pub const TOOLS: &[(&str, &str)] = &[
         "serve IVRE's web API (/cgi/...) with API keys and access control",
     ),
     (
+        "ipcalc",
+        "convert between addresses, ranges, networks (CIDR) and integers",
+    ),
+    ("sort", "sort lines by IP address"),
+    (
         "db",
         "the private PostgreSQL cluster: status, start, stop, psql, destroy",
     ),

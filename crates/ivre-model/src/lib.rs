@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod escape;
 pub mod filter;
 pub mod flow;
+pub mod ipcalc;
 pub mod passive;
 pub mod probes;
 pub mod reader;
