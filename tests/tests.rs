@@ -19,6 +19,7 @@ mod ipdata;
 mod iphost;
 mod ipinfo;
 mod kill;
+mod macinfo;
 mod passive;
 mod passive_exactly_once;
 mod scan2db;

@@ -15,6 +15,7 @@ pub mod ipcalc;
 pub mod ipdata;
 pub mod iphost;
 pub mod ipinfo;
+pub mod macinfo;
 pub mod output;
 pub mod passive;
 pub mod passivefilter;

@@ -58,6 +58,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("sort", "sort lines by IP address"),
     (
+        "macinfo",
+        "MAC addresses seen by the passive purpose, and their vendors",
+    ),
+    (
         "db",
         "the private PostgreSQL cluster: status, start, stop, psql, destroy",
     ),
