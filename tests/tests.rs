@@ -33,3 +33,4 @@ mod view;
 mod web;
 mod web_auth;
 mod web_upload;
+mod weblog2db;

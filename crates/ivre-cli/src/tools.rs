@@ -31,6 +31,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "airodump2db",
         "import airodump-ng CSV files into the passive purpose",
     ),
+    (
+        "weblog2db",
+        "import Apache / Nginx access logs (user agents) into the passive purpose",
+    ),
     ("ipinfo", "query the passive purpose"),
     (
         "iphost",
