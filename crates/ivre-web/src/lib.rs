@@ -19,6 +19,7 @@ pub mod purpose;
 pub mod render;
 pub mod routes;
 pub mod stream;
+pub mod ui;
 pub mod upload;
 
 use anyhow::Context;
@@ -135,7 +136,8 @@ pub fn router(app: Arc<App>) -> Router {
     } else {
         Router::new().nest(prefix, api)
     };
-    root.layer(axum::middleware::from_fn(access_log))
+    root.merge(ui::router())
+        .layer(axum::middleware::from_fn(access_log))
 }
 
 /// One log line per request (`peer method path status ms`), and IVRE's
