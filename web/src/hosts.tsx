@@ -387,7 +387,7 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
         <FilterBar q={q} onChange={setQ} error={err} />
         <Pager skip={skip} limit={limit} count={count} onSkip={(s) => go({ skip: s ? String(s) : undefined, host: undefined })} />
         <div class="cards" id="hosts">
-          {hosts === null && <p class="muted">loading…</p>}
+          {hosts === null && <p class="muted loading">loading…</p>}
           {hosts?.map((h) => (
             <HostCard key={h.addr} h={h} onAdd={addTok} selected={h.addr === sel} onOpen={() => go({ host: h.addr })} />
           ))}
