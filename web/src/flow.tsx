@@ -2,7 +2,7 @@
 // counts, and the graph laid out by a force simulation (d3-force), with
 // nodes and edges sized by traffic; a click shows details.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { forceCenter, forceLink, forceManyBody, forceSimulation, SimulationLinkDatum, SimulationNodeDatum } from "d3-force";
+import { forceCenter, forceLink, forceManyBody, forceSimulation, forceX, forceY, SimulationLinkDatum, SimulationNodeDatum } from "d3-force";
 import { getJson } from "./api";
 import { navigate, Route } from "./route";
 import { errMsg, fmtBytes } from "./util";
@@ -38,6 +38,9 @@ function layout(g: Graph, W: number, H: number) {
     .force("charge", forceManyBody().strength(-60))
     .force("link", forceLink<SNode, SLink>(links).distance(40))
     .force("center", forceCenter(W / 2, H / 2))
+    // Pull the separate components together (flows often make many).
+    .force("x", forceX(W / 2).strength(0.07))
+    .force("y", forceY(H / 2).strength(0.07))
     .stop();
   const ticks = Math.min(300, Math.max(60, 30000 / Math.max(1, nodes.length)));
   for (let i = 0; i < ticks; i++) sim.tick();
@@ -112,6 +115,8 @@ export function FlowPage(props: { route: Route }) {
   };
   const setDetail = (d: string | undefined) => navigate("flow", { q: props.route.params.get("q") || undefined, detail: d }, true);
   const maxB = Math.max(1, ...(lay?.nodes || []).map((n) => n.bytes));
+  // Sizes relative to the drawing, so that they read the same at any scale.
+  const unit = lay ? Math.max(lay.box[2], lay.box[3]) / 300 : 1;
   const [dtype, did] = detail.includes(":") ? [detail.slice(0, detail.indexOf(":")), detail.slice(detail.indexOf(":") + 1)] : ["", ""];
   return (
     <div class="layout">
@@ -181,7 +186,7 @@ export function FlowPage(props: { route: Route }) {
                     y1={s.y}
                     x2={t.x}
                     y2={t.y}
-                    stroke-width={0.5 + Math.log10(1 + l.bytes) / 2}
+                    stroke-width={(unit * (0.3 + Math.log10(1 + l.bytes) / 3)) / 2}
                     onClick={() => setDetail(`edge:${l.e.id}`)}
                   >
                     <title>{`${l.e.label} ${s.id} → ${t.id}`}</title>
@@ -196,7 +201,7 @@ export function FlowPage(props: { route: Route }) {
                   class={`node ${n.inbound ? "server" : ""} ${detail === `node:${n.id}` ? "sel" : ""}`}
                   cx={n.x}
                   cy={n.y}
-                  r={3 + 7 * Math.sqrt(n.bytes / maxB)}
+                  r={unit * (1.5 + 4 * Math.sqrt(n.bytes / maxB))}
                   tabIndex={0}
                   data-addr={n.id}
                   onClick={() => setDetail(`node:${n.id}`)}
@@ -206,6 +211,15 @@ export function FlowPage(props: { route: Route }) {
                 </circle>
               ))}
             </g>
+            {lay.nodes.length <= 150 && (
+              <g class="labels">
+                {lay.nodes.map((n) => (
+                  <text key={n.id} class="label" x={(n.x || 0) + unit * 3} y={(n.y || 0) + unit} font-size={unit * 3.2}>
+                    {n.id}
+                  </text>
+                ))}
+              </g>
+            )}
           </svg>
         )}
       </main>

@@ -337,7 +337,7 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
   const [hosts, setHosts] = useState<Host[] | null>(null);
   const [count, setCount] = useState<number | null>(null);
   const [err, setErr] = useState("");
-  const [timeline, setTimeline] = useState<[number, string, number][]>([]);
+  const [timeline, setTimeline] = useState<[number, string, number][] | null>(null);
 
   const go = (p: Record<string, string | undefined>, replace = false) =>
     navigate(page, { q, limit: route.params.get("limit") || undefined, skip: skip ? String(skip) : undefined, host: sel || undefined, ...p }, replace);
@@ -364,12 +364,13 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
     };
   }, [purpose, q, limit, skip]);
 
+  // The timeline of every matching host (/timeline); where the server
+  // has no such action yet, the hosts of this page.
   useEffect(() => {
-    if (purpose !== "scans") return;
     let live = true;
     getJson<[number, string, number][]>(`/${purpose}/timeline`, { q })
       .then((r) => live && setTimeline(r))
-      .catch(() => live && setTimeline([]));
+      .catch(() => live && setTimeline(null));
     return () => {
       live = false;
     };
@@ -397,17 +398,17 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
         )}
         <div class="charts">
           <TopChart purpose={purpose} q={q} onAdd={addTok} />
-          {purpose === "view" ? (
-            <WorldMap purpose={purpose} q={q} />
+          {purpose === "view" && <WorldMap purpose={purpose} q={q} />}
+          {timeline ? (
+            <Timeline title={purpose === "scans" ? "Scan timeline" : "Timeline"} points={timeline} onPick={(a) => go({ host: a })} />
           ) : (
-            <Timeline title="Scan timeline" points={timeline} onPick={(a) => go({ host: a })} />
-          )}
-          {purpose === "view" && hosts && (
-            <Timeline
-              title="Timeline (this page)"
-              points={hosts.map((h) => [h.starttime || 0, h.addr, openPorts(h).length] as [number, string, number]).filter((p) => p[0])}
-              onPick={(a) => go({ host: a })}
-            />
+            hosts && (
+              <Timeline
+                title="Timeline (this page)"
+                points={hosts.map((h) => [h.starttime || 0, h.addr, openPorts(h).length] as [number, string, number]).filter((p) => p[0])}
+                onPick={(a) => go({ host: a })}
+              />
+            )
           )}
         </div>
       </main>

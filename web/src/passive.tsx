@@ -183,7 +183,7 @@ export function PassivePage(props: { route: Route; defaultLimit: number }) {
   );
 }
 
-type Cof = { rrname: string; rrtype: string; rdata: string; count?: number; time_first?: string; time_last?: string; sensor?: string; source?: string };
+type Cof = { rrname: string; rrtype: string; rdata: string; count?: number; time_first?: number | string; time_last?: number | string; sensor?: string; source?: string };
 
 export function DnsPage(props: { route: Route }) {
   const name = props.route.params.get("name") || "";
@@ -247,7 +247,7 @@ export function DnsPage(props: { route: Route }) {
                 {r.rdata}
               </button>
               <span class="muted small right">
-                ×{r.count} {r.time_first} → {r.time_last} {r.source ? `via ${r.source}` : ""}
+                ×{r.count} {fmtTime(r.time_first)} → {fmtTime(r.time_last)} {r.source ? `via ${r.source}` : ""}
               </span>
             </header>
           </article>

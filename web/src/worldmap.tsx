@@ -37,9 +37,8 @@ export function WorldMap(props: { purpose: string; q: string }) {
   const max = Math.max(1, ...pts.map((p) => p.properties?.count || 1));
   return (
     <section class="panel map">
-      <h3>
-        Map <span class="muted small">{err ? `(points unavailable: ${err})` : `${pts.length} location(s)`}</span>
-      </h3>
+      <h3>Map</h3>
+      <p class="muted small" id="map-status">{err ? `No points: ${err}` : `${pts.length} location(s)`}</p>
       <svg id="worldmap" width="100%" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="world map of hosts">
         <path d={path({ type: "Sphere" } as never) || ""} class="sphere" />
         {land.features.map((f, i) => (
