@@ -5,6 +5,7 @@
 
 mod common;
 
+mod browser;
 mod conventions;
 mod db;
 mod faults;

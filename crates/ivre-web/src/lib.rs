@@ -20,6 +20,7 @@ pub mod purpose;
 pub mod render;
 pub mod routes;
 pub mod stream;
+pub mod ui;
 pub mod upload;
 pub mod viewq;
 
@@ -155,7 +156,8 @@ pub fn router(app: Arc<App>) -> Router {
     } else {
         Router::new().nest(prefix, api)
     };
-    root.layer(axum::middleware::from_fn(access_log))
+    root.merge(ui::router())
+        .layer(axum::middleware::from_fn(access_log))
 }
 
 /// One log line per request (`peer method path status ms`), and IVRE's

@@ -1,0 +1,611 @@
+//! The web UI in a real browser: headless Chromium (Debian's `chromium`,
+//! driven over WebDriver by `chromedriver`) against `ivre-httpd` on the
+//! sample corpus (IVRE's sample scans, hosts the MaxMind test databases
+//! locate, the Zeek passive fixture, NetFlow flows). Each page is checked
+//! against the API it shows (the view's count and first hosts are
+//! `/cgi/view/count`'s and `/cgi/view?limit=10`'s), and photographed into
+//! docs/screenshots/. Without chromium and chromedriver the tests say so
+//! and pass (CI installs both).
+
+mod webdriver;
+
+use crate::common::*;
+use crate::web::Server;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use webdriver::Browser;
+
+/// The corpus: samples + located hosts in the view, passive, flows.
+fn db() -> &'static TestDb {
+    static DB: OnceLock<TestDb> = OnceLock::new();
+    DB.get_or_init(|| {
+        let db = TestDb::new();
+        let out = import_samples(&db);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let geo = tempfile::tempdir().unwrap();
+        for kind in ["ASN", "Country", "City"] {
+            std::fs::copy(
+                data(&format!("geoip/GeoLite2-{kind}-Test.mmdb")),
+                geo.path().join(format!("GeoLite2-{kind}.mmdb")),
+            )
+            .unwrap();
+        }
+        let hosts = [
+            ("81.2.69.142", 80),
+            ("2.125.160.217", 22),
+            ("89.160.20.115", 443),
+            ("216.160.83.58", 25),
+            ("175.16.199.5", 8080),
+        ];
+        let lines: Vec<String> = hosts
+            .iter()
+            .map(|(addr, port)| {
+                json!({"addr": addr, "state": "up", "schema_version": 22,
+                       "starttime": "2024-01-02 03:04:05", "endtime": "2024-01-02 03:05:05",
+                       "ports": [{"protocol": "tcp", "port": port, "state_state": "open"}]})
+                .to_string()
+            })
+            .collect();
+        let scan = geo.path().join("geo.json");
+        std::fs::write(&scan, lines.join("\n") + "\n").unwrap();
+        let out = tool(
+            "ivre-scan2db",
+            &db,
+            &["-s", "GEO", scan.to_str().unwrap()],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let log = data("passive/zeek/passive_recon.log");
+        let out = tool(
+            "ivre-passiverecon2db",
+            &db,
+            &["-s", "TEST", log.to_str().unwrap()],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = tool(
+            "ivre-db2view",
+            &db,
+            &["--geoip-dir", geo.path().to_str().unwrap()],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let nmap = crate::flow::nmapdir();
+        let csv = std::fs::read(crate::flow::flow_data("nfcapd.csv")).unwrap();
+        let out = crate::flow::flow_tool("ivre-flow2db", &db, nmap.path(), &[], Some(&csv));
+        assert!(out.status.success(), "{}", stderr(&out));
+        db
+    })
+}
+
+/// One browser at a time: the machine is small and Chromium is not.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn shot(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/screenshots")
+        .join(format!("{name}.png"))
+}
+
+/// The page's root URL (`http://127.0.0.1:PORT/`) from the API base.
+fn root(s: &Server) -> String {
+    s.base.trim_end_matches("/cgi").to_string() + "/"
+}
+
+fn api_count(s: &Server, purpose: &str, q: &str) -> i64 {
+    s.get(&format!("/{purpose}/count"), &[("q", q)])
+        .ok()
+        .body
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The addresses of the host cards, in order.
+fn card_addrs(b: &Browser) -> Vec<String> {
+    let v = b.js(
+        "return [...document.querySelectorAll('#hosts .card')].map(c => c.dataset.addr);",
+        json!([]),
+    );
+    serde_json::from_value(v).unwrap()
+}
+
+fn shown_count(b: &Browser) -> i64 {
+    b.wait(
+        "the count",
+        "document.querySelector('#total-count') && document.querySelector('#total-count').textContent",
+    )
+    .as_str()
+    .unwrap()
+    .parse()
+    .unwrap()
+}
+
+/// The console's errors, except answers of routes not built yet (501).
+fn console_errors(b: &Browser, also_allowed: &[&str]) -> Vec<String> {
+    b.logs()
+        .into_iter()
+        .filter(|(level, msg)| {
+            level == "SEVERE"
+                && !msg.contains("status of 501")
+                && !also_allowed.iter().any(|a| msg.contains(a))
+        })
+        .map(|(_, m)| m)
+        .collect()
+}
+
+/// Waits until the page shows `n` host cards after a navigation.
+fn wait_cards(b: &Browser) {
+    b.wait(
+        "host cards",
+        "document.querySelectorAll('#hosts .card').length > 0 && !document.querySelector('#hosts .loading')",
+    );
+}
+
+#[test]
+fn view_page_lists_the_apis_hosts_and_count_and_a_facet_narrows_them() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(db(), &[]);
+    b.goto(&root(&s));
+    wait_cards(&b);
+    assert_eq!(shown_count(&b), api_count(&s, "view", ""));
+    let first: Vec<String> = s
+        .get("/view", &[("q", "limit:10"), ("format", "ndjson")])
+        .ok()
+        .body
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["addr"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(first.len(), 10);
+    assert_eq!(card_addrs(&b), first);
+    // Facets are there before the photograph.
+    b.wait(
+        "the open-ports facet",
+        "document.querySelector('[data-field=\"port:open\"] .facet-row[data-token]')",
+    );
+    b.screenshot(&shot("view"));
+    // A click on the first open-ports facet row adds its filter.
+    let token = b
+        .js(
+            "return document.querySelector('[data-field=\"port:open\"] .facet-row[data-token]').dataset.token;",
+            json!([]),
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        token.starts_with("tcp/") || token.starts_with("udp/"),
+        "{token}"
+    );
+    b.click("[data-field=\"port:open\"] .facet-row[data-token]");
+    let expected = api_count(&s, "view", &token);
+    assert!(expected < api_count(&s, "view", ""));
+    b.wait(
+        "the narrowed count",
+        &format!("document.querySelector('#total-count') && document.querySelector('#total-count').textContent === '{expected}'"),
+    );
+    wait_cards(&b);
+    let narrowed: Vec<String> = s
+        .get(
+            "/view",
+            &[("q", &format!("{token} limit:10")), ("format", "ndjson")],
+        )
+        .ok()
+        .body
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["addr"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(card_addrs(&b), narrowed);
+    assert!(
+        b.url()
+            .contains(&format!("q={}", token.replace('/', "%2F"))),
+        "{}",
+        b.url()
+    );
+    // Paging: the next page starts at host 11.
+    b.click("button[aria-label='next page']");
+    b.wait(
+        "page 2",
+        "document.querySelector('.showing').textContent.includes('Showing 11 to')",
+    );
+    assert!(b.url().contains("skip=10"), "{}", b.url());
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_filter_bar_round_trips_through_the_url() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(db(), &[]);
+    b.goto(&format!("{}#/view?q=service%3Ahttp%20tcp%2F80", root(&s)));
+    wait_cards(&b);
+    let chips = || -> Vec<String> {
+        serde_json::from_value(b.js(
+            "return [...document.querySelectorAll('.chips .chip')].map(c => c.dataset.token);",
+            json!([]),
+        ))
+        .unwrap()
+    };
+    assert_eq!(chips(), ["service:http", "tcp/80"]);
+    assert_eq!(
+        shown_count(&b),
+        api_count(&s, "view", "service:http tcp/80")
+    );
+    // Keyword completion, then a token typed with the keyboard.
+    b.type_in("#filter-input", "coun");
+    let sugg = b.wait(
+        "completions",
+        "[...document.querySelectorAll('.suggest li')].map(l => l.textContent).join(' ')",
+    );
+    assert!(sugg.as_str().unwrap().contains("country:"), "{sugg}");
+    b.js(
+        "const i = document.querySelector('#filter-input'); i.value = ''; i.dispatchEvent(new Event('input', {bubbles: true}));",
+        json!([]),
+    );
+    b.type_in("#filter-input", "tag:TOR\u{E007}");
+    b.wait("the URL", "location.hash.includes('tag%3ATOR')");
+    let expected = api_count(&s, "view", "service:http tcp/80 tag:TOR");
+    b.wait(
+        "the new count",
+        &format!("(document.querySelector('#total-count') || {{}}).textContent === '{expected}' || (document.querySelector('.showing') || {{}}).textContent === 'No result'"),
+    );
+    // The URL alone rebuilds the same state.
+    let url = b.url();
+    b.goto("about:blank");
+    b.goto(&url);
+    b.wait(
+        "chips from the URL",
+        "document.querySelectorAll('.chips .chip').length === 3",
+    );
+    assert_eq!(chips(), ["service:http", "tcp/80", "tag:TOR"]);
+    // Removing a chip removes it from the URL.
+    b.click(".chip[data-token='tcp/80'] .x");
+    b.wait(
+        "the URL without tcp/80",
+        "!location.hash.includes('tcp%2F80')",
+    );
+    assert_eq!(chips(), ["service:http", "tag:TOR"]);
+    b.screenshot(&shot("filters"));
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_host_panel_shows_a_ports_script_output() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(db(), &[]);
+    // A host with a script output, from the API.
+    let r = s
+        .get("/view", &[("q", "tcp/443 limit:200"), ("format", "ndjson")])
+        .ok();
+    let (addr, output) = r
+        .body
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find_map(|h| {
+            let addr = h["addr"].as_str()?.to_string();
+            h["ports"].as_array()?.iter().find_map(|p| {
+                p["scripts"].as_array()?.iter().find_map(|sc| {
+                    let o = sc["output"].as_str()?.trim();
+                    let line = o.lines().find(|l| l.trim().len() > 4)?.trim().to_string();
+                    Some((addr.clone(), line))
+                })
+            })
+        })
+        .expect("a host with a script output");
+    b.goto(&format!("{}#/view?host={addr}", root(&s)));
+    wait_cards(&b);
+    b.wait(
+        "the host panel",
+        "document.querySelector('#hostpanel .script-output')",
+    );
+    let text = b
+        .js(
+            "return [...document.querySelectorAll('#hostpanel .script-output')].map(p => p.textContent).join('\\n');",
+            json!([]),
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains(&output), "{output:?} not in {text:?}");
+    b.screenshot(&shot("host"));
+    // Escape closes it and the URL forgets the host.
+    b.js("document.body.focus();", json!([]));
+    b.js(
+        "window.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}));",
+        json!([]),
+    );
+    b.wait("the panel closed", "!document.querySelector('#hostpanel')");
+    assert!(!b.url().contains("host="), "{}", b.url());
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_map_and_the_chart_render_and_a_bar_adds_a_filter() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(db(), &[]);
+    b.goto(&root(&s));
+    wait_cards(&b);
+    let countries = b.wait(
+        "the map's countries",
+        "document.querySelectorAll('#worldmap path.country').length",
+    );
+    assert!(countries.as_u64().unwrap() > 100, "{countries}");
+    // Points: one per location of /view/coordinates (once the route is there).
+    let coords = s.get("/view/coordinates", &[]);
+    if coords.status == 200 {
+        let n = coords.json()["geometries"].as_array().unwrap().len();
+        assert!(n > 0);
+        b.wait(
+            "the map's points",
+            &format!("document.querySelectorAll('#worldmap circle.point').length === {n}"),
+        );
+    }
+    let top = s.get("/view/top/port:open:15", &[]).ok().json();
+    let bars = b.wait(
+        "the chart's bars",
+        "document.querySelectorAll('svg.topchart g.bar').length",
+    );
+    assert_eq!(
+        bars.as_u64().unwrap() as usize,
+        top.as_array().unwrap().len()
+    );
+    b.js(
+        "document.querySelector('svg.topchart').scrollIntoView();",
+        json!([]),
+    );
+    b.screenshot(&shot("charts"));
+    let token = b
+        .js(
+            "const g = document.querySelector('svg.topchart g.clickable'); g.dispatchEvent(new MouseEvent('click', {bubbles: true})); return g.dataset.token;",
+            json!([]),
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.wait(
+        "the bar's filter",
+        &format!("[...document.querySelectorAll('.chips .chip')].some(c => c.dataset.token === '{token}')"),
+    );
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_active_passive_and_dns_pages() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(db(), &[]);
+    b.goto(&format!("{}#/active", root(&s)));
+    wait_cards(&b);
+    assert_eq!(shown_count(&b), api_count(&s, "scans", ""));
+    b.wait(
+        "the scan timeline",
+        "document.querySelectorAll('.timeline circle.dot').length",
+    );
+    b.screenshot(&shot("active"));
+    b.goto(&format!("{}#/passive", root(&s)));
+    b.wait(
+        "passive records",
+        "document.querySelectorAll('#records .card').length === 10",
+    );
+    assert_eq!(shown_count(&b), api_count(&s, "passive", ""));
+    b.click("[data-field=\"recontype\"] .facet-row[data-token]");
+    b.wait(
+        "the recontype filter",
+        "location.hash.includes('recontype')",
+    );
+    b.wait(
+        "passive records",
+        "document.querySelectorAll('#records .card').length > 0",
+    );
+    b.screenshot(&shot("passive"));
+    // Passive DNS by name: the names of the DNS answers.
+    let rec = s
+        .get(
+            "/passive",
+            &[("q", "recontype:DNS_ANSWER limit:1"), ("format", "ndjson")],
+        )
+        .ok()
+        .json();
+    let name = rec["value"].as_str().unwrap().to_string();
+    let cof = s.get(&format!("/passivedns/{name}"), &[]).ok();
+    let n = cof.body.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(n > 0);
+    b.goto(&format!("{}#/dns", root(&s)));
+    b.type_in("#dns-input", &format!("{name}\u{E007}"));
+    b.wait(
+        "DNS records",
+        &format!("document.querySelectorAll('#dns-records .card').length === {n}"),
+    );
+    b.screenshot(&shot("dns"));
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_flow_page_draws_the_graph() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(db(), &[]);
+    let graph = s.get("/flows", &[("q", r#"{"limit": 1000}"#)]).ok().json();
+    let nodes = graph["nodes"].as_array().unwrap().len();
+    let edges = graph["edges"].as_array().unwrap().len();
+    assert!(nodes > 2);
+    b.goto(&format!("{}#/flow", root(&s)));
+    b.wait(
+        "the graph's nodes",
+        &format!("document.querySelectorAll('#flowgraph circle.node').length === {nodes}"),
+    );
+    b.wait(
+        "the graph's edges",
+        &format!("document.querySelectorAll('#flowgraph line.edge').length === {edges}"),
+    );
+    b.wait(
+        "the counts",
+        "document.querySelector('#flow-counts').textContent.includes('65 flows')",
+    );
+    // A node's details.
+    b.js(
+        "document.querySelector('#flowgraph circle.node').dispatchEvent(new MouseEvent('click', {bubbles: true}));",
+        json!([]),
+    );
+    b.wait(
+        "the node's details",
+        "document.querySelector('[aria-label=\"flow details\"]')",
+    );
+    b.screenshot(&shot("flow"));
+    // An edge filter narrows the graph.
+    b.type_in("#flow-edges", "proto = udp");
+    b.click(".flowform button[type=submit]");
+    b.wait(
+        "the filter in the URL",
+        "decodeURIComponent(location.hash).includes('proto = udp')",
+    );
+    let udp = s
+        .get(
+            "/flows",
+            &[("q", r#"{"edges": ["proto = udp"], "limit": 1000}"#)],
+        )
+        .ok()
+        .json();
+    let n = udp["edges"].as_array().unwrap().len();
+    assert!(n < edges);
+    b.wait(
+        "the udp edges",
+        &format!("document.querySelectorAll('#flowgraph line.edge').length === {n}"),
+    );
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn a_wrong_key_is_refused_and_a_good_one_signs_in() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let name = format!("browser-{}", std::process::id());
+    let out = tool(
+        "ivre-httpd",
+        db(),
+        &["keys", "add", &name, "--perm", "read"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = stdout(&out).trim().to_string();
+    let s = Server::start(db(), &["--auth", "--key-cache", "0"]);
+    b.goto(&root(&s));
+    b.wait("the sign-in dialog", "document.querySelector('#signin')");
+    b.type_in(
+        "#apikey",
+        "ivre_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\u{E007}",
+    );
+    b.wait("the refusal", "document.querySelector('#signin-error')");
+    assert!(card_addrs(&b).is_empty());
+    b.screenshot(&shot("signin"));
+    b.js("document.querySelector('#apikey').value = '';", json!([]));
+    b.type_in("#apikey", &format!("{key}\u{E007}"));
+    b.wait("the dialog closed", "!document.querySelector('#signin')");
+    wait_cards(&b);
+    assert_eq!(card_addrs(&b).len(), 10);
+    let errors = console_errors(&b, &["status of 401"]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn dark_mode_toggles_and_is_remembered() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(db(), &[]);
+    b.goto(&root(&s));
+    wait_cards(&b);
+    b.click("#theme-toggle");
+    let theme = b.wait("the theme", "document.documentElement.dataset.theme");
+    let bg = |b: &Browser| {
+        b.js(
+            "return getComputedStyle(document.body).backgroundColor;",
+            json!([]),
+        )
+    };
+    let first = bg(&b);
+    b.click("#theme-toggle");
+    b.wait(
+        "the other theme",
+        &format!("document.documentElement.dataset.theme !== {theme}"),
+    );
+    assert_ne!(bg(&b), first);
+    b.click("#theme-toggle");
+    b.goto(&root(&s));
+    wait_cards(&b);
+    assert_eq!(
+        b.wait("the theme", "document.documentElement.dataset.theme"),
+        theme
+    );
+    if theme == "dark" {
+        b.screenshot(&shot("view-dark"));
+    }
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// The embedded bundle fetches nothing from elsewhere (air-gapped), and is
+/// served with its types and validators.
+#[test]
+fn the_bundle_is_self_contained_and_cached() {
+    let s = Server::start(db(), &[]);
+    let root = root(&s);
+    for (path, ctype) in [
+        ("", "text/html"),
+        ("app.js", "text/javascript"),
+        ("app.css", "text/css"),
+    ] {
+        let r = ureq::get(&format!("{root}{path}")).call().unwrap();
+        assert!(
+            r.content_type().starts_with(ctype),
+            "{path}: {}",
+            r.content_type()
+        );
+        let etag = r.header("etag").unwrap().to_string();
+        assert_eq!(r.header("cache-control"), Some("no-cache"));
+        let body = r.into_string().unwrap();
+        // The only URLs are XML namespace names (never fetched).
+        let mut rest = body.as_str();
+        while let Some(i) = rest.find("://") {
+            let after = &rest[i + 3..];
+            assert!(
+                after.starts_with("www.w3.org/"),
+                "{path}: external URL near {:?}",
+                &rest[i.saturating_sub(20)..(i + 60).min(rest.len())]
+            );
+            rest = after;
+        }
+        assert!(!body.contains("//cdn") && !body.contains("fonts.googleapis"));
+        let again = match ureq::get(&format!("{root}{path}"))
+            .set("If-None-Match", &etag)
+            .call()
+        {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(c, _)) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(again, 304, "{path}");
+    }
+}
