@@ -48,6 +48,11 @@ pub struct Db2viewArgs {
     /// then /var/lib/GeoIP, ...); without them, hosts get no infos.
     #[arg(long, value_name = "DIR")]
     pub geoip_dir: Option<PathBuf>,
+    /// Full builds: read and write with N connections, each a disjoint
+    /// address range (the view is the same whatever N).
+    #[arg(long, short = 'j', alias = "processes", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     #[command(subcommand)]
     pub purpose: Option<Purpose>,
 }
@@ -103,6 +108,7 @@ impl Db2viewArgs {
             passive,
             kind,
             category: self.view_category.clone(),
+            jobs: usize::from(self.jobs),
         })
     }
 }
@@ -223,7 +229,9 @@ fn store(
     know: Knowledge,
 ) -> Result<()> {
     let start = Instant::now();
-    match build::run(client, build, know)? {
+    let target = ivre_pg::DbTarget::resolve(common.db.as_deref())?;
+    let connect = || ivre_pg::connect_without_migrating(&target);
+    match build::run(client, build, know, &connect)? {
         Outcome::Busy => {
             common.summary("ivre-db2view: another ivre-db2view is running; nothing done")
         }

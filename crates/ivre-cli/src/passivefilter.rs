@@ -86,7 +86,7 @@ pub struct PassiveFilterArgs {
 }
 
 /// Splits `S[:C]` on the first `:` outside a `/regex/`.
-fn split_server_client(s: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_server_client(s: &str) -> (&str, Option<&str>) {
     let mut in_re = false;
     for (i, c) in s.char_indices() {
         match c {

@@ -3,12 +3,13 @@
 //! same code over the view's tables, plus the enrichment filters.
 
 use crate::args::{OutputArgs, MODE_GROUP};
+use crate::passivefilter::split_server_client;
 use crate::scancli::{run_query, HostFormatArgs};
 use crate::scanfilter::ScanFilterArgs;
 use crate::CommonArgs;
 use anyhow::{Context, Result};
 use clap::Args;
-use ivre_model::filter::value::str2regexp;
+use ivre_model::filter::value::{optional_regexp, str2regexp};
 use ivre_model::filter::view::{self as v, ViewFilter, ViewLeaf};
 use ivre_model::filter::Filter;
 use std::process::ExitCode;
@@ -47,6 +48,23 @@ pub struct ViewFilterArgs {
     /// City name (/regex/ allowed).
     #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
     pub city: Vec<String>,
+    /// Full-text search: hosts with any of the words (all "quoted phrases",
+    /// none of the -words) in a host name, script output, service product,
+    /// version or extra information, tag or OS name, whatever the case.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub search: Vec<String>,
+    /// TLS clients with this JA3 (raw, MD5/SHA-1/SHA-256 or /regex/; any without a value).
+    #[arg(long = "ssl-ja3-client", num_args = 0..=1, default_missing_value = "", value_name = "JA3")]
+    pub ja3_client: Option<String>,
+    /// TLS servers with this JA3S, optionally answering the client JA3 C: S[:C].
+    #[arg(long = "ssl-ja3-server", num_args = 0..=1, default_missing_value = "", value_name = "S[:C]")]
+    pub ja3_server: Option<String>,
+    /// TLS clients with this JA4 (a_b_c or /regex/; any without a value).
+    #[arg(long = "ssl-ja4-client", num_args = 0..=1, default_missing_value = "", value_name = "JA4")]
+    pub ja4_client: Option<String>,
+    /// TLS clients with this JA4 given in raw form (a_<ciphers>_<extensions>[_<algorithms>]).
+    #[arg(long = "ssl-ja4-client-raw", value_name = "RAW")]
+    pub ja4_client_raw: Option<String>,
 }
 
 /// `!X` or `-X`: (X, negated).
@@ -77,6 +95,23 @@ impl ViewFilterArgs {
             let (name, neg) = negation(arg);
             let leaf = ViewLeaf::City(str2regexp(name).context("--city")?);
             parts.push(Filter::leaf(leaf).neg_if(neg));
+        }
+        for text in &self.search {
+            parts.push(v::search(text).context("--search")?);
+        }
+        if let Some(v) = &self.ja3_client {
+            parts.push(v::ja3_client(optional_regexp(v)?));
+        }
+        if let Some(arg) = &self.ja3_server {
+            let (s, c) = split_server_client(arg);
+            let client = c.map(optional_regexp).transpose()?.flatten();
+            parts.push(v::ja3_server(optional_regexp(s)?, client));
+        }
+        if let Some(arg) = &self.ja4_client {
+            parts.push(v::ja4_client(optional_regexp(arg)?));
+        }
+        if let Some(raw) = &self.ja4_client_raw {
+            parts.push(v::ja4_client_raw(raw).context("--ssl-ja4-client-raw")?);
         }
         Ok(Filter::all(parts))
     }

@@ -14,6 +14,7 @@
 //! build reads the records chosen by filters or one purpose and merges each
 //! host into the view record of its address, as IVRE's `db2view` does.
 
+use super::full::AddrRange;
 use super::write::ViewWriter;
 use crate::passive::query::{record_at, COLUMNS as PASSIVE_COLUMNS};
 use crate::sql::SqlBuilder;
@@ -73,6 +74,9 @@ pub struct Build {
     pub kind: BuildKind,
     /// Added to the categories of every host built (`--view-category`).
     pub category: Option<String>,
+    /// Connections that read and write in parallel, each a disjoint address
+    /// range (full builds; the others use one).
+    pub jobs: usize,
 }
 
 impl Build {
@@ -83,6 +87,7 @@ impl Build {
             passive: Some(PassiveFilter::True),
             kind,
             category: None,
+            jobs: 1,
         }
     }
 }
@@ -91,11 +96,20 @@ impl Build {
 #[derive(Clone, Copy, Default)]
 pub struct Knowledge<'a> {
     /// `infos` and address tags (the data purpose); none: no `infos`.
-    pub enrich: Option<&'a dyn Enrich>,
+    pub enrich: Option<&'a (dyn Enrich + Sync)>,
     /// Nmap's service probes, to identify passive banners; none: the
     /// services the passive import found are kept as they are.
     pub probes: Option<&'a ServiceProbes>,
 }
+
+impl<'a> Knowledge<'a> {
+    fn enricher(&self) -> Option<&'a dyn Enrich> {
+        self.enrich.map(|e| e as &dyn Enrich)
+    }
+}
+
+/// Opens a new connection to the database (for the jobs of a full build).
+pub type Connect<'a> = dyn Fn() -> Result<Client> + Sync + 'a;
 
 /// What a build did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,15 +134,21 @@ pub struct Report {
 
 /// Runs a build that writes the view. Holds a session advisory lock for its
 /// duration: a second build at the same time (two cron runs) returns
-/// [`Outcome::Busy`] at once.
-pub fn run(client: &mut Client, build: &Build, know: Knowledge) -> Result<Outcome> {
+/// [`Outcome::Busy`] at once. `connect` opens the connections of the jobs
+/// of a full build.
+pub fn run(
+    client: &mut Client,
+    build: &Build,
+    know: Knowledge,
+    connect: &Connect,
+) -> Result<Outcome> {
     let locked: bool = client
         .query_one("SELECT pg_try_advisory_lock($1, 0)", &[&BUILD_LOCK_CLASS])?
         .get(0);
     if !locked {
         return Ok(Outcome::Busy);
     }
-    let outcome = run_locked(client, build, know);
+    let outcome = run_locked(client, build, know, connect);
     // The lock is also released when the session ends (a lost connection).
     let unlocked = client.execute("SELECT pg_advisory_unlock($1, 0)", &[&BUILD_LOCK_CLASS]);
     let outcome = outcome?;
@@ -136,11 +156,15 @@ pub fn run(client: &mut Client, build: &Build, know: Knowledge) -> Result<Outcom
     Ok(outcome)
 }
 
-fn run_locked(client: &mut Client, build: &Build, know: Knowledge) -> Result<Outcome> {
-    let mut tx = client.transaction()?;
+fn run_locked(
+    client: &mut Client,
+    build: &Build,
+    know: Knowledge,
+    connect: &Connect,
+) -> Result<Outcome> {
     let mut kind = build.kind;
     if kind == BuildKind::Incremental {
-        let built: bool = tx
+        let built: bool = client
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM view_build WHERE kind = 'full')",
                 &[],
@@ -154,16 +178,16 @@ fn run_locked(client: &mut Client, build: &Build, know: Knowledge) -> Result<Out
         kind,
         ..build.clone()
     };
+    if kind == BuildKind::Full {
+        let report = super::full::run(client, build, know, connect)?;
+        return Ok(Outcome::Built(report));
+    }
+    let mut tx = client.transaction()?;
     let mut writer = ViewWriter::new();
     let mut removed = 0;
     let records = match kind {
-        BuildKind::Full => {
-            tx.batch_execute(
-                "TRUNCATE view_tag, view_cpe, view_osclass, view_osmatch, view_hop, \
-                 view_hostname, view_script, view_port, view_host; DELETE FROM view_pending",
-            )?;
-            read(&mut tx, build, None, know, |tx, host| writer.add(tx, &host))?
-        }
+        // Run above, in shadow tables.
+        BuildKind::Full => return Err(Error::InvalidRecord("full build run as another".into())),
         BuildKind::Incremental => {
             // The marks are removed first: a writer marking one of these
             // addresses again waits for this transaction, then marks anew.
@@ -179,8 +203,7 @@ fn run_locked(client: &mut Client, build: &Build, know: Knowledge) -> Result<Out
             if pending == 0 {
                 return Ok(Outcome::UpToDate);
             }
-            let batch = Some("IN (SELECT addr FROM view_batch)");
-            let records = read(&mut tx, build, batch, know, |tx, host| {
+            let records = read(&mut tx, build, Restrict::Batch, know, |tx, host| {
                 writer.add(tx, &host)
             })?;
             writer.flush(&mut tx)?;
@@ -195,7 +218,7 @@ fn run_locked(client: &mut Client, build: &Build, know: Knowledge) -> Result<Out
         }
         BuildKind::Partial { merge } => {
             let mut chunk = Vec::new();
-            let records = read(&mut tx, build, None, know, |tx, host| {
+            let records = read(&mut tx, build, Restrict::None, know, |tx, host| {
                 chunk.push(host);
                 if chunk.len() >= MERGE_CHUNK {
                     store_chunk(tx, &mut chunk, merge, know, &mut writer)?;
@@ -252,7 +275,7 @@ fn store_chunk(
             Some(doc) => {
                 let old: Host = parse_doc(&doc, &host.addr, "view")?;
                 let mut merged = view::merge(old, host);
-                view::finalize(&mut merged, know.enrich);
+                view::finalize(&mut merged, know.enricher());
                 merged
             }
             None => host,
@@ -276,7 +299,7 @@ pub fn test<E: From<Error>>(
         .read_only(true)
         .start()
         .map_err(Error::from)?;
-    read(&mut tx, build, None, know, |_, host| each(host))
+    read(&mut tx, build, Restrict::None, know, |_, host| each(host))
 }
 
 /// A source of records sorted by address: a server-side cursor read in
@@ -316,13 +339,44 @@ impl Cursor {
     }
 }
 
-/// Reads the sources of `build` (each restricted by `batch`, a condition on
-/// the address, when given), merges the records of each address, finalises
-/// the host and hands it to `each`. Returns the number of records read.
-fn read<E: From<Error>>(
+/// Which addresses a build reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Restrict {
+    /// Those the filters choose.
+    None,
+    /// Those of the temporary table `view_batch` (incremental builds).
+    Batch,
+    /// Those of a range (a job of a full build).
+    Range(AddrRange),
+}
+
+impl Restrict {
+    /// The condition on the address column `col` (` AND ...`).
+    fn sql(self, b: &mut SqlBuilder, col: &str) -> String {
+        match self {
+            Restrict::None => String::new(),
+            Restrict::Batch => format!(" AND {col} IN (SELECT addr FROM view_batch)"),
+            Restrict::Range((from, to)) => {
+                let mut sql = String::new();
+                if let Some(from) = from {
+                    sql.push_str(&format!(" AND {col} >= {}", b.param(from, "inet")));
+                }
+                if let Some(to) = to {
+                    sql.push_str(&format!(" AND {col} < {}", b.param(to, "inet")));
+                }
+                sql
+            }
+        }
+    }
+}
+
+/// Reads the sources of `build` (restricted by `restrict`), merges the
+/// records of each address, finalises the host and hands it to `each`.
+/// Returns the number of records read.
+pub(super) fn read<E: From<Error>>(
     tx: &mut Transaction,
     build: &Build,
-    batch: Option<&str>,
+    restrict: Restrict,
     know: Knowledge,
     mut each: impl FnMut(&mut Transaction, Host) -> Result<(), E>,
 ) -> Result<u64, E> {
@@ -330,9 +384,7 @@ fn read<E: From<Error>>(
         Some(flt) => {
             let mut b = SqlBuilder::new();
             let w = b.filter(flt);
-            let restrict = batch
-                .map(|c| format!(" AND h.addr {c}"))
-                .unwrap_or_default();
+            let restrict = restrict.sql(&mut b, "h.addr");
             let sql = format!(
                 "SELECT h.addr, h.doc::text FROM scan_host h WHERE ({w}){restrict} ORDER BY h.addr"
             );
@@ -344,9 +396,7 @@ fn read<E: From<Error>>(
         Some(flt) => {
             let mut b = SqlBuilder::new();
             let w = b.filter(flt);
-            let restrict = batch
-                .map(|c| format!(" AND p.addr {c}"))
-                .unwrap_or_default();
+            let restrict = restrict.sql(&mut b, "p.addr");
             // The identity hash orders the records of an address whatever
             // order they were imported in.
             let sql = format!(
@@ -409,7 +459,7 @@ fn read<E: From<Error>>(
             if let Some(category) = &build.category {
                 view::add_category(&mut host, category);
             }
-            view::finalize(&mut host, know.enrich);
+            view::finalize(&mut host, know.enricher());
             each(tx, host)?;
         }
     }

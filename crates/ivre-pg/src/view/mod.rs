@@ -11,6 +11,7 @@
 
 pub mod build;
 pub mod filter;
+mod full;
 pub(crate) mod pending;
 mod write;
 
