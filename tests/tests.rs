@@ -9,6 +9,7 @@ mod conventions;
 mod db;
 mod faults;
 mod flow;
+mod flow_captures;
 mod flow_query;
 mod foundation;
 mod geoip_download;
