@@ -11,6 +11,7 @@ mod db;
 mod faults;
 mod first_hour;
 mod flow;
+mod flow_captures;
 mod flow_query;
 mod foundation;
 mod geoip_download;

@@ -7,8 +7,9 @@
 //! aggregates them by flow key and month (the model's [`FlowAggregator`],
 //! one per month, so that a batch's rows are those of the monthly
 //! partitions); the storer merges each full batch (COPY into a staging
-//! table, one upsert) while the next one is aggregated. Memory is bounded
-//! by `--batch-size` distinct flows (two batches at most).
+//! table, one statement) while the next one is aggregated. Memory is
+//! bounded by `--batch-size` distinct flows and 8 times as many set
+//! elements (ports, slots) per batch, two batches at most.
 //!
 //! Imports of files are exactly-once as the passive ones are: a file is
 //! known by the SHA-256 of its decompressed content and how it is read
@@ -20,7 +21,7 @@
 
 use crate::input::{self, Input};
 use crate::{progress, CommonArgs};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use chrono::{Datelike, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
 use ivre_model::flow::argus::{racluster_args, ArgusReader, ARGUS_PACKAGE};
@@ -36,8 +37,8 @@ use ivre_pg::flow::{period_of, FlowLoader};
 use ivre_pg::provenance::{self, FileId, FileStart, FLOW_FILES};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -45,8 +46,9 @@ use std::time::Instant;
 /// Options of every flow import tool.
 #[derive(Debug, Args)]
 pub struct FlowImportArgs {
-    /// Files to read ("-" or nothing: stdin); compressed text files are
-    /// fine. A file killed mid-import resumes where it stopped when the
+    /// Files to read ("-" or nothing: stdin), compressed (gzip, bzip2,
+    /// xz, zstd) or not: captures too (decompressed into a temporary file
+    /// for nfdump / racluster). A file killed mid-import resumes where it stopped when the
     /// same command is run again; a file already imported is skipped.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
@@ -59,7 +61,8 @@ pub struct FlowImportArgs {
     /// Import files already imported (same content, read the same way) again.
     #[arg(long)]
     pub force: bool,
-    /// Distinct flows aggregated in memory per transaction.
+    /// Distinct flows aggregated in memory per transaction (a batch is
+    /// also written when it holds 8 source ports or time slots per flow).
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub batch_size: usize,
     /// Duration of the time slots recorded per flow, in seconds (IVRE's
@@ -115,6 +118,45 @@ struct Source<'p> {
     reader: Reader<'p>,
     variant: String,
     child: Option<(Child, &'static str)>,
+    /// The decompressed copy of a capture the child process reads, removed
+    /// when the source is dropped.
+    _spool: Option<Spool>,
+}
+
+/// A temporary file, removed when dropped.
+struct Spool(PathBuf);
+
+impl Spool {
+    /// A new empty file in the temporary directory (`$TMPDIR`), only
+    /// readable by its owner.
+    fn create() -> std::io::Result<(Spool, std::fs::File)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!(
+                "ivre-flow2db-{}-{n}-{}",
+                std::process::id(),
+                Utc::now().timestamp_subsec_nanos()
+            ));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(f) => return Ok((Spool(path), f)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Runs `ivre-zeek2db`: Zeek logs, TSV or JSON (the log type from `#path`,
@@ -127,6 +169,7 @@ pub fn run_zeek2db(common: &CommonArgs, args: &FlowImportArgs) -> Result<ExitCod
             reader: Box::new(ZeekFlowReader::new(input.reader).with_path(path)),
             variant,
             child: None,
+            _spool: None,
         }))
     })
 }
@@ -159,42 +202,44 @@ pub fn run_flow2db(common: &CommonArgs, args: &Flow2dbArgs) -> Result<ExitCode> 
         };
         Ok(Some(match kind {
             FlowFormat::NfcapdFile => {
-                let mut child = spawn_tool(
-                    file,
-                    "nfdump",
-                    NFDUMP_PACKAGE,
-                    &nfdump_args(Path::new(file), filter),
-                )?;
+                let (path, spool) = capture_path(file, kind, input)?;
+                let mut child =
+                    spawn_tool(file, "nfdump", NFDUMP_PACKAGE, &nfdump_args(&path, filter))?;
                 let out = child.stdout.take().expect("piped");
                 Source {
                     reader: Box::new(NfdumpReader::new(BufReader::new(out), ranking)),
                     variant: variant(kind.name()),
                     child: Some((child, "nfdump")),
+                    _spool: spool,
                 }
             }
             FlowFormat::ArgusFile => {
+                let (path, spool) = capture_path(file, kind, input)?;
                 let mut child = spawn_tool(
                     file,
                     "racluster",
                     ARGUS_PACKAGE,
-                    &racluster_args(Path::new(file), filter),
+                    &racluster_args(&path, filter),
                 )?;
                 let out = child.stdout.take().expect("piped");
                 Source {
                     reader: Box::new(ArgusReader::new(BufReader::new(out))),
                     variant: variant(kind.name()),
                     child: Some((child, "racluster")),
+                    _spool: spool,
                 }
             }
             FlowFormat::NfdumpText => Source {
                 reader: Box::new(NfdumpReader::new(input.reader, ranking)),
                 variant: variant(kind.name()),
                 child: None,
+                _spool: None,
             },
             FlowFormat::ArgusText => Source {
                 reader: Box::new(ArgusReader::new(input.reader)),
                 variant: variant(kind.name()),
                 child: None,
+                _spool: None,
             },
             FlowFormat::Iptables => {
                 let year = match args.year {
@@ -208,6 +253,7 @@ pub fn run_flow2db(common: &CommonArgs, args: &Flow2dbArgs) -> Result<ExitCode> 
                         args.import.time_precision
                     ),
                     child: None,
+                    _spool: None,
                 }
             }
             FlowFormat::Zeek => {
@@ -237,12 +283,41 @@ fn port_ranking() -> PortRanking {
     }
 }
 
+/// The file a capture tool reads: `file` itself when it is a plain
+/// capture, else (compressed, or stdin) a temporary copy of its
+/// decompressed content, which lives as long as the returned guard.
+fn capture_path(
+    file: &str,
+    kind: FlowFormat,
+    mut input: Input,
+) -> Result<(PathBuf, Option<Spool>)> {
+    if file != "-" {
+        let mut head = [0u8; 4];
+        let mut raw = std::fs::File::open(file).with_context(|| format!("cannot open {file}"))?;
+        let n = raw
+            .read(&mut head)
+            .with_context(|| format!("cannot read {file}"))?;
+        if detect(&head[..n]) == Some(kind) {
+            return Ok((PathBuf::from(file), None));
+        }
+    }
+    let (spool, file_out) =
+        Spool::create().context("cannot create a temporary file for the decompressed capture")?;
+    let mut out = std::io::BufWriter::new(file_out);
+    std::io::copy(&mut input.reader, &mut out)
+        .and_then(|_| out.flush())
+        .with_context(|| {
+            format!(
+                "{file}: decompressing the capture into {}",
+                spool.0.display()
+            )
+        })?;
+    Ok((spool.0.clone(), Some(spool)))
+}
+
 /// Starts `tool` on `file`, its output piped; a missing tool names the
 /// Debian package that installs it.
 fn spawn_tool(file: &str, tool: &str, package: &str, args: &[std::ffi::OsString]) -> Result<Child> {
-    if file == "-" {
-        bail!("{tool} reads files only: give the capture's file name instead of stdin");
-    }
     let mut cmd = Command::new(tool);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped());
     if tool == "nfdump" {
@@ -270,7 +345,10 @@ fn modification_year(file: &str) -> i32 {
 struct MonthBatch {
     slots: SlotConfig,
     months: BTreeMap<NaiveDate, FlowAggregator>,
+    /// Distinct (flow, month) rows.
     len: usize,
+    /// Set elements of those rows (ports, codes, slots, metadata values).
+    elements: usize,
 }
 
 impl MonthBatch {
@@ -279,6 +357,7 @@ impl MonthBatch {
             slots,
             months: BTreeMap::new(),
             len: 0,
+            elements: 0,
         }
     }
 
@@ -288,19 +367,33 @@ impl MonthBatch {
             .months
             .entry(month)
             .or_insert_with(|| FlowAggregator::new(self.slots));
-        let before = agg.len();
+        let (before, elements) = (agg.len(), agg.elements());
         agg.add(obs);
         self.len += agg.len() - before;
+        self.elements += agg.elements() - elements;
+    }
+
+    /// Whether the batch is full: `batch_size` rows, or as many set
+    /// elements as [`ELEMENTS_PER_FLOW`] per row would make.
+    fn full(&self, batch_size: usize) -> bool {
+        self.len >= batch_size || self.elements >= batch_size.saturating_mul(ELEMENTS_PER_FLOW)
     }
 
     fn drain(&mut self) -> Vec<Flow> {
         self.len = 0;
+        self.elements = 0;
         std::mem::take(&mut self.months)
             .into_values()
             .flat_map(FlowAggregator::into_flows)
             .collect()
     }
 }
+
+/// The set elements (source ports, slots, ...) a batch holds on average
+/// per flow before it is written: a batch of flows seen many times on
+/// many ports is cut earlier, so that its memory stays what `--batch-size`
+/// says (a few hundred bytes per flow and per element).
+const ELEMENTS_PER_FLOW: usize = 8;
 
 /// What the import of one file did.
 #[derive(Debug, Default, Clone, Copy)]
@@ -373,7 +466,7 @@ fn ingest(
                     continue;
                 }
                 if line != stats.lines
-                    && batch.len >= batch_size
+                    && batch.full(batch_size)
                     && batch_tx.send((batch.drain(), stats.lines)).is_err()
                 {
                     alive = false;
@@ -534,9 +627,9 @@ fn run_import<'p>(
         total.rows += stats.rows;
     }
     if total.rows > 0 {
-        // Fresh statistics for the queries that follow a bulk load (the
-        // partitioned parent is never analysed by autovacuum).
-        client.batch_execute("ANALYZE flow_key; ANALYZE flow")?;
+        // Fresh statistics of the flows for the queries that follow a bulk
+        // load (the rows of flow are read by key, through its index).
+        client.batch_execute("ANALYZE flow_key")?;
     }
     if !args.no_cleanup {
         let c = ivre_pg::flow::cleanup::cleanup_flows(&mut client)?;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::record::{Flow, FlowKey, Observation};
+use super::record::{Flow, FlowKey, Observation, ObservationKind};
 use super::slots::SlotConfig;
 
 /// Flows being aggregated, by key.
@@ -14,6 +14,9 @@ pub struct FlowAggregator {
     slots: SlotConfig,
     flows: HashMap<FlowKey, Flow>,
     observations: u64,
+    /// Set elements (source ports, codes, slots, metadata values) held by
+    /// the flows: with the flows, what the batch's memory is made of.
+    elements: usize,
 }
 
 impl FlowAggregator {
@@ -23,6 +26,7 @@ impl FlowAggregator {
             slots,
             flows: HashMap::new(),
             observations: 0,
+            elements: 0,
         }
     }
 
@@ -33,20 +37,38 @@ impl FlowAggregator {
     /// Adds one observation to its flow (created when new).
     pub fn add(&mut self, obs: Observation) {
         self.observations += 1;
+        // Metadata values are counted as if all were new (an upper bound).
+        let meta_values = match &obs.kind {
+            ObservationKind::Meta(m) => m.keys.len(),
+            ObservationKind::Traffic(_) => 0,
+        };
         let key = obs.key();
-        match self.flows.get_mut(&key) {
-            Some(flow) => flow.absorb(obs, &self.slots),
+        let added = match self.flows.get_mut(&key) {
+            Some(flow) => {
+                let before = flow.sets_len();
+                flow.absorb(obs, &self.slots);
+                flow.sets_len().saturating_sub(before)
+            }
             None => {
                 let mut flow = Flow::empty(key.clone(), obs.start, obs.end);
                 flow.absorb(obs, &self.slots);
+                let added = flow.sets_len();
                 self.flows.insert(key, flow);
+                added
             }
-        }
+        };
+        self.elements += added + meta_values;
     }
 
     /// Merges a whole flow into the batch (the same rules as
     /// [`FlowAggregator::add`]).
     pub fn add_flow(&mut self, flow: Flow) {
+        self.elements += flow.sets_len()
+            + flow
+                .meta
+                .values()
+                .map(|m| m.keys.values().map(|v| v.len()).sum::<usize>())
+                .sum::<usize>();
         match self.flows.get_mut(&flow.key) {
             Some(existing) => existing.merge(flow),
             None => {
@@ -71,6 +93,12 @@ impl FlowAggregator {
         self.flows.is_empty()
     }
 
+    /// Set elements held (an upper bound: elements of flows removed or
+    /// merged are still counted until the batch is drained).
+    pub fn elements(&self) -> usize {
+        self.elements
+    }
+
     /// Observations added since the batch was created or last drained.
     pub fn observations(&self) -> u64 {
         self.observations
@@ -90,6 +118,7 @@ impl FlowAggregator {
     /// deterministic), leaving the batch empty.
     pub fn drain(&mut self) -> Vec<Flow> {
         self.observations = 0;
+        self.elements = 0;
         let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
         flows.sort_by(|a, b| a.key.cmp(&b.key));
         flows
@@ -164,6 +193,9 @@ mod tests {
         agg.add(dns);
         assert_eq!(agg.len(), 2);
         assert_eq!(agg.observations(), 5);
+        // Ports 1000 and 1001 and slots 9h, 10h, 12h, 13h of the tcp
+        // flow, slot 13h of the udp one, the http entry's method.
+        assert_eq!(agg.elements(), 2 + 4 + 1 + 1);
         let flows = agg.drain();
         assert!(agg.is_empty());
         let f = &flows[0];

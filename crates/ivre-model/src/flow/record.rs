@@ -208,6 +208,12 @@ impl Flow {
         }
     }
 
+    /// Elements of the flow's sets of ports, codes and slots (what its
+    /// memory grows with, with its metadata).
+    pub fn sets_len(&self) -> usize {
+        self.sports.len() + self.codes.len() + self.times.len()
+    }
+
     /// Applies one observation of this flow (spec 1.3): min / max times,
     /// summed counters, set unions, slots. The observation's key must be
     /// this flow's (the aggregator guarantees it).

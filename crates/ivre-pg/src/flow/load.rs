@@ -1,9 +1,10 @@
-//! Upserting aggregated flows: each batch (flows aggregated in memory by
+//! Storing aggregated flows: each batch (flows aggregated in memory by
 //! the model, distinct by key and month) is copied into a temporary
-//! staging table, then merged with two statements in one transaction: the
-//! new keys into `flow_key`, and the rows into `flow` with one
-//! `INSERT … ON CONFLICT DO UPDATE` (counters summed, first/last seen
-//! min/max, set unions for ports, codes, slots and metadata).
+//! staging table, then merged with one statement in one transaction: the
+//! totals of its flows upserted into `flow_key` (scalar columns: counters
+//! summed, first/last seen min/max), and its rows appended to `flow`, sets
+//! as they are (no set union at write time: queries unite a flow's rows;
+//! see `sql/0009_flow_totals.sql`).
 //!
 //! The month partitions a batch needs are created before its transaction,
 //! each in a short transaction of its own (creating a partition locks the
@@ -80,46 +81,44 @@ pub fn ensure_partition(client: &mut Client, period: NaiveDate) -> Result<()> {
     Ok(())
 }
 
-/// New keys of the staged batch into `flow_key` (those already there are
-/// skipped before the insert, so that the identity sequence is not spent
-/// on them; a concurrent loader's are skipped by the conflict clause).
-const MERGE_KEYS: &str = "INSERT INTO flow_key (src, dst, proto, dport, type, schema_version)
-     SELECT DISTINCT s.src, s.dst, s.proto, s.dport, s.type, s.schema_version
-     FROM flow_staging s
-     WHERE NOT EXISTS (
-         SELECT 1 FROM flow_key k
-         WHERE k.src = s.src AND k.dst = s.dst AND k.proto = s.proto
-           AND k.dport IS NOT DISTINCT FROM s.dport AND k.type IS NOT DISTINCT FROM s.type
-           AND k.schema_version = s.schema_version)
-     ORDER BY 1, 2, 3, 4, 5, 6
-     ON CONFLICT DO NOTHING";
-
-/// The staged rows merged into `flow` (rows in key order, so that two
-/// loaders lock rows in the same order).
-const MERGE_ROWS: &str = "INSERT INTO flow AS f (key_id, period, count, cspkts, scpkts, csbytes,
-         scbytes, firstseen, lastseen, sports, codes, times, meta)
+/// The staged batch merged in one statement: the totals of its flows
+/// (its rows grouped by key) upserted into `flow_key` (scalar columns
+/// only, in key order so that two loaders lock keys in the same order),
+/// then its rows appended to `flow` with the ids that upsert returns (no
+/// conflict to handle: a flow's sets are the union of its rows).
+const MERGE: &str = "WITH s AS (
+         SELECT src, dst, proto, dport, type, schema_version,
+             sum(count)::bigint AS count, sum(cspkts)::bigint AS cspkts,
+             sum(scpkts)::bigint AS scpkts, sum(csbytes)::bigint AS csbytes,
+             sum(scbytes)::bigint AS scbytes, min(firstseen) AS firstseen,
+             max(lastseen) AS lastseen
+         FROM flow_staging
+         GROUP BY 1, 2, 3, 4, 5, 6
+         ORDER BY 1, 2, 3, 4, 5, 6),
+     k AS (
+         INSERT INTO flow_key AS k (src, dst, proto, dport, type, schema_version,
+             count, cspkts, scpkts, csbytes, scbytes, firstseen, lastseen)
+         SELECT * FROM s
+         ON CONFLICT (src, dst, proto, dport, type, schema_version) DO UPDATE SET
+             count = CASE WHEN k.count IS NULL THEN excluded.count
+                          WHEN excluded.count IS NULL THEN k.count
+                          ELSE k.count + excluded.count END,
+             cspkts = k.cspkts + excluded.cspkts,
+             scpkts = k.scpkts + excluded.scpkts,
+             csbytes = k.csbytes + excluded.csbytes,
+             scbytes = k.scbytes + excluded.scbytes,
+             firstseen = least(k.firstseen, excluded.firstseen),
+             lastseen = greatest(k.lastseen, excluded.lastseen)
+         RETURNING k.id, k.src, k.dst, k.proto, k.dport, k.type, k.schema_version)
+     INSERT INTO flow (key_id, period, count, cspkts, scpkts, csbytes, scbytes,
+         firstseen, lastseen, sports, codes, times, meta)
      SELECT k.id, s.period, s.count, s.cspkts, s.scpkts, s.csbytes, s.scbytes,
          s.firstseen, s.lastseen, s.sports, s.codes, s.times, s.meta
      FROM flow_staging s
-     JOIN flow_key k ON k.src = s.src AND k.dst = s.dst AND k.proto = s.proto
+     JOIN k ON k.src = s.src AND k.dst = s.dst AND k.proto = s.proto
          AND coalesce(k.dport, -1) = coalesce(s.dport, -1)
          AND coalesce(k.type, -1) = coalesce(s.type, -1)
-         AND k.schema_version = s.schema_version
-     ORDER BY k.id, s.period
-     ON CONFLICT (key_id, period) DO UPDATE SET
-         count = CASE WHEN f.count IS NULL THEN excluded.count
-                      WHEN excluded.count IS NULL THEN f.count
-                      ELSE f.count + excluded.count END,
-         cspkts = f.cspkts + excluded.cspkts,
-         scpkts = f.scpkts + excluded.scpkts,
-         csbytes = f.csbytes + excluded.csbytes,
-         scbytes = f.scbytes + excluded.scbytes,
-         firstseen = least(f.firstseen, excluded.firstseen),
-         lastseen = greatest(f.lastseen, excluded.lastseen),
-         sports = flow_int_union(f.sports, excluded.sports),
-         codes = flow_int_union(f.codes, excluded.codes),
-         times = flow_slot_union(f.times, excluded.times),
-         meta = flow_meta_union(f.meta, excluded.meta)";
+         AND k.schema_version = s.schema_version";
 
 const STAGING: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS flow_staging (
          src inet NOT NULL, dst inet NOT NULL, proto text NOT NULL, dport integer,
@@ -277,6 +276,8 @@ impl<'a> FlowLoader<'a> {
         }
         let mut tx = self.client.transaction()?;
         if !replaced.is_empty() {
+            // flow has no foreign key to cascade through.
+            tx.execute("DELETE FROM flow WHERE key_id = ANY($1)", &[&replaced])?;
             tx.execute("DELETE FROM flow_key WHERE id = ANY($1)", &[&replaced])?;
         }
         for flow in flows {
@@ -287,11 +288,12 @@ impl<'a> FlowLoader<'a> {
             }
         }
         self.staging.flush(&mut tx)?;
-        // Temporary tables have no statistics: without them the planner
-        // guesses the batch's size, and may scan all of flow_key to join it.
-        tx.batch_execute("ANALYZE flow_staging")?;
-        tx.execute(MERGE_KEYS, &[])?;
-        let n = tx.execute(MERGE_ROWS, &[])?;
+        // The batch's sorts and joins in memory (the default 4 MB spills
+        // them to disk); bounded by the batch size as the loader is. No
+        // ANALYZE of the staging table: the statement joins it with its
+        // own upsert only, and the planner knows its size from its pages.
+        tx.batch_execute("SET LOCAL work_mem = '128MB'")?;
+        let n = tx.execute(MERGE, &[])?;
         if let Some((file, lines)) = progress {
             file.advance(&mut tx, lines)?;
         }

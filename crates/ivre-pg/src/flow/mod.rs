@@ -1,6 +1,7 @@
-//! Storage of the "flow" purpose (tables `flow_key`, `flow` partitioned by
-//! month, view `flow_total`, provenance `flow_file`; see
-//! `sql/0006_flow.sql`): the loader of aggregated flows, the filter
+//! Storage of the "flow" purpose (tables `flow_key` with each flow's
+//! totals, `flow` append-only and partitioned by month, view `flow_total`,
+//! provenance `flow_file`; see `sql/0006_flow.sql` and
+//! `sql/0009_flow_totals.sql`): the loader of aggregated flows, the filter
 //! compiler, the query API and the cleanup of reversed flows.
 
 pub mod cleanup;

@@ -4,8 +4,9 @@
 //! slot precisions and their reduction, purge. `ivre-flowcli` and the web
 //! route `/cgi/flows` are thin layers over these functions.
 //!
-//! Every query reads the view `flow_total` (alias `f`): the months of a
-//! flow merged. A [`FlowQuery`] is a filter (spec 1.8) plus the time
+//! Every query reads the view `flow_total` (alias `f`): each flow's
+//! totals from `flow_key`, its sets (ports, codes, slots, metadata)
+//! united over its rows of `flow` only when the query reads them. A [`FlowQuery`] is a filter (spec 1.8) plus the time
 //! window of `--after` / `--before` / `--precision`, which keeps the flows
 //! having one slot in the window.
 
@@ -683,7 +684,7 @@ pub fn purge(client: &mut Client) -> Result<()> {
         // Names read from the catalogue, quoted as identifiers.
         tx.batch_execute(&format!("DROP TABLE \"{}\"", p.replace('"', "\"\"")))?;
     }
-    tx.batch_execute("TRUNCATE flow_key, flow_file RESTART IDENTITY CASCADE")?;
+    tx.batch_execute("TRUNCATE flow, flow_key, flow_file RESTART IDENTITY")?;
     tx.commit()?;
     Ok(())
 }
