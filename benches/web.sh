@@ -74,9 +74,9 @@ for _ in $(seq 100); do [ -s "$BENCH/httpd.out" ] && break; sleep 0.1; done
 BASE=$(sed -n 's/^ivre-httpd: listening on //p' "$BENCH/httpd.out")
 echo "== $BASE, $C clients"
 
-run() { # name, path, requests
-    local name=$1 path=$2 n=$3
-    echo "-- $name: GET $path ($n requests)"
+run() { # name, path, requests[, clients]
+    local name=$1 path=$2 n=$3 C=${4:-$C}
+    echo "-- $name: GET $path ($n requests, $C clients)"
     curl -sf -o /dev/null "$BASE$path"   # warm-up, and fail early
     if [ -n "$OHA" ]; then
         "$OHA" --no-tui -n "$n" -c "$C" "$BASE$path" \
@@ -89,8 +89,12 @@ run() { # name, path, requests
 run "count" "/scans/count?q=service:http" "$REQS"
 run "top" "/scans/top/service" "$REQS"
 run "1000-record listing" "/scans?q=limit:1000&format=ndjson" "$LIST_REQS"
+echo "== one client at a time (the latency to compare with the baseline's)"
+run "count" "/scans/count?q=service:http" 20 1
+run "top" "/scans/top/service" 20 1
+run "1000-record listing" "/scans?q=limit:1000&format=ndjson" 10 1
 
 echo "== baseline: the query layer alone (ivre-scancli, one process per query, sequential)"
 time "$SCANCLI" --count --service http
 time "$SCANCLI" --top service >/dev/null
-time "$SCANCLI" --json --limit 1000 >/dev/null
+time "$SCANCLI" --json --limit 1000 | wc -c

@@ -250,7 +250,15 @@ fn no_input_gives_a_500() {
         "udp/-1",
     ];
     for q in hostile {
-        for path in ["/scans/count", "/scans", "/passive/count", "/scans/onlyips"] {
+        for path in [
+            "/scans/count",
+            "/scans",
+            "/passive/count",
+            "/scans/onlyips",
+            "/view/count",
+            "/view/coordinates",
+            "/dns",
+        ] {
             let r = s.get(path, &[("q", q)]);
             assert!(r.status < 500, "{path}?q={q:?}: {} {}", r.status, r.body);
             if r.status != 200 {
@@ -275,6 +283,20 @@ fn no_input_gives_a_500() {
         "/nosuchroute",
         "/passivedns/a?cursor=x",
         "/passivedns/a?limit=0",
+        "/view/top/nosuchfield",
+        "/view/timeline?modulo=-1",
+        "/view/count?q=country:%2F(%2F",
+        "/view/count?q=asnum:99999999999999999999999",
+        "/view/count?q=city:",
+        "/flows?action=details&q=%7B%7D",
+        "/flows?action=details&q=%7B%22type%22:%22edge%22,%22id%22:%5B%5D%7D",
+        "/flows?action=details&q=%7B%22type%22:%22node%22,%22id%22:%22::%22%7D",
+        "/flows?action=daily&precision=99999999999",
+        "/flows?action=daily&q=%7B%22after%22:%22x%22%7D",
+        "/audit/",
+        "/audit/%00",
+        "/audit/count?since=99999999999999999999y",
+        "/dns?format=x",
     ] {
         let r = s.get(path, &[]);
         assert!(r.status < 500, "{path}: {} {}", r.status, r.body);
@@ -807,4 +829,72 @@ fn flows_answer_ivres_netflow_oracle() {
             .status,
         400
     );
+}
+
+#[test]
+fn dns_merges_scan_names_and_passive_answers() {
+    let s = server();
+    let all = s.get("/dns", &[("q", "limit:0")]).ok();
+    assert_eq!(
+        all.header("content-disposition"),
+        Some("attachment; filename=\"IVRE-dns.json\"")
+    );
+    let all = all.json();
+    let all = all.as_array().unwrap();
+    let pairs = db().scalar(
+        "SELECT count(*) FROM (SELECT n.name, host(h.addr) FROM scan_hostname n \
+         JOIN scan_host h ON h.id = n.host_id \
+         UNION SELECT value, host(addr) FROM passive \
+         WHERE recontype = 'DNS_ANSWER' AND addr IS NOT NULL) AS p",
+    );
+    assert!(pairs > 0);
+    assert_eq!(all.len() as i64, pairs);
+    // Newest first, then most seen.
+    for w in all.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        assert!(
+            a["lastseen"].as_i64() > b["lastseen"].as_i64()
+                || (a["lastseen"] == b["lastseen"] && a["count"].as_u64() >= b["count"].as_u64()),
+            "{a} {b}"
+        );
+    }
+    for p in all {
+        assert!(p["name"].is_string() && p["addr"].is_string(), "{p}");
+        assert!(p["count"].as_u64().unwrap() >= 1, "{p}");
+        assert!(p["firstseen"].as_i64() <= p["lastseen"].as_i64(), "{p}");
+        assert!(p["types"].is_array() && p["sources"].is_array(), "{p}");
+    }
+    // Both purposes are there: passive answers (types A/AAAA..., sensor
+    // TEST) and scan names (PTR/user, source SOURCE).
+    assert!(all.iter().any(|p| p["sources"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("TEST"))));
+    assert!(all.iter().any(|p| p["sources"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("SOURCE"))));
+    // Default page: WEB_LIMIT; skip/limit after the merge.
+    let page = s.get("/dns", &[]).ok().json();
+    assert_eq!(page.as_array().unwrap()[..], all[..10]);
+    let page = s.get("/dns", &[("q", "skip:3 limit:2")]).ok().json();
+    assert_eq!(page.as_array().unwrap()[..], all[3..5]);
+    // A passive-only keyword leaves the scan names out.
+    let r = s
+        .get(
+            "/dns",
+            &[("q", "sensor:TEST limit:0"), ("format", "ndjson")],
+        )
+        .ok();
+    assert!(r.body.lines().count() > 0);
+    for line in r.body.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["sources"], serde_json::json!(["TEST"]), "{v}");
+    }
+    let v = s
+        .get("/dns", &[("q", "limit:1"), ("datesasstrings", "1")])
+        .ok()
+        .json();
+    assert_eq!(v[0]["lastseen"].as_str().unwrap().len(), 19, "{v}");
+    assert_eq!(s.get("/dns", &[("q", "nosuch:1")]).status, 400);
 }

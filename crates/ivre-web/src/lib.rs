@@ -11,6 +11,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod dns;
 pub mod error;
 pub mod keys;
 pub mod params;
@@ -137,6 +138,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/view/coordinates", get(routes::coordinates::<ViewLeaf>))
         .route("/rir", get(|| async { routes::no_rir() }))
         .route("/rir/{*rest}", get(|| async { routes::no_rir() }))
+        .route("/dns", get(dns::dns))
         .route("/flows", get(routes::flows))
         .route("/audit", get(audit::list))
         .route("/audit/", get(audit::list))

@@ -366,7 +366,11 @@ pub async fn config(State(app): State<Arc<App>>) -> Response {
         ("version", json!(env!("CARGO_PKG_VERSION"))),
         ("auth_enabled", json!(c.auth_required)),
         ("sequential_loading", json!(false)),
-        ("modules", json!(["active", "passive", "dns"])),
+        // IVRE's canonical order; rir and notes are not served.
+        (
+            "modules",
+            json!(["view", "active", "passive", "dns", "flow"]),
+        ),
     ];
     let body: String = lines
         .iter()
