@@ -255,7 +255,16 @@ export function Timeline(props: { points: [number, string, number][]; title?: st
       <svg width="100%" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="timeline">
         <line x1={30} x2={W - 10} y1={H - 20} y2={H - 20} class="axis" />
         {pts.slice(0, 5000).map((p, i) => (
-          <circle key={i} cx={x(p[0])} cy={y(p[2])} r={3} class="dot" onClick={() => props.onPick?.(p[1])}>
+          <circle
+            key={i}
+            cx={x(p[0])}
+            cy={y(p[2])}
+            r={3}
+            class="dot"
+            tabIndex={props.onPick && i < 200 ? 0 : undefined}
+            onClick={() => props.onPick?.(p[1])}
+            onKeyDown={(e) => e.key === "Enter" && props.onPick?.(p[1])}
+          >
             <title>{`${fmtTime(p[0])} ${p[1]} (${p[2]})`}</title>
           </circle>
         ))}
