@@ -75,9 +75,14 @@ function Chip(props: { tok: string; onAdd: (t: string) => void; cls?: string; ch
   );
 }
 
+/** How many tags a card shows before "show N more". */
+const TAG_CAP = 6;
+
 function HostCard(props: { h: Host; onAdd: (t: string) => void; onOpen: () => void; selected: boolean }) {
   const { h, onAdd } = props;
   const inf = h.infos || {};
+  const [allTags, setAllTags] = useState(false);
+  const tags = sortedTags(h);
   return (
     <article class={`card host ${props.selected ? "selected" : ""}`} data-addr={h.addr}>
       <header>
@@ -116,11 +121,16 @@ function HostCard(props: { h: Host; onAdd: (t: string) => void; onOpen: () => vo
             {c}
           </Chip>
         ))}
-        {sortedTags(h).map((t) => (
+        {(allTags ? tags : tags.slice(0, TAG_CAP)).map((t) => (
           <Chip key={"t" + t.value} tok={`tag:${quote(t.value)}`} onAdd={onAdd} cls={`tag-${t.type || "default"}`}>
             {t.value}
           </Chip>
         ))}
+        {tags.length > TAG_CAP && (
+          <button class="link small" onClick={() => setAllTags(!allTags)}>
+            {allTags ? "fewer" : `show ${tags.length - TAG_CAP} more`}
+          </button>
+        )}
       </div>
       <ul class="ports">
         {openPorts(h)
