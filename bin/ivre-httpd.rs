@@ -55,7 +55,9 @@ struct Cli {
     /// Hard cap of every listing, limit:0 included (0: none).
     #[arg(long, default_value_t = 0, value_name = "N")]
     max_results: u64,
-    /// Seconds a verified API key is remembered (a revocation takes effect after at most this).
+    /// Seconds a verified API key is remembered. A revocation takes effect at once (the server
+    /// hears it from the database); only while that notification channel is down is a revoked
+    /// key accepted, for at most this long.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     key_cache: u64,
     /// Directory of the MaxMind .mmdb files (for /ipdata).

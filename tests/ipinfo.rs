@@ -708,7 +708,12 @@ fn delete_in_one_transaction() {
         .filter(|r| matches!(r.addr, Some(IpAddr::V4(a)) if a.octets()[0] == 10))
         .count() as i64;
     assert!(in_10 > 0);
-    let out = tool("ivre-ipinfo", &db, &["--delete", "10.0.0.0/8"], None);
+    let out = tool(
+        "ivre-ipinfo",
+        &db,
+        &["--delete", "--yes", "10.0.0.0/8"],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         db.scalar("SELECT count(*) FROM passive"),
@@ -722,7 +727,7 @@ fn delete_in_one_transaction() {
         let out = tool("ivre-ipinfo", &db, &[flag], None);
         assert!(out.status.success(), "{flag}: {}", stderr(&out));
     }
-    let out = tool("ivre-ipinfo", &db, &["--init"], None);
+    let out = tool("ivre-ipinfo", &db, &["--init", "--yes"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(db.scalar("SELECT count(*) FROM passive"), 0);
 }

@@ -674,7 +674,12 @@ fn http_urls_and_csv() {
 fn delete_then_count() {
     let db = TestDb::new();
     load_records(&db, &golden_records());
-    let out = tool("ivre-scancli", &db, &["--delete", "--service", "ssh"], None);
+    let out = tool(
+        "ivre-scancli",
+        &db,
+        &["--delete", "--yes", "--service", "ssh"],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(run_ok(&db, &["--count"]).trim(), "745");
     assert_eq!(run_ok(&db, &["--count", "--service", "ssh"]).trim(), "0");
@@ -685,9 +690,14 @@ fn delete_then_count() {
         .last()
         .unwrap()
         .to_string();
-    tool("ivre-scancli", &db, &["--delete", "--host", &last], None);
+    tool(
+        "ivre-scancli",
+        &db,
+        &["--delete", "--yes", "--host", &last],
+        None,
+    );
     assert_eq!(run_ok(&db, &["--count", "--host", &last]).trim(), "0");
-    assert!(tool("ivre-scancli", &db, &["--init"], None)
+    assert!(tool("ivre-scancli", &db, &["--init", "--yes"], None)
         .status
         .success());
     assert_eq!(run_ok(&db, &["--count"]).trim(), "0");
@@ -904,11 +914,24 @@ fn distinct_generic_paths() {
     );
     let out = run_ok(golden(), &["--distinct", "categories"]);
     assert_eq!(out.trim(), "TEST");
+    let out = run_ok(golden(), &["--distinct", "ports.port", "--port", "80"]);
+    assert!(out.lines().any(|l| l == "80"));
+    // --limit and --skip page the sorted values.
+    let all: Vec<&str> = out.lines().collect();
     let out = run_ok(
         golden(),
-        &["--distinct", "ports.port", "--port", "80", "--limit", "1"],
+        &[
+            "--distinct",
+            "ports.port",
+            "--port",
+            "80",
+            "--limit",
+            "2",
+            "--skip",
+            "1",
+        ],
     );
-    assert!(out.lines().any(|l| l == "80"));
+    assert_eq!(out.lines().collect::<Vec<_>>(), all[1..3]);
 }
 
 #[test]

@@ -566,7 +566,7 @@ fn config_ipdata_and_purposes_to_come() {
     assert_eq!(v["country_code"], "GB", "{v}");
     assert!(v.get("addr").is_none());
     assert_eq!(s.get("/ipdata/not-an-ip", &[]).status, 400);
-    for path in ["/view/onlyips", "/flows/count"] {
+    for path in ["/rir", "/rir/count", "/rir/top/country"] {
         let r = s.get(path, &[]);
         assert_eq!(r.status, 501, "{path}");
         assert!(r.json()["error"]
@@ -723,7 +723,10 @@ fn view_routes_answer_what_ivre_view_answers() {
         .collect();
     assert_eq!(lines.len(), 3, "{}", r.body);
     assert!(lines.iter().all(|h| h["addr"].is_string()), "{}", r.body);
-    assert_eq!(s.get("/view/count", &[("q", "country:FR")]).status, 400);
+    // The enrichment keywords apply, as ivre-view's flags.
+    let cli = tool("ivre-view", &db, &["--count", "--country", "FR"], None);
+    let expected: i64 = String::from_utf8_lossy(&cli.stdout).trim().parse().unwrap();
+    assert_eq!(count(&s, "view", "country:FR"), expected);
 }
 
 #[test]
@@ -754,4 +757,54 @@ fn flows_answer_ivres_netflow_oracle() {
     for bad in ["not json", r#"{"edges": ["nosuchfield = 1"]}"#] {
         assert_eq!(s.get("/flows", &[("q", bad)]).status, 400, "{bad}");
     }
+    // action=details: an edge of the graph, then its source host.
+    let details = |q: &Value| s.get("/flows", &[("action", "details"), ("q", &q.to_string())]);
+    let edge = &edges[0];
+    let r = details(&serde_json::json!({"type": "edge", "id": edge["id"]})).ok();
+    let d = r.json();
+    assert_eq!(d["elt"]["proto"], "udp", "{d}");
+    assert_eq!(d["elt"]["addr_src"], edge["data"]["addr_src"], "{d}");
+    let src = edge["source"].as_str().unwrap();
+    let d = details(&serde_json::json!({"type": "node", "id": src}))
+        .ok()
+        .json();
+    assert_eq!(d["elt"]["addr"], src, "{d}");
+    let servers = d["servers"].as_array().unwrap();
+    assert!(servers.contains(&edge["target"]), "{d}");
+    assert!(!d["out_flows"].as_array().unwrap().is_empty(), "{d}");
+    for (q, status) in [
+        (serde_json::json!({"type": "edge", "id": 999999999}), 404),
+        (
+            serde_json::json!({"type": "node", "id": "192.0.2.250"}),
+            404,
+        ),
+        (serde_json::json!({"type": "node", "id": "x"}), 400),
+        (serde_json::json!({"type": "thing", "id": 1}), 400),
+        (serde_json::json!({"id": 1}), 400),
+    ] {
+        assert_eq!(details(&q).status, status, "{q}");
+    }
+    assert_eq!(s.get("/flows", &[("action", "nosuch")]).status, 400);
+    // action=daily: per time of day, the slots of each flow name.
+    let daily = s
+        .get(
+            "/flows",
+            &[("action", "daily"), ("q", r#"{"edges": ["proto = udp"]}"#)],
+        )
+        .ok()
+        .json();
+    let days = daily.as_array().unwrap();
+    assert!(!days.is_empty(), "{daily}");
+    for d in days {
+        assert_eq!(d["time_in_day"].as_str().unwrap().len(), 8, "{d}");
+        for f in d["flows"].as_array().unwrap() {
+            assert!(f[0].as_str().unwrap().starts_with("udp"), "{d}");
+            assert!(f[1].as_i64().unwrap() > 0, "{d}");
+        }
+    }
+    assert_eq!(
+        s.get("/flows", &[("action", "daily"), ("precision", "0")])
+            .status,
+        400
+    );
 }

@@ -215,3 +215,114 @@ fn missing_permission_403_and_non_loopback_needs_keys() {
     let local = Server::start(db(), &[]);
     assert_eq!(local.get("/scans/count", &[]).status, 200);
 }
+
+#[test]
+fn a_revocation_takes_effect_at_once_despite_the_key_cache() {
+    // The default cache (30 s) and a longer one: the revocation is heard.
+    let s = Server::start(db(), &["--auth", "--key-cache", "600"]);
+    let n = name("cached");
+    let key = add_key(&n, "read", None);
+    assert_eq!(count_with(&s, "/scans/count", &key, ""), 945);
+    let status = || {
+        s.request(
+            "GET",
+            "/scans/count",
+            &[],
+            &[("Authorization", &bearer(&key))],
+        )
+        .status
+    };
+    // Cached now: a second request needs no database lookup of the key.
+    assert_eq!(status(), 200);
+    let out = tool("ivre-httpd", db(), &["keys", "revoke", &n], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let revoked = std::time::Instant::now();
+    loop {
+        if status() == 401 {
+            break;
+        }
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(5),
+            "a revoked key is still accepted (cache 600 s)"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_audit_log_for_admin_keys_only() {
+    let s = Server::start(db(), &[]);
+    let admin = add_key(&name("auditor"), "admin", None);
+    let reader = add_key(&name("nosy"), "read", None);
+    // A refusal to find in the log.
+    let r = s.request(
+        "GET",
+        "/scans/count",
+        &[],
+        &[(
+            "Authorization",
+            "Bearer ivre_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        )],
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(s.get("/audit/", &[]).status, 401);
+    let r = s.request(
+        "GET",
+        "/audit/",
+        &[],
+        &[("Authorization", &bearer(&reader))],
+    );
+    assert_eq!(r.status, 403);
+    let get = |path: &str, q: &[(&str, &str)]| {
+        s.request("GET", path, q, &[("Authorization", &bearer(&admin))])
+    };
+    let all = get("/audit/count", &[]).ok();
+    let total: i64 = all.body.trim().parse().unwrap();
+    assert_eq!(total, db().scalar("SELECT count(*) FROM web_audit"));
+    let refused: i64 = get(
+        "/audit/count",
+        &[("event_type", "refused"), ("since", "1h")],
+    )
+    .ok()
+    .body
+    .trim()
+    .parse()
+    .unwrap();
+    assert!(refused >= 1);
+    let events = get("/audit/", &[("event_type", "refused"), ("limit", "2")])
+        .ok()
+        .json();
+    let events = events.as_array().unwrap();
+    assert!(!events.is_empty() && events.len() <= 2);
+    let e = &events[0];
+    assert_eq!(e["event_type"], "refused");
+    assert!(e["created_at"].as_str().unwrap().ends_with('Z'), "{e}");
+    assert!(e["resource"]["route"].is_string(), "{e}");
+    assert!(e["outcome"].is_i64(), "{e}");
+    // Newest first.
+    if events.len() == 2 {
+        assert!(events[0]["created_at"].as_str() >= events[1]["created_at"].as_str());
+    }
+    let id = e["event_id"].as_str().unwrap();
+    assert_eq!(get(&format!("/audit/{id}"), &[]).ok().json(), *e);
+    assert_eq!(get("/audit/999999999", &[]).status, 404);
+    assert_eq!(get("/audit/x", &[]).status, 404);
+    // Key changes by name; a future window is empty.
+    let n = name("auditor");
+    let r = get(
+        "/audit/count",
+        &[("key_name", &n), ("event_type", "key_add")],
+    )
+    .ok();
+    assert_eq!(r.body, "1\n");
+    let r = get("/audit/count", &[("since", "2999-01-01T00:00:00Z")]).ok();
+    assert_eq!(r.body, "0\n");
+    for bad in [
+        ("event_type", "login"),
+        ("since", "yesterday"),
+        ("limit", "x"),
+    ] {
+        let r = get("/audit/", &[bad]);
+        assert_eq!(r.status, 400, "{bad:?}: {}", r.body);
+    }
+}

@@ -132,3 +132,101 @@ fn upload_equals_a_cli_import_once() {
     assert_eq!(r.status, 400);
     assert!(r.json()["error"].as_str().unwrap().contains("Referer"));
 }
+
+#[test]
+fn upload_to_view_stores_the_scan_and_builds_the_view() {
+    let db = TestDb::new();
+    let s = Server::start(&db, &["--auth", "--upload"]);
+    let uploader = key(&db, "uploader", "upload,read");
+    let sample_name = "test-T22.xml.bz2";
+    let data = std::fs::read(sample(sample_name)).unwrap();
+    let body = form(&[("source", "UPLOAD")], &[(sample_name, &data)]);
+    let ctype = format!("multipart/form-data; boundary={BOUNDARY}");
+    let headers = [
+        ("Content-Type", ctype.as_str()),
+        ("Authorization", uploader.as_str()),
+    ];
+    let r = s.post("/view", &headers, &body).ok();
+    let v = r.json();
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["view"], "built", "{v}");
+    let hosts = db.scalar("SELECT count(DISTINCT addr) FROM scan_host");
+    assert!(hosts > 0);
+    assert_eq!(db.scalar("SELECT count(*) FROM view_host"), hosts);
+    assert_eq!(db.scalar("SELECT count(*) FROM view_pending"), 0);
+    let r = s
+        .request("GET", "/view/count", &[], &[("Authorization", &uploader)])
+        .ok();
+    assert_eq!(r.body, format!("{hosts}\n"));
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM web_audit WHERE event = 'upload' AND path = '/cgi/view'"),
+        1
+    );
+    // Gated like POST /scans.
+    let reader = key(&db, "reader", "read");
+    let r = s.post(
+        "/view",
+        &[
+            ("Content-Type", ctype.as_str()),
+            ("Authorization", reader.as_str()),
+        ],
+        &body,
+    );
+    assert_eq!(r.status, 403);
+    let closed = Server::start(&db, &["--auth"]);
+    assert_eq!(closed.post("/view", &headers, &body).status, 403);
+}
+
+#[test]
+fn read_sessions_cannot_write() {
+    let db = TestDb::new();
+    load_records(&db, &golden_records()[..20]);
+    // The sessions of the read routes: PostgreSQL refuses any write.
+    let target = ivre_pg::DbTarget::resolve(Some(&db.url)).unwrap();
+    let pool = ivre_web::pool::Pool::reader(target.clone(), 1, std::time::Duration::from_secs(5));
+    assert!(pool.read_only());
+    let mut c = pool.session().unwrap();
+    let on: String = c
+        .query_one("SHOW transaction_read_only", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(on, "on");
+    for sql in [
+        "INSERT INTO web_audit (event) VALUES ('upload')",
+        "DELETE FROM scan_host",
+        "CREATE TABLE intruder (x int)",
+        "UPDATE web_api_key SET revoked_at = NULL",
+    ] {
+        let e = c.batch_execute(sql).unwrap_err();
+        assert_eq!(
+            e.code(),
+            Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION),
+            "{sql}: {e}"
+        );
+    }
+    // The writer's (uploads, audit) may.
+    let mut w = ivre_web::pool::Pool::writer(target, 1, std::time::Duration::ZERO)
+        .session()
+        .unwrap();
+    let off: String = w
+        .query_one("SHOW transaction_read_only", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(off, "off");
+    // Crafted paths and filters reach no SQL text: the records stay.
+    let s = Server::start(&db, &[]);
+    for path in [
+        "/scans/top/x'; DELETE FROM scan_host; --",
+        "/scans/distinct/addr); DELETE FROM scan_host; --",
+        "/view/top/service;DROP TABLE scan_host",
+    ] {
+        let r = s.get(path, &[]);
+        assert!(r.status < 500, "{path}: {} {}", r.status, r.body);
+    }
+    let r = s.get(
+        "/scans/count",
+        &[("q", "\"hostname:x'; DELETE FROM scan_host; --\"")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(db.scalar("SELECT count(*) FROM scan_host"), 20);
+}

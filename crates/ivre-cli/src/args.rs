@@ -4,6 +4,7 @@
 //! modes ([`OutputArgs`], one [`Mode`], mutually exclusive by clap). A tool
 //! flattens both and adds only the flags of its own purpose.
 
+use crate::UsageError;
 use anyhow::Result;
 use clap::Args;
 use ivre_model::filter::addr::{address, AddrCond};
@@ -12,6 +13,7 @@ use ivre_model::filter::service::ServiceQuery;
 use ivre_model::filter::time::parse_duration;
 use ivre_model::filter::value::{optional_regexp, str2list, str2regexp};
 use ivre_model::filter::Filter;
+use ivre_pg::query::QueryOpts;
 
 /// The clap group of the output modes: at most one of them.
 pub const MODE_GROUP: &str = "mode";
@@ -226,7 +228,7 @@ pub struct OutputArgs {
     #[arg(long, group = MODE_GROUP)]
     pub short: bool,
     /// Print the records as JSON, one per line (indented on a terminal).
-    #[arg(long, group = MODE_GROUP)]
+    #[arg(short = 'j', long, group = MODE_GROUP)]
     pub json: bool,
     /// Print the distinct values of a field (same fields as --top).
     #[arg(long, value_name = "FIELD", group = MODE_GROUP)]
@@ -237,19 +239,23 @@ pub struct OutputArgs {
     /// Print the query plan of the filter.
     #[arg(long, group = MODE_GROUP)]
     pub explain: bool,
-    /// Delete the matching records (one transaction; asks on a terminal).
+    /// Delete the matching records (one transaction; asks on a terminal,
+    /// needs --yes without one) and say how many.
     #[arg(long, group = MODE_GROUP, help_heading = "Actions")]
     pub delete: bool,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (required by --delete and --init when
+    /// stdin is not a terminal).
     #[arg(long, short = 'y', help_heading = "Actions")]
     pub yes: bool,
-    /// Sort the records by these fields (~FIELD: descending).
+    /// Sort the records by these fields (~FIELD or -FIELD: descending).
     #[arg(long, value_name = "FIELD", allow_hyphen_values = true)]
     pub sort: Vec<String>,
-    /// Skip this many records.
+    /// Skip this many records (--short: addresses, --distinct and --top:
+    /// values; --count counts what is left).
     #[arg(long, default_value_t = 0, value_parser = sql_count())]
     pub skip: u64,
-    /// At most this many records (for --top: values, default 10; 0: no limit).
+    /// At most this many records (--short: addresses, --distinct: values,
+    /// --top: values, default 10; --count counts at most this many; 0: no limit).
     #[arg(long, value_parser = sql_count())]
     pub limit: Option<u64>,
 }
@@ -304,6 +310,74 @@ impl OutputArgs {
     /// At most this many values for `--top` (10 unless `--limit`).
     pub fn top_limit(&self) -> u64 {
         self.limit.unwrap_or(10)
+    }
+
+    /// The sort, skip and limit of a record listing (`--sort`, `--skip`,
+    /// `--limit`); also the page of `--short` and `--distinct`.
+    pub fn query_opts(&self) -> QueryOpts {
+        QueryOpts {
+            sort: QueryOpts::parse_sort(&self.sort),
+            skip: self.skip,
+            limit: self.limit.unwrap_or(0),
+        }
+    }
+
+    /// The page of `--top`: `--skip` values skipped, then `--limit` (10
+    /// by default) of them.
+    pub fn top_page(&self) -> QueryOpts {
+        QueryOpts {
+            sort: Vec::new(),
+            skip: self.skip,
+            limit: self.top_limit(),
+        }
+    }
+
+    /// `--count` with `--skip` / `--limit`: what a listing of the `total`
+    /// matching records would show.
+    pub fn paged_count(&self, total: i64) -> u64 {
+        let left = (total.max(0) as u64).saturating_sub(self.skip);
+        match self.limit {
+            Some(l) if l > 0 => left.min(l),
+            _ => left,
+        }
+    }
+
+    /// `--skip`, `--limit` or `--sort` given to a mode that cannot honour
+    /// them (`--delete`, `--explain`): a usage error rather than being
+    /// ignored.
+    pub fn refuse_paging(&self, mode: &str) -> Result<()> {
+        if self.skip > 0 || self.limit.is_some() || !self.sort.is_empty() {
+            return Err(UsageError(format!(
+                "{mode} applies to every matching record: --skip, --limit and --sort do not apply"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Asks before a destructive action (`--delete`, `--init`) on a terminal;
+/// without one (scripts, cron), `--yes` is required: a usage error says so.
+pub fn confirm_destructive(yes: bool, action: &str) -> Result<bool> {
+    use std::io::IsTerminal;
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(UsageError(format!(
+            "{action}: confirm with --yes (stdin is not a terminal to ask on)"
+        ))
+        .into());
+    }
+    crate::confirm(&format!("{action}. Continue?"))
+}
+
+/// The closing line of a destructive action (`945 records deleted`), on
+/// stderr unless `--quiet`.
+pub fn report_deleted(n: u64, what: &str) {
+    if log::log_enabled!(log::Level::Warn) {
+        let s = if n == 1 { "" } else { "s" };
+        eprintln!("{}: {n} {what}{s} deleted", crate::program_name());
     }
 }
 

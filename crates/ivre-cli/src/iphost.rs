@@ -35,7 +35,7 @@ pub struct IphostArgs {
     pub reverse: bool,
 
     /// Print one JSON object per (name, target) pair.
-    #[arg(long, conflicts_with = "cof")]
+    #[arg(short = 'j', long, conflicts_with = "cof")]
     pub json: bool,
 
     /// Print one JSON object per answer in the Passive DNS Common Output
@@ -43,6 +43,14 @@ pub struct IphostArgs {
     /// sensor_id, source).
     #[arg(long)]
     pub cof: bool,
+
+    /// Print the number of results (pairs; answers with --cof) instead of them.
+    #[arg(long, conflicts_with = "json")]
+    pub count: bool,
+
+    /// At most this many results in all (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub limit: u64,
 
     /// Only answers seen by this sensor.
     #[arg(short, long)]
@@ -75,9 +83,24 @@ impl IphostArgs {
     }
 }
 
+type Out = BufWriter<std::io::StdoutLock<'static>>;
+
+/// The end of a `--limit`: stops the stream of results (not an error).
+#[derive(Debug)]
+struct Enough;
+
+impl std::fmt::Display for Enough {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("limit reached")
+    }
+}
+
+impl std::error::Error for Enough {}
+
 /// Runs the tool: every VALUE is parsed before the database is touched (a
 /// bad value stops the run with an error naming it), then queried in turn;
-/// output is streamed.
+/// output is streamed. A VALUE without any record gets a line on stderr
+/// (`no record found for ...`, unless --quiet); the exit status stays 0.
 pub fn run(common: &CommonArgs, args: &IphostArgs) -> Result<ExitCode> {
     let queries = args
         .values
@@ -86,23 +109,61 @@ pub fn run(common: &CommonArgs, args: &IphostArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>>>()?;
     let mut client = common.connect()?;
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let mut found = 0;
-    for q in &queries {
-        found += if args.cof {
+    let limit = if args.limit == 0 {
+        u64::MAX
+    } else {
+        args.limit
+    };
+    let mut shown: u64 = 0;
+    for (q, value) in queries.iter().zip(&args.values) {
+        if shown >= limit {
+            break;
+        }
+        let mut seen: u64 = 0;
+        // One result: printed (unless --count), then the stream stops at the limit.
+        let mut show = |write: &mut dyn FnMut(&mut Out) -> Result<()>| -> Result<()> {
+            seen += 1;
+            shown += 1;
+            if !args.count {
+                write(&mut out)?;
+            }
+            if shown >= limit {
+                return Err(Enough.into());
+            }
+            Ok(())
+        };
+        let res = if args.cof {
             dns::for_each_answer::<anyhow::Error>(&mut client, q, |a| {
-                serde_json::to_writer(&mut out, &a.to_cof())?;
-                Ok(out.write_all(b"\n")?)
-            })?
+                show(&mut |out| {
+                    serde_json::to_writer(&mut *out, &a.to_cof())?;
+                    Ok(out.write_all(b"\n")?)
+                })
+            })
         } else if args.json {
             dns::for_each_pair::<anyhow::Error>(&mut client, q, |p| {
-                serde_json::to_writer(&mut out, &p.to_json())?;
-                Ok(out.write_all(b"\n")?)
-            })?
+                show(&mut |out| {
+                    serde_json::to_writer(&mut *out, &p.to_json())?;
+                    Ok(out.write_all(b"\n")?)
+                })
+            })
         } else {
-            dns::for_each_pair::<anyhow::Error>(&mut client, q, |p| Ok(p.write_text(&mut out)?))?
+            dns::for_each_pair::<anyhow::Error>(&mut client, q, |p| {
+                show(&mut |out| Ok(p.write_text(out)?))
+            })
         };
+        match res {
+            Ok(_) => {}
+            Err(e) if e.is::<Enough>() => {}
+            Err(e) => return Err(e),
+        }
+        if seen == 0 && log::log_enabled!(log::Level::Warn) {
+            eprintln!("{}: no record found for {value:?}", crate::program_name());
+        }
+    }
+    if args.count {
+        writeln!(out, "{shown}")?;
     }
     out.flush()?;
-    log::info!("{found} result(s)");
+    log::info!("{shown} result(s)");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,6 @@
 //! `ivre-ipinfo`: query the passive purpose.
 
-use crate::args::{Mode, OutputArgs, MODE_GROUP};
+use crate::args::{confirm_destructive, report_deleted, Mode, OutputArgs, MODE_GROUP};
 use crate::output::{address_lines, distinct_value_lines, top_value_lines, write_json_line};
 use crate::passivefilter::PassiveFilterArgs;
 use crate::CommonArgs;
@@ -11,7 +11,6 @@ use ivre_model::filter::passive as p;
 use ivre_model::passive::display::{geo_lines, write_tail, StdWriter};
 use ivre_model::passive::{NormalizeConfig, PassiveRecord};
 use ivre_pg::passive::query;
-use ivre_pg::query::QueryOpts;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,7 +32,8 @@ pub struct IpinfoArgs {
     /// the text output (default: $IVRE_GEOIP_DIR, /var/lib/GeoIP, ...; none: no such lines).
     #[arg(long = "geoip-dir", value_name = "DIR", help_heading = "Output")]
     pub geoip_dir: Option<PathBuf>,
-    /// Remove every passive record (asks on a terminal).
+    /// Remove every passive record (asks on a terminal, needs --yes without
+    /// one) and say how many there were.
     #[arg(long, group = MODE_GROUP, help_heading = "Actions")]
     pub init: bool,
     /// Copy the matching records into this database (merged with its records).
@@ -116,11 +116,12 @@ pub fn run(common: &CommonArgs, cli: &IpinfoArgs) -> Result<ExitCode> {
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
     let yes = cli.output.yes;
+    let opts = cli.output.query_opts();
     if cli.ensure_indexes {
         log::info!("the passive schema and its indexes are up to date");
     } else if cli.init {
-        if yes || crate::confirm("This will remove every passive record. Continue?")? {
-            query::purge(&mut client)?;
+        if confirm_destructive(yes, "--init removes every passive record")? {
+            report_deleted(query::purge(&mut client)?, "record");
         }
     } else if let Some(url) = &cli.to_db {
         let mut dst = ivre_pg::connect(Some(url))?;
@@ -136,38 +137,42 @@ pub fn run(common: &CommonArgs, cli: &IpinfoArgs) -> Result<ExitCode> {
     } else {
         match cli.output.mode() {
             Mode::Top { field, least } => {
-                let limit = cli.output.top_limit();
                 let count_records = !cli.top_sum;
                 let each = top_value_lines(&mut out);
-                query::for_each_topvalue(
+                query::for_each_topvalue_page(
                     &mut client,
                     &flt,
                     &field,
-                    limit,
+                    &cli.output.top_page(),
                     least,
                     count_records,
                     each,
                 )?;
             }
             Mode::Distinct(field) => {
-                query::distinct(&mut client, &flt, &field, distinct_value_lines(&mut out))?
+                let each = distinct_value_lines(&mut out);
+                query::distinct_page(&mut client, &flt, &field, &opts, each)?
             }
-            Mode::Short => query::addresses(&mut client, &flt, address_lines(&mut out))?,
-            Mode::Count => writeln!(out, "{}", query::count(&mut client, &flt)?)?,
-            Mode::Explain => writeln!(out, "{}", query::explain(&mut client, &flt)?)?,
-            Mode::Delete => {
+            Mode::Short => {
+                query::addresses_page(&mut client, &flt, &opts, address_lines(&mut out))?
+            }
+            Mode::Count => {
                 let n = query::count(&mut client, &flt)?;
-                if yes || crate::confirm(&format!("This will delete {n} record(s). Continue?"))? {
-                    let n = query::delete(&mut client, &flt)?;
-                    log::info!("{n} record(s) deleted");
+                writeln!(out, "{}", cli.output.paged_count(n))?
+            }
+            Mode::Explain => {
+                cli.output.refuse_paging("--explain")?;
+                writeln!(out, "{}", query::explain(&mut client, &flt)?)?
+            }
+            Mode::Delete => {
+                cli.output.refuse_paging("--delete")?;
+                let n = query::count(&mut client, &flt)?;
+                let action = format!("--delete removes {n} matching record(s)");
+                if confirm_destructive(yes, &action)? {
+                    report_deleted(query::delete(&mut client, &flt)?, "record");
                 }
             }
             mode @ (Mode::Json | Mode::Records) => {
-                let opts = QueryOpts {
-                    sort: QueryOpts::parse_sort(&cli.output.sort),
-                    skip: cli.output.skip,
-                    limit: cli.output.limit.unwrap_or(0),
-                };
                 if mode == Mode::Json {
                     let pretty = std::io::stdout().is_terminal();
                     query::get::<anyhow::Error>(&mut client, &flt, &opts, |r| {

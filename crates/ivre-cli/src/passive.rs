@@ -544,3 +544,21 @@ pub fn zeek_infos(rec: &mut PassiveRecord) {
         add_service_infos(rec, probes);
     }
 }
+
+/// Web server access log observations (`ivre-weblog2db`): user agents of
+/// the clients, normalised as Zeek's are (Symantec's random agents, ...).
+pub fn weblog_records(
+    input: Input,
+    args: &PassiveImportArgs,
+    ignore: Arc<IgnoreSpec>,
+) -> impl PassiveReader {
+    let mut config = NormalizeConfig::default();
+    config.dnsbl_zones.extend(args.dnsbl_zone.iter().cloned());
+    Normalized {
+        reader: ivre_model::passive::weblog::WeblogReader::new(input.reader)
+            .with_sensor(args.sensor.clone()),
+        config,
+        ignore,
+        pending: Vec::new().into_iter(),
+    }
+}

@@ -9,6 +9,7 @@ use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use ivre_model::scan::fingerprint::fingerprint_banners;
+use ivre_model::scan::input::ToolOptions;
 use ivre_model::scan::{Host, ParseErrorKind, ReadOptions, ScanFormat, ScanReader, Tag};
 use ivre_model::storable::storable_host;
 use ivre_pg::scan::{ScanFileMeta, ScanLoader};
@@ -39,15 +40,19 @@ pub struct Scan2dbArgs {
     /// Walk directories given as SCAN.
     #[arg(short, long)]
     pub recursive: bool,
-    /// Only store hosts that have ports.
-    #[arg(long, visible_alias = "ports")]
+    /// Only store hosts that have ports, of any state (IVRE's --port: not
+    /// a port number, unlike ivre-scancli --port N).
+    #[arg(long, visible_aliases = ["ports", "with-ports-only"])]
     pub port: bool,
     /// Only store hosts with at least one open port.
-    #[arg(long)]
+    #[arg(long, visible_alias = "open-ports-only")]
     pub open_ports: bool,
     /// Extra Nmap probes to try when fingerprinting Masscan banners.
     #[arg(long, num_args = 1.., value_name = "PROBE")]
     pub masscan_probes: Vec<String>,
+    /// The port of Zgrab2 results that name none (JARM, and modules without a URL).
+    #[arg(long, value_name = "PORT")]
+    pub zgrab_port: Option<u16>,
     /// Parse only: print the records as JSON lines, touch no database.
     #[arg(short, long)]
     pub test: bool,
@@ -96,6 +101,9 @@ pub fn run_scan2db(common: &CommonArgs, args: &Scan2dbArgs) -> Result<ExitCode> 
         tags: args.tags.iter().map(|t| Tag::parse(t)).collect(),
         port_only: args.port,
         open_ports_only: args.open_ports,
+        tools: ToolOptions {
+            zgrab_port: args.zgrab_port,
+        },
     };
     let files = input::expand(&args.files, args.recursive)?;
     let mut client = if args.test {
@@ -160,6 +168,7 @@ pub fn import_file(
         port: opts.port_only,
         open_ports: opts.open_ports_only,
         masscan_probes: Vec::new(),
+        zgrab_port: opts.tools.zgrab_port,
         test: false,
         force,
         update_view: false,

@@ -1,6 +1,6 @@
 //! `ivre-scancli`: query the scan results (the "nmap" purpose).
 
-use crate::args::{Mode, OutputArgs, MODE_GROUP};
+use crate::args::{confirm_destructive, report_deleted, Mode, OutputArgs, MODE_GROUP};
 use crate::output::{address_lines, distinct_value_lines, top_value_lines};
 use crate::scanfilter::ScanFilterArgs;
 use crate::CommonArgs;
@@ -25,7 +25,8 @@ pub struct ScancliArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub formats: HostFormatArgs,
-    /// Remove every scan record and import (asks on a terminal).
+    /// Remove every scan record and import (asks on a terminal, needs --yes
+    /// without one) and say how many records there were.
     #[arg(long, alias = "purgedb", group = MODE_GROUP, help_heading = "Actions")]
     pub init: bool,
 }
@@ -71,8 +72,8 @@ pub fn run(common: &CommonArgs, cli: &ScancliArgs) -> Result<ExitCode> {
     let flt = cli.filter.to_filter()?;
     let mut client = common.connect()?;
     if cli.init {
-        if cli.output.yes || crate::confirm("This will remove every scan record. Continue?")? {
-            query::purge(&mut client)?;
+        if confirm_destructive(cli.output.yes, "--init removes every scan record")? {
+            report_deleted(query::purge(&mut client)?, "record");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -90,32 +91,30 @@ pub fn run_query<L: HostLeaf>(
     formats: &HostFormatArgs,
 ) -> Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let opts = QueryOpts {
-        sort: QueryOpts::parse_sort(&output.sort),
-        skip: output.skip,
-        limit: output.limit.unwrap_or(0),
-    };
+    let opts = output.query_opts();
     match output.mode() {
         Mode::Top { field, least } => {
-            let limit = output.top_limit();
             let each = top_value_lines(&mut out);
-            query::for_each_topvalue(client, flt, &field, limit, least, each)?;
+            query::for_each_topvalue_page(client, flt, &field, &output.top_page(), least, each)?;
         }
-        Mode::Short => query::addresses(client, flt, address_lines(&mut out))?,
+        Mode::Short => query::addresses_page(client, flt, &opts, address_lines(&mut out))?,
         Mode::Distinct(field) => {
-            query::distinct(client, flt, &field, distinct_value_lines(&mut out))?
+            query::distinct_page(client, flt, &field, &opts, distinct_value_lines(&mut out))?
         }
-        Mode::Explain => writeln!(out, "{}", query::explain(client, flt)?)?,
+        Mode::Explain => {
+            output.refuse_paging("--explain")?;
+            writeln!(out, "{}", query::explain(client, flt)?)?
+        }
         Mode::Delete => {
+            output.refuse_paging("--delete")?;
             let n = query::count(client, flt)?;
-            if output.yes || crate::confirm(&format!("This will delete {n} record(s). Continue?"))?
-            {
-                let n = query::delete(client, flt)?;
-                log::info!("{n} record(s) deleted");
+            let action = format!("--delete removes {n} matching record(s)");
+            if confirm_destructive(output.yes, &action)? {
+                report_deleted(query::delete(client, flt)?, "record");
             }
             return Ok(());
         }
-        Mode::Count => writeln!(out, "{}", query::count(client, flt)?)?,
+        Mode::Count => writeln!(out, "{}", output.paged_count(query::count(client, flt)?))?,
         Mode::Json => write_json(client, flt, &opts, formats.no_screenshots, &mut out)?,
         Mode::Records => write_records(client, flt, &opts, formats, &mut out)?,
     }

@@ -31,6 +31,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "airodump2db",
         "import airodump-ng CSV files into the passive purpose",
     ),
+    (
+        "weblog2db",
+        "import Apache / Nginx access logs (user agents) into the passive purpose",
+    ),
     ("ipinfo", "query the passive purpose"),
     (
         "iphost",
@@ -51,6 +55,15 @@ pub const TOOLS: &[(&str, &str)] = &[
     (
         "httpd",
         "serve IVRE's web API (/cgi/...) with API keys and access control",
+    ),
+    (
+        "ipcalc",
+        "convert between addresses, ranges, networks (CIDR) and integers",
+    ),
+    ("sort", "sort lines by IP address"),
+    (
+        "macinfo",
+        "MAC addresses seen by the passive purpose, and their vendors",
     ),
     (
         "db",

@@ -6,6 +6,8 @@ pub mod crypto;
 pub mod escape;
 pub mod filter;
 pub mod flow;
+pub mod ipcalc;
+pub mod oui;
 pub mod passive;
 pub mod probes;
 pub mod reader;

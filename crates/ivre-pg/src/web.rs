@@ -128,7 +128,12 @@ pub fn valid_keys_by_prefix(client: &mut impl GenericClient, prefix: &str) -> Re
         .collect())
 }
 
+/// The channel of `NOTIFY` on which a revocation is announced (payload:
+/// the key's id), so that servers forget the key at once.
+pub const KEY_CHANNEL: &str = "ivre_web_key_revoked";
+
 /// Revokes a key by name (and audits it); false when no valid key has it.
+/// Servers listening on [`KEY_CHANNEL`] hear of it when this commits.
 pub fn revoke_key(client: &mut Client, name: &str) -> Result<bool> {
     let mut tx = client.transaction()?;
     let row = tx.query_opt(
@@ -148,6 +153,108 @@ pub fn revoke_key(client: &mut Client, name: &str) -> Result<bool> {
             ..Default::default()
         },
     )?;
+    let id: i64 = row.get(0);
+    tx.execute("SELECT pg_notify($1, $2)", &[&KEY_CHANNEL, &id.to_string()])?;
     tx.commit()?;
     Ok(true)
+}
+
+/// Waits for revocations: calls `revoked(id)` for each key revoked from
+/// now on, until the connection fails (the error is returned; call again
+/// to go on listening: revocations in between were missed).
+pub fn listen_revocations(client: &mut Client, mut revoked: impl FnMut(i64)) -> Result<()> {
+    client.batch_execute(&format!("LISTEN {KEY_CHANNEL}"))?;
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut notes = client.notifications();
+    let mut it = notes.blocking_iter();
+    while let Some(n) = it.next()? {
+        if n.channel() == KEY_CHANNEL {
+            if let Ok(id) = n.payload().parse::<i64>() {
+                revoked(id);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Which audit events (`GET /cgi/audit`): all conditions ANDed.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub event: Option<String>,
+    pub key_name: Option<String>,
+    /// Inclusive.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Exclusive.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The event types of `web_audit`.
+pub const AUDIT_EVENTS: [&str; 5] = ["upload", "delete", "key_add", "key_revoke", "refused"];
+
+const AUDIT_WHERE: &str = "($1::text IS NULL OR event = $1)
+     AND ($2::text IS NULL OR key_name = $2)
+     AND ($3::timestamptz IS NULL OR at >= $3)
+     AND ($4::timestamptz IS NULL OR at < $4)";
+
+const AUDIT_COLUMNS: &str =
+    "id, at, event, key_id, key_name, remote_addr, method, path, status, details";
+
+/// One event as the web API shows it (IVRE's event shape, with this
+/// table's fields: the actor is an API key, the resource a path).
+fn audit_json(row: &Row) -> Value {
+    let at: chrono::DateTime<chrono::Utc> = row.get(1);
+    serde_json::json!({
+        "event_id": row.get::<_, i64>(0).to_string(),
+        "created_at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "event_type": row.get::<_, String>(2),
+        "actor": {
+            "key_id": row.get::<_, Option<i64>>(3),
+            "key_name": row.get::<_, Option<String>>(4),
+            "remote_addr": row.get::<_, Option<String>>(5),
+        },
+        "resource": {
+            "route": row.get::<_, Option<String>>(7),
+            "method": row.get::<_, Option<String>>(6),
+        },
+        "outcome": row.get::<_, Option<i32>>(8),
+        "details": row.get::<_, Option<Value>>(9),
+    })
+}
+
+/// The events of `q`, newest first.
+pub fn audit_events(
+    client: &mut impl GenericClient,
+    q: &AuditQuery,
+    limit: Option<i64>,
+    skip: i64,
+) -> Result<Vec<Value>> {
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} FROM web_audit WHERE {AUDIT_WHERE}
+         ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6"
+    );
+    Ok(client
+        .query(
+            sql.as_str(),
+            &[&q.event, &q.key_name, &q.since, &q.until, &limit, &skip],
+        )?
+        .iter()
+        .map(audit_json)
+        .collect())
+}
+
+/// How many events `q` selects.
+pub fn audit_count(client: &mut impl GenericClient, q: &AuditQuery) -> Result<i64> {
+    let sql = format!("SELECT count(*) FROM web_audit WHERE {AUDIT_WHERE}");
+    Ok(client
+        .query_one(sql.as_str(), &[&q.event, &q.key_name, &q.since, &q.until])?
+        .get(0))
+}
+
+/// One event by id.
+pub fn audit_event(client: &mut impl GenericClient, id: i64) -> Result<Option<Value>> {
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM web_audit WHERE id = $1");
+    Ok(client
+        .query_opt(sql.as_str(), &[&id])?
+        .as_ref()
+        .map(audit_json))
 }

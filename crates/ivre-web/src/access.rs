@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use ivre_model::filter::passive::PassiveFilter;
 use ivre_model::filter::query::Query;
 use ivre_model::filter::scan::ScanFilter;
+use ivre_model::filter::view::ViewFilter;
 use ivre_model::filter::Filter;
 use std::sync::Arc;
 
@@ -45,6 +46,14 @@ impl Access {
             None => Ok(Filter::True),
             // A base filter a purpose cannot apply lets nothing through.
             Some(q) => Ok(q.scan_filter().unwrap_or(Filter::False)),
+        }
+    }
+
+    /// On the view, the enrichment keywords (`country:`, ...) apply too.
+    pub fn view_base(&self) -> Result<ViewFilter, ApiError> {
+        match self.base_query()? {
+            None => Ok(Filter::True),
+            Some(q) => Ok(crate::viewq::view_filter(&q).unwrap_or(Filter::False)),
         }
     }
 

@@ -10,9 +10,14 @@
 //! everything; a request that writes without a key must carry a `Referer`
 //! of this server (IVRE's anti-CSRF rule for browsers; keys are exempt).
 //! Refusals are written to the audit log. Verified keys are remembered
-//! (by SHA-256, in memory) for a short while, so that Argon2 runs once per
-//! key and period, not once per request: a revocation takes effect within
-//! that period.
+//! (by SHA-256, in memory) for `--key-cache` seconds (default 30), so that
+//! Argon2 runs once per key and period, not once per request. A revocation
+//! (`ivre-httpd keys revoke`, from any process) is announced with
+//! PostgreSQL's `NOTIFY`: each server listens ([`listen_revocations`]) and
+//! forgets the key when the revocation commits. Only while a server's
+//! listening connection is down (it then forgets every key, and reconnects
+//! every second) does the cache bound apply: a revoked key is accepted
+//! for at most `--key-cache` seconds after its revocation.
 
 use crate::access::Access;
 use crate::error::ApiError;
@@ -30,6 +35,7 @@ use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -75,7 +81,7 @@ pub fn check_base_filter(text: &str) -> anyhow::Result<()> {
     if q.skip.is_some() || q.limit.is_some() || !q.sort.is_empty() || !q.fields.is_empty() {
         anyhow::bail!("a base filter cannot hold skip:, limit:, sortby: or fields:");
     }
-    if q.scan_filter().is_err() {
+    if q.scan_filter().is_err() && crate::viewq::view_filter(&q).is_err() {
         q.passive_filter()?;
     }
     Ok(())
@@ -85,9 +91,23 @@ pub fn check_base_filter(text: &str) -> anyhow::Result<()> {
 #[derive(Default)]
 pub struct KeyCache {
     entries: Mutex<HashMap<[u8; 32], (Access, Instant)>>,
+    /// Bumped by every revocation heard: a check that read the keys
+    /// before a revocation does not remember its (stale) answer.
+    generation: AtomicU64,
 }
 
 impl KeyCache {
+    /// Forgets a key (by id; None: every key).
+    pub fn forget(&self, key_id: Option<i64>) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut entries) = self.entries.lock() {
+            match key_id {
+                Some(id) => entries.retain(|_, (a, _)| a.key_id != Some(id)),
+                None => entries.clear(),
+            }
+        }
+    }
+
     /// The access of a presented key, or None when it is not a valid key.
     async fn check(&self, app: &App, key: &str) -> Result<Option<Access>, ApiError> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
@@ -103,6 +123,7 @@ impl KeyCache {
             return Ok(None);
         };
         let key = key.to_string();
+        let generation = self.generation.load(Ordering::SeqCst);
         let found = blocking(&app.pool, move |c| {
             let candidates = ivre_pg::web::valid_keys_by_prefix(c, &prefix)?;
             Ok(candidates
@@ -117,7 +138,7 @@ impl KeyCache {
             permissions: k.permissions,
             base: k.base_filter,
         };
-        if !ttl.is_zero() {
+        if !ttl.is_zero() && self.generation.load(Ordering::SeqCst) == generation {
             if let Ok(mut entries) = self.entries.lock() {
                 entries.retain(|_, (_, at)| at.elapsed() < ttl);
                 entries.insert(digest, (access.clone(), Instant::now()));
@@ -246,7 +267,7 @@ async fn refuse(
         status: Some(i32::from(status.as_u16())),
         details: Some(serde_json::json!({ "reason": reason })),
     };
-    if let Err(e) = blocking(&app.pool, move |c| Ok(ivre_pg::web::audit(c, &event)?)).await {
+    if let Err(e) = blocking(&app.writer, move |c| Ok(ivre_pg::web::audit(c, &event)?)).await {
         log::error!("cannot write a refusal to the audit log: {}", e.message);
     }
     ApiError::new(status, reason).into_response()
@@ -254,3 +275,34 @@ async fn refuse(
 
 /// Default period a verified key is remembered.
 pub const KEY_CACHE: Duration = Duration::from_secs(30);
+
+/// Listens for key revocations on a connection of its own, for as long as
+/// the process runs (a thread): each one heard is forgotten at once;
+/// when the connection fails, every key is forgotten, and it reconnects.
+pub fn listen_revocations(app: Arc<App>, target: ivre_pg::DbTarget) {
+    let spawned = std::thread::Builder::new()
+        .name("key-revocations".into())
+        .spawn(move || loop {
+            match ivre_pg::connect_without_migrating(&target) {
+                Ok(mut c) => {
+                    // Revocations before this connection are in the table.
+                    app.keys.forget(None);
+                    let r = ivre_pg::web::listen_revocations(&mut c, |id| {
+                        log::info!("API key {id} revoked: forgotten");
+                        app.keys.forget(Some(id));
+                    });
+                    app.keys.forget(None);
+                    if let Err(e) = r {
+                        log::warn!("key revocations: {e}; listening again");
+                    }
+                }
+                Err(e) => log::warn!(
+                    "key revocations: {e}: a revoked key may be accepted for up to --key-cache seconds"
+                ),
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        });
+    if let Err(e) = spawned {
+        log::warn!("cannot listen for key revocations ({e}): a revoked key may be accepted for up to --key-cache seconds");
+    }
+}

@@ -9,6 +9,7 @@
 //! (see [`error`]); no input gives a 500.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod keys;
@@ -21,6 +22,7 @@ pub mod routes;
 pub mod stream;
 pub mod ui;
 pub mod upload;
+pub mod viewq;
 
 use anyhow::Context;
 use axum::extract::{ConnectInfo, Request};
@@ -29,6 +31,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use ivre_model::filter::scan::ScanLeaf;
+use ivre_model::filter::view::ViewLeaf;
 use purpose::{Passive, Scans, View};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -70,8 +74,13 @@ impl Default for WebConfig {
 /// The state every handler shares.
 pub struct App {
     pub config: WebConfig,
+    /// Read-only sessions: every read route.
     pub pool: pool::Pool,
+    /// Sessions that write: uploads and the audit log only.
+    pub writer: pool::Pool,
     pub geoip: Option<Arc<ivre_data::GeoIpDb>>,
+    /// Where the MaxMind files were asked for (the view builds of uploads).
+    pub geoip_dir: Option<std::path::PathBuf>,
     pub keys: auth::KeyCache,
 }
 
@@ -90,11 +99,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/scans/count", get(routes::count::<Scans>))
         .route("/scans/top/{*field}", get(routes::top::<Scans>))
         .route("/scans/distinct/{*field}", get(routes::distinct::<Scans>))
-        .route("/scans/onlyips", get(routes::onlyips))
-        .route("/scans/ipsports", get(routes::ipsports))
-        .route("/scans/countopenports", get(routes::countopenports))
-        .route("/scans/timeline", get(routes::timeline))
-        .route("/scans/coordinates", get(routes::coordinates))
+        .route("/scans/onlyips", get(routes::onlyips::<ScanLeaf>))
+        .route("/scans/ipsports", get(routes::ipsports::<ScanLeaf>))
+        .route(
+            "/scans/countopenports",
+            get(routes::countopenports::<ScanLeaf>),
+        )
+        .route("/scans/timeline", get(routes::timeline::<ScanLeaf>))
+        .route("/scans/coordinates", get(routes::coordinates::<ScanLeaf>))
         .route("/passive", get(routes::records::<Passive>))
         .route("/passive/count", get(routes::count::<Passive>))
         .route("/passive/top/{*field}", get(routes::top::<Passive>))
@@ -104,24 +116,32 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/passivedns/{*query}", get(passivedns::passivedns))
         .route("/ipdata/{addr}", get(routes::ipdata))
-        .route("/view", get(routes::records::<View>))
+        .route(
+            "/view",
+            get(routes::records::<View>)
+                .post(upload::upload_view)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    usize::try_from(app.config.max_upload).unwrap_or(usize::MAX),
+                )),
+        )
         .route("/view/count", get(routes::count::<View>))
         .route("/view/top/{*field}", get(routes::top::<View>))
         .route("/view/distinct/{*field}", get(routes::distinct::<View>))
+        .route("/view/onlyips", get(routes::onlyips::<ViewLeaf>))
+        .route("/view/ipsports", get(routes::ipsports::<ViewLeaf>))
         .route(
-            "/view/{*rest}",
-            get(|| async {
-                error::ApiError::new(
-                    axum::http::StatusCode::NOT_IMPLEMENTED,
-                    "this action is not available on /view yet (only records, count, top, distinct)",
-                )
-            }),
+            "/view/countopenports",
+            get(routes::countopenports::<ViewLeaf>),
         )
+        .route("/view/timeline", get(routes::timeline::<ViewLeaf>))
+        .route("/view/coordinates", get(routes::coordinates::<ViewLeaf>))
+        .route("/rir", get(|| async { routes::no_rir() }))
+        .route("/rir/{*rest}", get(|| async { routes::no_rir() }))
         .route("/flows", get(routes::flows))
-        .route(
-            "/flows/{*rest}",
-            get(|| async { routes::not_available("flow") }),
-        )
+        .route("/audit", get(audit::list))
+        .route("/audit/", get(audit::list))
+        .route("/audit/count", get(audit::count))
+        .route("/audit/{id}", get(audit::event))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             auth::authenticate,
@@ -205,6 +225,9 @@ async fn shutdown_signal() {
     log::info!("shutting down: finishing the requests under way");
 }
 
+/// Connections of the writer pool (uploads wait for one).
+const WRITERS: usize = 2;
+
 /// How `ivre-httpd` runs the server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -231,12 +254,21 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
             None
         }
     };
+    let app_target = target.clone();
+    // Uploads (a scan import, a view build) run longer than a query: the
+    // writer has no statement timeout.
     let app = Arc::new(App {
-        pool: pool::Pool::new(target, opts.pool_size, opts.statement_timeout),
+        pool: pool::Pool::reader(target.clone(), opts.pool_size, opts.statement_timeout),
+        writer: pool::Pool::writer(target.clone(), WRITERS, Duration::ZERO),
+
         config: opts.config,
         geoip,
+        geoip_dir: opts.geoip_dir.clone(),
         keys: auth::KeyCache::default(),
     });
+    if !app.config.key_cache.is_zero() {
+        auth::listen_revocations(app.clone(), app_target);
+    }
     let listener = std::net::TcpListener::bind((opts.bind, opts.port))
         .with_context(|| format!("cannot listen on {}:{}", opts.bind, opts.port))?;
     listener.set_nonblocking(true)?;

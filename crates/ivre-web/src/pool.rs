@@ -4,6 +4,14 @@
 //! on a blocking thread with a connection taken from the idle list or
 //! opened on demand. Every connection runs under the server's
 //! `statement_timeout`, so no request holds one for longer.
+//!
+//! The server has two pools: the readers, whose sessions are read-only
+//! (`SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`: PostgreSQL
+//! refuses any INSERT, UPDATE, DELETE, DDL or sequence change in them,
+//! whatever query a bug could build), for every read route; and a small
+//! writer pool for what the server writes by design: uploads (and the
+//! view build they run), the audit log. Nothing a read route runs goes
+//! through the writer.
 
 use crate::error::ApiError;
 use ivre_pg::DbTarget;
@@ -25,6 +33,7 @@ struct Inner {
     idle: Mutex<Vec<Client>>,
     permits: Arc<Semaphore>,
     statement_timeout: Duration,
+    read_only: bool,
 }
 
 /// A connection slot: the permit, and the connection once [`Conn::client`]
@@ -38,15 +47,37 @@ pub struct Conn {
 }
 
 impl Pool {
-    pub fn new(target: DbTarget, size: usize, statement_timeout: Duration) -> Pool {
+    /// A pool of read-only sessions (the read routes').
+    pub fn reader(target: DbTarget, size: usize, statement_timeout: Duration) -> Pool {
+        Pool::new(target, size, statement_timeout, true)
+    }
+
+    /// A pool of sessions that may write (uploads, the audit log).
+    pub fn writer(target: DbTarget, size: usize, statement_timeout: Duration) -> Pool {
+        Pool::new(target, size, statement_timeout, false)
+    }
+
+    fn new(target: DbTarget, size: usize, statement_timeout: Duration, read_only: bool) -> Pool {
         Pool {
             inner: Arc::new(Inner {
                 target,
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(size.max(1))),
                 statement_timeout,
+                read_only,
             }),
         }
+    }
+
+    /// A new session set up as this pool's are, outside the pool (for
+    /// checks and tests; blocking).
+    pub fn session(&self) -> ivre_pg::Result<Client> {
+        connect(&self.inner)
+    }
+
+    /// Whether the sessions of this pool are read-only.
+    pub fn read_only(&self) -> bool {
+        self.inner.read_only
     }
 
     /// Waits for a free slot.
@@ -72,20 +103,11 @@ impl Conn {
             let idle = self.inner.idle.lock().ok().and_then(|mut v| v.pop());
             let client = match idle {
                 Some(c) if !c.is_closed() => c,
-                _ => self.connect()?,
+                _ => connect(&self.inner)?,
             };
             self.client = Some(client);
         }
         Ok(self.client.as_mut().expect("set above"))
-    }
-
-    fn connect(&self) -> ivre_pg::Result<Client> {
-        let mut c = ivre_pg::connect_without_migrating(&self.inner.target)?;
-        let ms = self.inner.statement_timeout.as_millis();
-        if ms > 0 {
-            c.batch_execute(&format!("SET statement_timeout = {ms}"))?;
-        }
-        Ok(c)
     }
 
     /// Closes the connection instead of reusing it (after a cancellation,
@@ -105,4 +127,17 @@ impl Drop for Conn {
             }
         }
     }
+}
+
+/// Opens a session with the pool's settings.
+fn connect(inner: &Inner) -> ivre_pg::Result<Client> {
+    let mut c = ivre_pg::connect_without_migrating(&inner.target)?;
+    let ms = inner.statement_timeout.as_millis();
+    if ms > 0 {
+        c.batch_execute(&format!("SET statement_timeout = {ms}"))?;
+    }
+    if inner.read_only {
+        c.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;
+    }
+    Ok(c)
 }

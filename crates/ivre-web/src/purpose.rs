@@ -62,27 +62,34 @@ pub struct Hosts<L>(PhantomData<L>);
 /// The scan ("nmap") purpose: `/scans`.
 pub type Scans = Hosts<ScanLeaf>;
 /// The view: `/view`, the scan record shape over the view's tables. `q=`
-/// takes the keywords of `/scans` (the view's own country / AS searches are
-/// flags of `ivre-view`, not yet keywords: they answer 400 like on `/scans`).
+/// takes the keywords of `/scans` plus the enrichment ones (`country:`,
+/// `city:`, `asnum:`, `asname:`; see [`crate::viewq`]).
 pub type View = Hosts<ViewLeaf>;
 
-/// A leaf of a host table set, built from the scan keywords of `q=`.
+/// A leaf of a host table set, built from `q=`.
 pub trait HostPurposeLeaf: HostLeaf + Clone + Send + Sync + 'static {
     const NAME: &'static str;
-    fn from_scan(f: Filter<ScanLeaf>) -> Filter<Self>;
+    fn from_query(q: &Query) -> Result<Filter<Self>, QueryError>;
+    fn base(access: &Access) -> Result<Filter<Self>, ApiError>;
 }
 
 impl HostPurposeLeaf for ScanLeaf {
     const NAME: &'static str = "scans";
-    fn from_scan(f: Filter<ScanLeaf>) -> Filter<Self> {
-        f
+    fn from_query(q: &Query) -> Result<Filter<Self>, QueryError> {
+        q.scan_filter()
+    }
+    fn base(access: &Access) -> Result<Filter<Self>, ApiError> {
+        access.scan_base()
     }
 }
 
 impl HostPurposeLeaf for ViewLeaf {
     const NAME: &'static str = "view";
-    fn from_scan(f: Filter<ScanLeaf>) -> Filter<Self> {
-        ivre_model::filter::view::from_scan(f)
+    fn from_query(q: &Query) -> Result<Filter<Self>, QueryError> {
+        crate::viewq::view_filter(q)
+    }
+    fn base(access: &Access) -> Result<Filter<Self>, ApiError> {
+        access.view_base()
     }
 }
 
@@ -91,10 +98,10 @@ impl<L: HostPurposeLeaf> Purpose for Hosts<L> {
     type Leaf = L;
 
     fn filter(q: &Query) -> Result<Filter<Self::Leaf>, QueryError> {
-        q.scan_filter().map(L::from_scan)
+        L::from_query(q)
     }
     fn base(access: &Access) -> Result<Filter<Self::Leaf>, ApiError> {
-        access.scan_base().map(L::from_scan)
+        L::base(access)
     }
     fn count(c: &mut Client, f: &Filter<Self::Leaf>) -> ivre_pg::Result<i64> {
         ivre_pg::scan::query::count(c, f)

@@ -7,7 +7,7 @@
 use crate::access::Access;
 use crate::error::ApiError;
 use crate::params::{Format, Params};
-use crate::purpose::{Purpose, Scans};
+use crate::purpose::{HostPurposeLeaf, Hosts, Purpose};
 use crate::render::{addr_number, epoch};
 use crate::stream::{blocking, streamed, Halt, Sink};
 use crate::App;
@@ -83,7 +83,7 @@ impl Framer {
 
 /// IVRE's limit: `WEB_LIMIT` by default, `limit:0` for all, both capped by
 /// the server's maximum (0: none).
-fn resolve_limit(app: &App, asked: Option<u64>) -> u64 {
+pub(crate) fn resolve_limit(app: &App, asked: Option<u64>) -> u64 {
     let l = asked.unwrap_or(app.config.default_limit);
     match app.config.max_results {
         0 => l,
@@ -209,7 +209,8 @@ pub async fn distinct<P: Purpose>(
     .await)
 }
 
-/// The actions of `/scans/ACTION` (every matching host, no paging).
+/// The actions of `/scans/ACTION` and `/view/ACTION` (every matching host,
+/// no paging; `WEB_MAXRESULTS` caps them).
 #[derive(Debug, Clone, Copy)]
 enum Action {
     OnlyIps,
@@ -228,13 +229,26 @@ fn addr_of(doc: &Value, numbers: bool) -> Value {
     }
 }
 
+/// Where a host is, as GeoJSON `[longitude, latitude]`: IVRE's `infos.loc`
+/// (already GeoJSON), or the `infos.coordinates` (`[latitude, longitude]`)
+/// the view's enrichment writes.
+fn location(doc: &Value) -> Option<Value> {
+    if let Some(c) = doc.pointer("/infos/loc/coordinates") {
+        return Some(c.clone());
+    }
+    match doc.pointer("/infos/coordinates")?.as_array()?.as_slice() {
+        [lat, lon] if lat.is_number() && lon.is_number() => Some(json!([lon, lat])),
+        _ => None,
+    }
+}
+
 fn open_count(doc: &Value) -> Value {
     doc.pointer("/openports/count")
         .cloned()
         .unwrap_or(Value::from(0))
 }
 
-async fn scan_action(
+async fn host_action<L: HostPurposeLeaf>(
     app: Arc<App>,
     access: Access,
     pairs: Vec<(String, String)>,
@@ -242,7 +256,7 @@ async fn scan_action(
 ) -> Result<Response, ApiError> {
     let params = Params(pairs);
     let q = params.query()?;
-    let flt = Scans::scoped(&q, &access)?;
+    let flt = Hosts::<L>::scoped(&q, &access)?;
     let fmt = params.format();
     let numbers = params.flag("ipsasnumbers");
     let modulo = match params.get("modulo") {
@@ -296,10 +310,10 @@ async fn scan_action(
                     json!([t, addr_of(&doc, numbers), open_count(&doc)])
                 }
                 Action::Coordinates => {
-                    if let Some(coords) = doc.pointer("/infos/loc/coordinates") {
+                    if let Some(coords) = location(&doc) {
                         let e = points
                             .entry(coords.to_string())
-                            .or_insert_with(|| (coords.clone(), 0));
+                            .or_insert_with(|| (coords, 0));
                         e.1 += 1;
                     }
                     return Ok(());
@@ -324,12 +338,12 @@ async fn scan_action(
 
 macro_rules! action_handler {
     ($name:ident, $action:expr) => {
-        pub async fn $name(
+        pub async fn $name<L: HostPurposeLeaf>(
             State(app): State<Arc<App>>,
             access: Access,
             UrlQuery(pairs): Pairs,
         ) -> Result<Response, ApiError> {
-            scan_action(app, access, pairs, $action).await
+            host_action::<L>(app, access, pairs, $action).await
         }
     };
 }
@@ -404,6 +418,16 @@ pub async fn flows(
         ));
     }
     let params = Params(pairs);
+    match params.get("action").filter(|a| !a.is_empty()) {
+        None => {}
+        Some("details") => return flow_details(&app, params.get("q")).await,
+        Some("daily") => return flow_daily(&app, &params).await,
+        Some(a) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown flows action {a:?} (details, daily)"
+            )))
+        }
+    }
     let request: FlowRequest = match params.get("q") {
         None => FlowRequest::default(),
         Some(q) => serde_json::from_str(q)
@@ -413,11 +437,97 @@ pub async fn flows(
     Ok(axum::Json(answer).into_response())
 }
 
-/// The answer of every route of a purpose this server does not have yet.
-pub fn not_available(purpose: &str) -> ApiError {
+/// `GET /flows?action=details&q={"type":"node"|"edge","id":...}`: a
+/// host's (`{elt, in_flows, out_flows, clients, servers}`) or a flow's
+/// (`{elt, meta}`) details; 404 when there is no such host or flow.
+async fn flow_details(app: &Arc<App>, q: Option<&str>) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Details {
+        #[serde(rename = "type")]
+        kind: String,
+        id: Value,
+    }
+    let d: Details = serde_json::from_str(q.unwrap_or_default()).map_err(|e| {
+        ApiError::bad_request(format!(
+            "q: expected {{\"type\": \"node\"|\"edge\", \"id\": ...}}: {e}"
+        ))
+    })?;
+    let id_text = match &d.id {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err(ApiError::bad_request("q: id is a string or a number")),
+    };
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("no such {}", d.kind));
+    let answer = match d.kind.as_str() {
+        "node" => {
+            let addr: std::net::IpAddr = id_text.parse().map_err(|_| {
+                ApiError::bad_request(format!("q: a node id is an address: {id_text:?}"))
+            })?;
+            blocking(&app.pool, move |c| {
+                Ok(ivre_pg::flow::query::host_details(c, addr)?)
+            })
+            .await?
+        }
+        "edge" => {
+            let id: i64 = id_text.parse().map_err(|_| not_found())?;
+            blocking(&app.pool, move |c| {
+                Ok(ivre_pg::flow::query::flow_details(c, id)?)
+            })
+            .await?
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "q: unknown type {other:?} (node, edge)"
+            )))
+        }
+    };
+    Ok(axum::Json(answer.ok_or_else(not_found)?).into_response())
+}
+
+/// `GET /flows?action=daily&q=REQUEST[&precision=SECONDS]`: for the flows
+/// of the request (its `nodes`, `edges`, `after`, `before`), per time of
+/// day (UTC) of their slots, the number of slots of each flow name
+/// (`ivre-flowcli --flow-daily`): `[{"time_in_day": "HH:MM:SS",
+/// "flows": [["tcp/443", n], ...]}, ...]`. The slot precision defaults to
+/// IVRE's `FLOW_TIME_PRECISION` (3600).
+async fn flow_daily(app: &Arc<App>, params: &Params) -> Result<Response, ApiError> {
+    let request: FlowRequest = match params.get("q") {
+        None => FlowRequest::default(),
+        Some(q) => serde_json::from_str(q)
+            .map_err(|e| ApiError::bad_request(format!("q: not a flow request object: {e}")))?,
+    };
+    let precision = match params.get("precision").filter(|p| !p.is_empty()) {
+        None => 3600,
+        Some(p) => p
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| ApiError::bad_request("precision must be a positive integer"))?,
+    };
+    let q = request.query()?;
+    let days = blocking(&app.pool, move |c| {
+        Ok(ivre_pg::flow::query::flow_daily(c, &q, precision)?)
+    })
+    .await?;
+    let out: Vec<Value> = days
+        .into_iter()
+        .map(|d| {
+            json!({
+                "time_in_day": d.time_in_day.format("%H:%M:%S").to_string(),
+                "flows": d.flows.iter().map(|(n, c)| json!([n, c])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(out).into_response())
+}
+
+/// `/rir` and its actions: the RIR purpose has no tables here yet.
+pub fn no_rir() -> ApiError {
     ApiError::new(
         StatusCode::NOT_IMPLEMENTED,
-        format!("the {purpose} purpose is not available on this server yet"),
+        "the rir purpose is not available on this server yet: \
+         no RIR (whois) data is stored (ivre-httpd serves scans, view, passive, flows)",
     )
 }
 

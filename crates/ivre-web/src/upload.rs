@@ -1,8 +1,12 @@
-//! `POST /scans`: uploads of scan results (multipart: `source`,
-//! `categories`, one or more `result` files), imported by the importer of
-//! `ivre-scan2db` (content-hash provenance: a file imported before is not
-//! stored twice). Needs the upload permission and `--upload`; the body is
-//! limited in size (`--max-upload`); every upload is audited.
+//! `POST /scans` and `POST /view`: uploads of scan results (multipart:
+//! `source`, `categories`, one or more `result` files), imported by the
+//! importer of `ivre-scan2db` (content-hash provenance: a file imported
+//! before is not stored twice). `POST /view` then brings the view up to
+//! date as `ivre-scan2db --update-view` does (an incremental
+//! `ivre-db2view`, with the server's MaxMind files), so that the hosts are
+//! in `/view` when it answers (IVRE: stored in both purposes). Needs the
+//! upload permission and `--upload`; the body is limited in size
+//! (`--max-upload`); every upload is audited. Both run on the writer pool.
 
 use crate::access::Access;
 use crate::error::ApiError;
@@ -17,11 +21,32 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// `POST /scans`.
 pub async fn upload_scans(
     State(app): State<Arc<App>>,
     access: Access,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    upload(app, access, peer, form, false).await
+}
+
+/// `POST /view`.
+pub async fn upload_view(
+    State(app): State<Arc<App>>,
+    access: Access,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    upload(app, access, peer, form, true).await
+}
+
+async fn upload(
+    app: Arc<App>,
+    access: Access,
+    peer: SocketAddr,
     mut form: Multipart,
+    view: bool,
 ) -> Result<Response, ApiError> {
     if !app.config.upload_ok {
         return Err(ApiError::new(
@@ -75,8 +100,13 @@ pub async fn upload_scans(
         ..ReadOptions::default()
     };
     let remote_addr = Some(peer.ip().to_string());
-    let path = format!("{}/scans", app.config.prefix);
-    let (results, stored) = blocking(&app.pool, move |c| {
+    let path = format!(
+        "{}/{}",
+        app.config.prefix,
+        if view { "view" } else { "scans" }
+    );
+    let geoip_dir = app.geoip_dir.clone();
+    let (results, stored, view_state) = blocking(&app.writer, move |c| {
         let mut results = Vec::new();
         let mut stored = 0u64;
         for (name, tmp) in &files {
@@ -92,6 +122,11 @@ pub async fn upload_scans(
                 }
             }
         }
+        let view_state = if view && stored > 0 {
+            Some(update_view(c, geoip_dir.as_deref())?)
+        } else {
+            None
+        };
         let event = ivre_pg::web::AuditEvent {
             event: "upload",
             key_id: access.key_id,
@@ -104,11 +139,38 @@ pub async fn upload_scans(
                 "source": source,
                 "categories": categories,
                 "files": results,
+                "view": view_state,
             })),
         };
         ivre_pg::web::audit(c, &event)?;
-        Ok((results, stored))
+        Ok((results, stored, view_state))
     })
     .await?;
-    Ok(axum::Json(json!({"count": stored, "files": results})).into_response())
+    let mut answer = json!({"count": stored, "files": results});
+    if let Some(state) = view_state {
+        answer["view"] = json!(state);
+    }
+    Ok(axum::Json(answer).into_response())
+}
+
+/// The incremental view build after an upload to `/view`: `built`, or
+/// `pending` when another build holds the lock (the hosts stay pending
+/// for the next `ivre-db2view`).
+fn update_view(
+    c: &mut postgres::Client,
+    geoip_dir: Option<&std::path::Path>,
+) -> Result<&'static str, ApiError> {
+    use ivre_pg::view::build::{self, Build, BuildKind, Knowledge, Outcome};
+    let enrich = ivre_cli::db2view::DataEnrich::new(geoip_dir)
+        .map_err(|e| ApiError::internal(format!("{e:#}")))?;
+    let know = Knowledge {
+        enrich: Some(&enrich),
+        probes: ivre_cli::probes::service_probes(),
+    };
+    Ok(
+        match build::run(c, &Build::all(BuildKind::Incremental), know)? {
+            Outcome::Busy => "pending",
+            Outcome::UpToDate | Outcome::Built(_) => "built",
+        },
+    )
 }

@@ -4,6 +4,7 @@
 
 use super::airodump::AirodumpError;
 use super::p0f::P0fError;
+use super::weblog::WeblogError;
 use super::zeek::ZeekError;
 
 /// A line that could not be read.
@@ -28,6 +29,8 @@ pub enum LineErrorKind {
     P0f(#[from] P0fError),
     #[error(transparent)]
     Airodump(#[from] AirodumpError),
+    #[error(transparent)]
+    Weblog(#[from] WeblogError),
 }
 
 impl LineError {

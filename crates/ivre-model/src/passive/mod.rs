@@ -40,6 +40,7 @@ pub mod ntlm;
 pub mod p0f;
 pub mod record;
 pub mod services;
+pub mod weblog;
 pub mod zeek;
 
 pub use error::{LineError, LineErrorKind};

@@ -9,7 +9,7 @@
 //! `infos.<key>` paths travel as parameters.
 
 use super::top::{self, column};
-use crate::query::projection::{top_limit, Counting, TopQuery, TopValue};
+use crate::query::projection::{Counting, TopQuery, TopValue};
 use crate::query::{self, for_each_row, json_path, QueryOpts};
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
@@ -180,13 +180,25 @@ pub fn follow<E: From<Error>>(
 pub fn addresses<E: From<Error>>(
     client: &mut Client,
     flt: &PassiveFilter,
+    each: impl FnMut(String) -> Result<(), E>,
+) -> Result<(), E> {
+    addresses_page(client, flt, &QueryOpts::default(), each)
+}
+
+/// [`addresses`], `opts.skip` of them skipped and at most `opts.limit`
+/// (`--short --skip --limit`; the sort is the addresses').
+pub fn addresses_page<E: From<Error>>(
+    client: &mut Client,
+    flt: &PassiveFilter,
+    opts: &QueryOpts,
     mut each: impl FnMut(String) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
+    let page = opts.limit_offset(&mut b);
     let sql = format!(
         "SELECT host(a) FROM (SELECT DISTINCT p.addr AS a FROM {RECORDS} \
-         WHERE p.addr IS NOT NULL AND ({w})) x ORDER BY a"
+         WHERE p.addr IS NOT NULL AND ({w})) x ORDER BY a{page}"
     );
     for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
     Ok(())
@@ -198,6 +210,18 @@ pub fn distinct<E: From<Error>>(
     client: &mut Client,
     flt: &PassiveFilter,
     field: &str,
+    each: impl FnMut(Value) -> Result<(), E>,
+) -> Result<(), E> {
+    distinct_page(client, flt, field, &QueryOpts::default(), each)
+}
+
+/// [`distinct`], `opts.skip` values skipped and at most `opts.limit`
+/// (`--distinct --skip --limit`; the sort is the values').
+pub fn distinct_page<E: From<Error>>(
+    client: &mut Client,
+    flt: &PassiveFilter,
+    field: &str,
+    opts: &QueryOpts,
     mut each: impl FnMut(Value) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
@@ -207,8 +231,9 @@ pub fn distinct<E: From<Error>>(
         "source" => column("source"),
         _ => top::projection(&mut b, field)?,
     };
+    let page = opts.limit_offset(&mut b);
     let sql = format!(
-        "SELECT DISTINCT {value} AS v FROM {RECORDS}{from} WHERE ({w}){cond} ORDER BY 1",
+        "SELECT DISTINCT {value} AS v FROM {RECORDS}{from} WHERE ({w}){cond} ORDER BY 1{page}",
         value = proj.value.sql(),
         from = proj.joins(),
         cond = proj.cond_sql(),
@@ -230,10 +255,28 @@ pub fn for_each_topvalue<E: From<Error>>(
     limit: u64,
     least: bool,
     distinct: bool,
+    each: impl FnMut(TopValue) -> Result<(), E>,
+) -> Result<(), E> {
+    let page = QueryOpts {
+        limit,
+        ..QueryOpts::default()
+    };
+    for_each_topvalue_page(client, flt, field, &page, least, distinct, each)
+}
+
+/// [`for_each_topvalue`], the first `page.skip` values skipped (`--top
+/// --skip`); `page.limit` 0: all values.
+pub fn for_each_topvalue_page<E: From<Error>>(
+    client: &mut Client,
+    flt: &PassiveFilter,
+    field: &str,
+    page: &QueryOpts,
+    least: bool,
+    distinct: bool,
     mut each: impl FnMut(TopValue) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
-    let sql = topvalues_sql(&mut b, flt, field, limit, least, distinct)?;
+    let sql = topvalues_sql(&mut b, flt, field, page, least, distinct)?;
     for_each_row(client, &sql, &b.refs(), |r| each(TopValue::from_row(r)))?;
     Ok(())
 }
@@ -243,13 +286,13 @@ fn topvalues_sql(
     b: &mut SqlBuilder,
     flt: &PassiveFilter,
     field: &str,
-    limit: u64,
+    page: &QueryOpts,
     least: bool,
     distinct: bool,
 ) -> Result<String> {
     let w = b.filter(flt);
     let proj = top::projection(b, field)?;
-    let limit = top_limit(b, limit);
+    let limit = page.limit_offset(b);
     let query = TopQuery {
         from: &format!("{RECORDS}{}", proj.joins()),
         filter: &w,
@@ -422,13 +465,16 @@ pub fn copy_to(
     Ok(n)
 }
 
-/// Removes every passive record (`--init`).
-pub fn purge(client: &mut Client) -> Result<()> {
+/// Removes every passive record (`--init`); returns how many there were.
+pub fn purge(client: &mut Client) -> Result<u64> {
     let mut tx = client.transaction()?;
+    // Locked first, so that the count is what the TRUNCATE removes.
+    tx.batch_execute("LOCK TABLE passive IN ACCESS EXCLUSIVE MODE")?;
+    let n: i64 = tx.query_one("SELECT count(*) FROM passive", &[])?.get(0);
     crate::view::pending::mark_all_passive(&mut tx)?;
     tx.batch_execute("TRUNCATE passive RESTART IDENTITY")?;
     tx.commit()?;
-    Ok(())
+    Ok(n as u64)
 }
 
 /// Whether a filter is "match everything" (ipinfo's std mode without a filter).
@@ -448,7 +494,10 @@ mod tests {
                 &mut SqlBuilder::new(),
                 &Filter::True,
                 field,
-                10,
+                &QueryOpts {
+                    limit: 10,
+                    ..QueryOpts::default()
+                },
                 false,
                 distinct,
             )

@@ -13,8 +13,8 @@
 
 use super::tables::{HostLeaf, HostTables};
 use super::top::{self, HostProjection, Projection, ScanChild};
-use crate::query::projection::{top_limit, Counting, Rows, TopQuery, TopValue, Unnest, ValueShape};
-use crate::query::{self, for_each_row, json_path, jsonpath, QueryOpts};
+use crate::query::projection::{Counting, Rows, TopQuery, TopValue, Unnest, ValueShape};
+use crate::query::{self, for_each_row, json_path, QueryOpts};
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
 use ivre_model::filter::Filter;
@@ -36,9 +36,9 @@ pub fn explain<L: HostLeaf>(client: &mut impl GenericClient, flt: &Filter<L>) ->
 }
 
 /// ORDER BY keys for IVRE's sort fields (`addr`, `starttime`, `endtime`,
-/// `source`, `openports.count`, `schema_version`, or any dotted path of
-/// the record), ending with the record id.
-fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> String {
+/// `source`, `openports.count`, `schema_version`, or a dotted path of the
+/// record under one of its keys), ending with the record id.
+fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> Result<String> {
     let mut keys = Vec::new();
     for (field, desc) in sort {
         let expr = match field.as_str() {
@@ -49,12 +49,21 @@ fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> String {
             "openports.count" => "h.open_port_count".to_string(),
             "schema_version" => "h.schema_version".to_string(),
             "_id" | "id" => "h.id".to_string(),
-            other => json_path(b, "h.doc", other),
+            other => {
+                top::check_record_path(other).map_err(|_| {
+                    Error::BadFilter(format!(
+                        "cannot sort on {other:?} (addr, starttime, endtime, source, \
+                         openports.count, schema_version, id, or a record path under {})",
+                        top::RECORD_KEYS.join(", ")
+                    ))
+                })?;
+                json_path(b, "h.doc", other)
+            }
         };
         keys.push(format!("{expr} {}", if *desc { "DESC" } else { "ASC" }));
     }
     keys.push("h.id".into());
-    keys.join(", ")
+    Ok(keys.join(", "))
 }
 
 /// `SELECT {column} FROM scan_host h WHERE ... ORDER BY ... LIMIT ...`.
@@ -62,14 +71,14 @@ fn select_hosts<L: HostLeaf>(
     column: &str,
     flt: &Filter<L>,
     opts: &QueryOpts,
-) -> (String, SqlBuilder) {
+) -> Result<(String, SqlBuilder)> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    let order = order_by(&mut b, &opts.sort);
+    let order = order_by(&mut b, &opts.sort)?;
     let hosts = L::TABLES.hosts();
     let mut sql = format!("SELECT {column} FROM {hosts} WHERE {w} ORDER BY {order}");
     sql += &opts.limit_offset(&mut b);
-    (sql, b)
+    Ok((sql, b))
 }
 
 /// Calls `each` with every matching record (IVRE JSON, as stored), streaming.
@@ -79,7 +88,7 @@ pub fn get<L: HostLeaf, E: From<Error>>(
     opts: &QueryOpts,
     mut each: impl FnMut(Value) -> Result<(), E>,
 ) -> Result<(), E> {
-    let (sql, b) = select_hosts("h.doc", flt, opts);
+    let (sql, b) = select_hosts("h.doc", flt, opts)?;
     for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
     Ok(())
 }
@@ -92,7 +101,7 @@ pub fn get_text<L: HostLeaf, E: From<Error>>(
     opts: &QueryOpts,
     mut each: impl FnMut(&str) -> Result<(), E>,
 ) -> Result<(), E> {
-    let (sql, b) = select_hosts("h.doc::text", flt, opts);
+    let (sql, b) = select_hosts("h.doc::text", flt, opts)?;
     for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
     Ok(())
 }
@@ -101,12 +110,24 @@ pub fn get_text<L: HostLeaf, E: From<Error>>(
 pub fn addresses<L: HostLeaf, E: From<Error>>(
     client: &mut Client,
     flt: &Filter<L>,
+    each: impl FnMut(String) -> Result<(), E>,
+) -> Result<(), E> {
+    addresses_page(client, flt, &QueryOpts::default(), each)
+}
+
+/// [`addresses`], `opts.skip` of them skipped and at most `opts.limit`
+/// (`--short --skip --limit`; the sort is the addresses').
+pub fn addresses_page<L: HostLeaf, E: From<Error>>(
+    client: &mut Client,
+    flt: &Filter<L>,
+    opts: &QueryOpts,
     mut each: impl FnMut(String) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
+    let page = opts.limit_offset(&mut b);
     let sql = format!(
-        "SELECT host(a) FROM (SELECT DISTINCT h.addr AS a FROM {} WHERE {w}) x ORDER BY a",
+        "SELECT host(a) FROM (SELECT DISTINCT h.addr AS a FROM {} WHERE {w}) x ORDER BY a{page}",
         L::TABLES.hosts()
     );
     for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
@@ -114,12 +135,15 @@ pub fn addresses<L: HostLeaf, E: From<Error>>(
 }
 
 /// The projection of a `--distinct` field: a few columns by name, else a
-/// path of the record.
+/// `--top` field (named, or a path of the record).
 fn distinct_projection(b: &mut SqlBuilder, field: &str, t: HostTables) -> Result<HostProjection> {
-    Ok(top::in_tables(distinct_fields(b, field, t)?, t))
+    match distinct_fields(field, t) {
+        Some(p) => Ok(top::in_tables(p, t)),
+        None => top::projection(b, field, t),
+    }
 }
 
-fn distinct_fields(b: &mut SqlBuilder, field: &str, t: HostTables) -> Result<Projection> {
+fn distinct_fields(field: &str, t: HostTables) -> Option<Projection> {
     let child = |table, column: &str| Projection {
         rows: Rows::Child {
             table,
@@ -133,7 +157,7 @@ fn distinct_fields(b: &mut SqlBuilder, field: &str, t: HostTables) -> Result<Pro
         cond: Vec::new(),
         value,
     };
-    Ok(match field {
+    Some(match field {
         "addr" => main(Rows::Main, ValueShape::Scalar("host(h.addr)".into())),
         "source" if t.source_is_list() => main(
             Rows::MainList(Unnest::new("unnest(h.source)", "c")),
@@ -147,13 +171,7 @@ fn distinct_fields(b: &mut SqlBuilder, field: &str, t: HostTables) -> Result<Pro
         "ports.port" => child(ScanChild::Port, "p.port"),
         "ports.service_name" => child(ScanChild::Port, "p.service_name"),
         "hostnames.name" => child(ScanChild::Hostname, "n.name"),
-        _ => {
-            let path = format!("{}::jsonpath", b.param(jsonpath(field)?, "text"));
-            main(
-                Rows::MainList(Unnest::new(format!("jsonb_path_query(h.doc, {path})"), "j")),
-                ValueShape::Json("j.v".into()),
-            )
-        }
+        _ => return None,
     })
 }
 
@@ -163,16 +181,30 @@ pub fn distinct<L: HostLeaf, E: From<Error>>(
     client: &mut Client,
     flt: &Filter<L>,
     field: &str,
+    each: impl FnMut(Value) -> Result<(), E>,
+) -> Result<(), E> {
+    distinct_page(client, flt, field, &QueryOpts::default(), each)
+}
+
+/// [`distinct`], `opts.skip` values skipped and at most `opts.limit`
+/// (`--distinct --skip --limit`; the sort is the values').
+pub fn distinct_page<L: HostLeaf, E: From<Error>>(
+    client: &mut Client,
+    flt: &Filter<L>,
+    field: &str,
+    opts: &QueryOpts,
     mut each: impl FnMut(Value) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
     let proj = distinct_projection(&mut b, field, L::TABLES)?;
+    let page = opts.limit_offset(&mut b);
     let sql = format!(
-        "SELECT DISTINCT {value} AS v FROM {hosts}{from} WHERE {w} ORDER BY 1",
+        "SELECT DISTINCT {value} AS v FROM {hosts}{from} WHERE ({w}){cond} ORDER BY 1{page}",
         hosts = L::TABLES.hosts(),
         value = proj.value.sql(),
         from = proj.joins(),
+        cond = proj.cond_sql(),
     );
     for_each_row(client, &sql, &b.refs(), |row| {
         let v: Option<Value> = row.get(0);
@@ -206,10 +238,27 @@ pub fn for_each_topvalue<L: HostLeaf, E: From<Error>>(
     field: &str,
     limit: u64,
     least: bool,
+    each: impl FnMut(TopValue) -> Result<(), E>,
+) -> Result<(), E> {
+    let page = QueryOpts {
+        limit,
+        ..QueryOpts::default()
+    };
+    for_each_topvalue_page(client, flt, field, &page, least, each)
+}
+
+/// [`for_each_topvalue`], the first `page.skip` values skipped (`--top
+/// --skip`); `page.limit` 0: all values.
+pub fn for_each_topvalue_page<L: HostLeaf, E: From<Error>>(
+    client: &mut Client,
+    flt: &Filter<L>,
+    field: &str,
+    page: &QueryOpts,
+    least: bool,
     mut each: impl FnMut(TopValue) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = SqlBuilder::new();
-    let sql = topvalues_sql(&mut b, flt, field, limit, least)?;
+    let sql = topvalues_sql(&mut b, flt, field, page, least)?;
     for_each_row(client, &sql, &b.refs(), |r| each(TopValue::from_row(r)))?;
     Ok(())
 }
@@ -219,12 +268,12 @@ fn topvalues_sql<L: HostLeaf>(
     b: &mut SqlBuilder,
     flt: &Filter<L>,
     field: &str,
-    limit: u64,
+    page: &QueryOpts,
     least: bool,
 ) -> Result<String> {
     let w = b.filter(flt);
     let proj = top::projection(b, field, L::TABLES)?;
-    let limit = top_limit(b, limit);
+    let limit = page.limit_offset(b);
     // Without a filter, count the child rows alone (no join with scan_host).
     let from = proj.from_clause(L::TABLES.hosts(), !matches!(flt, Filter::True));
     let query = TopQuery {
@@ -275,16 +324,20 @@ pub fn delete<L: HostLeaf>(client: &mut Client, flt: &Filter<L>) -> Result<u64> 
 }
 
 /// Removes every record and import of the scan purpose (`--init`); their
-/// addresses wait for the next view build.
-pub fn purge(client: &mut Client) -> Result<()> {
+/// addresses wait for the next view build. Returns how many records there
+/// were.
+pub fn purge(client: &mut Client) -> Result<u64> {
     let mut tx = client.transaction()?;
+    // Locked first, so that the count is what the TRUNCATE removes.
+    tx.batch_execute("LOCK TABLE scan_host IN ACCESS EXCLUSIVE MODE")?;
+    let n: i64 = tx.query_one("SELECT count(*) FROM scan_host", &[])?.get(0);
     crate::view::pending::mark_all_scan(&mut tx)?;
     tx.batch_execute(
         "TRUNCATE scan_tag, scan_cpe, scan_osclass, scan_osmatch, scan_hop, scan_hostname, \
          scan_script, scan_port, scan_host, scan_file RESTART IDENTITY",
     )?;
     tx.commit()?;
-    Ok(())
+    Ok(n as u64)
 }
 
 #[cfg(test)]
@@ -293,7 +346,17 @@ mod tests {
     use ivre_model::filter::scan::{self as s, ScanFilter};
 
     fn sql(flt: &ScanFilter, field: &str) -> String {
-        topvalues_sql(&mut SqlBuilder::new(), flt, field, 10, false).unwrap()
+        topvalues_sql(
+            &mut SqlBuilder::new(),
+            flt,
+            field,
+            &QueryOpts {
+                limit: 10,
+                ..QueryOpts::default()
+            },
+            false,
+        )
+        .unwrap()
     }
 
     /// The statements that `--top` ran before projections were typed.

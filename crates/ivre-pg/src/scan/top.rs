@@ -16,6 +16,61 @@ use crate::query::projection::{self, ChildTable, Rows, Unnest, ValueShape};
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
 
+/// The top-level keys of a host record (scan results and view): a dotted
+/// record path (`--top`, `--distinct`, `--sort`) must start with one of
+/// them, so that a misspelt field is an error rather than an empty answer.
+pub const RECORD_KEYS: &[&str] = &[
+    "addr",
+    "addresses",
+    "categories",
+    "comment",
+    "cpes",
+    "distance",
+    "endtime",
+    "extraports",
+    "hostnames",
+    "infos",
+    "ipidsequence",
+    "openports",
+    "os",
+    "owner",
+    "ports",
+    "schema_version",
+    "source",
+    "starttime",
+    "state",
+    "state_reason",
+    "state_reason_ttl",
+    "tags",
+    "tcpsequence",
+    "tcptssequence",
+    "timedout",
+    "times",
+    "traces",
+    "uptime",
+];
+
+/// The named `--top` fields, for the message of an unknown one.
+const TOP_FIELDS: &str = "category, source, addr, net[:MASK], schema_version, port, portlist, \
+     countports, service, product, version, devicetype, cpe[.KEY], ttl, screenwords, script, jarm, \
+     useragent, httphdr, httpapp, smb.KEY, ntlm[.KEY], modbus.KEY, s7.KEY, enip.KEY, vulns.KEY, \
+     file[.KEY], cert[.KEY], cacert[.KEY], sshkey[.KEY], hassh[-server|-client], domains, hop, \
+     hop>N, tag, country, city, asnum, as (most take :ARG)";
+
+/// Checks that a dotted record path starts with a key of the record
+/// ([`RECORD_KEYS`]); the error lists the named fields and those keys.
+pub fn check_record_path(name: &str) -> Result<()> {
+    let first = name.split('.').next().unwrap_or_default();
+    if RECORD_KEYS.contains(&first) {
+        Ok(())
+    } else {
+        Err(Error::BadFilter(format!(
+            "unknown field {name:?} (named fields: {TOP_FIELDS}; or a record path under {})",
+            RECORD_KEYS.join(", ")
+        )))
+    }
+}
+
 /// The child tables of a host record (`h`), in whichever table set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanChild {
@@ -179,7 +234,7 @@ fn field_projection(b: &mut SqlBuilder, name: &str, t: HostTables) -> Result<Pro
         ("city", "") => Ok(host::infos(&["country_code", "city"])),
         ("asnum", "") => Ok(host::infos(&["as_num"])),
         ("as", "") => Ok(host::infos(&["as_num", "as_name"])),
-        _ if f.arg.is_some() => Err(f.unknown("")),
+        _ if f.arg.is_some() => Err(f.unknown(&format!(" ({TOP_FIELDS})"))),
         _ => host::document_path(b, name),
     }
 }

@@ -4,8 +4,9 @@
 //! * `<`: XML (Nmap or Masscan, decided by `<nmaprun scanner>`);
 //! * `[`: a JSON array: Masscan `-oJ`;
 //! * `{`: the keys of the first line: `addr` → IVRE JSON; `ip` with `ports`
-//!   → Masscan `-oJ` NDJSON; other known keys → an "unsupported format X"
-//!   error naming the format;
+//!   → Masscan `-oJ` NDJSON; Nuclei, tlsx, httpx, Zgrab2 and dnsx keys →
+//!   their readers ([`tools`]); other known keys (Shodan, ZDNS, Dismap...)
+//!   → an "unsupported format X" error naming the format;
 //! * empty input: zero records.
 //!
 //! Decompression (gzip, bzip2) is the caller's job.
@@ -19,11 +20,13 @@ mod json_lines;
 mod masscan_json;
 mod nmap_host;
 mod nmap_xml;
+mod tools;
 mod xml_events;
 
 pub use ivre_json::{host_from_json, migrate, IvreJsonReader, IvreRecordError};
 pub use masscan_json::{masscan_json_host, MasscanJsonError, MasscanJsonReader};
 pub use nmap_xml::NmapXmlReader;
+pub use tools::{Tool, ToolOptions, ToolReader};
 
 use crate::reader::{Position, RecordReader, Records};
 use crate::scan::error::{ParseError, ParseErrorKind};
@@ -92,6 +95,8 @@ pub enum ScanFormat {
     IvreJson,
     /// Masscan `-oJ`: a JSON array, or NDJSON.
     MasscanJson,
+    /// The NDJSON output of another tool (Zgrab2, Nuclei, httpx, tlsx, dnsx).
+    Tool(Tool),
     /// Nothing but whitespace: zero records.
     Empty,
 }
@@ -104,6 +109,7 @@ impl ScanFormat {
             ScanFormat::MasscanXml => "masscan-xml",
             ScanFormat::IvreJson => "ivre-json",
             ScanFormat::MasscanJson => "masscan-json",
+            ScanFormat::Tool(t) => t.name(),
             ScanFormat::Empty => "empty",
         }
     }
@@ -114,8 +120,9 @@ impl ScanFormat {
         matches!(self, ScanFormat::MasscanXml | ScanFormat::MasscanJson)
     }
 
-    fn reader<'a>(self, input: impl BufRead + 'a) -> Box<dyn HostReader + 'a> {
+    fn reader<'a>(self, input: impl BufRead + 'a, opts: &ReadOptions) -> Box<dyn HostReader + 'a> {
         match self {
+            ScanFormat::Tool(t) => Box::new(ToolReader::new(input, t, opts.tools)),
             ScanFormat::NmapXml | ScanFormat::MasscanXml => Box::new(NmapXmlReader::new(input)),
             ScanFormat::IvreJson => Box::new(IvreJsonReader::new(input)),
             ScanFormat::MasscanJson => Box::new(MasscanJsonReader::new(input)),
@@ -163,17 +170,23 @@ const RULES: &[(Sniff, Verdict)] = {
                 &["matched", "matched-at"],
                 &["template", "templateID", "template-id"],
             ]),
-            Unsupported("Nuclei"),
+            Read(Tool(tools::Tool::Nuclei)),
         ),
-        (JsonKeys(&[&["tls_connection"]]), Unsupported("tlsx")),
-        (JsonKeys(&[&["input"]]), Unsupported("httpx")),
+        (
+            JsonKeys(&[&["tls_connection"]]),
+            Read(Tool(tools::Tool::Tlsx)),
+        ),
+        (JsonKeys(&[&["input"]]), Read(Tool(tools::Tool::Httpx))),
         (
             JsonKeys(&[&["ip"], &["ports", "rec_type"]]),
             Read(MasscanJson),
         ),
-        (JsonKeys(&[&["ip", "domain"]]), Unsupported("Zgrab2")),
+        (
+            JsonKeys(&[&["ip", "domain"]]),
+            Read(Tool(tools::Tool::Zgrab2)),
+        ),
         (JsonKeys(&[&["name", "altered_name"]]), Unsupported("ZDNS")),
-        (JsonKeys(&[&["resolver"]]), Unsupported("dnsx")),
+        (JsonKeys(&[&["resolver"]]), Read(Tool(tools::Tool::Dnsx))),
         (JsonKeys(&[&["host"]]), Unsupported("Dismap")),
         (
             JsonKeys(&[&["rdx_en_stamp"]]),
@@ -231,6 +244,8 @@ pub struct ReadOptions {
     pub port_only: bool,
     /// `--open-ports`: keep only hosts with at least one open port.
     pub open_ports_only: bool,
+    /// What the tool readers take (`--zgrab-port`).
+    pub tools: ToolOptions,
 }
 
 impl ReadOptions {
@@ -423,7 +438,7 @@ impl<'a> ScanReader<'a> {
         let input: Prefixed<R> = std::io::Cursor::new(prefix).chain(input);
         Ok(ScanReader {
             format,
-            records: Records::new(format.reader(input)),
+            records: Records::new(format.reader(input, opts)),
             opts: opts.clone(),
         })
     }
@@ -508,9 +523,13 @@ mod tests {
             fmt("{\"ip\": \"1.2.3.4\", \"ports\": []}\n").unwrap(),
             ScanFormat::MasscanJson
         );
-        let e = fmt("{\"ip\": \"1.2.3.4\", \"data\": {}}\n").unwrap_err();
+        assert_eq!(
+            fmt("{\"ip\": \"1.2.3.4\", \"data\": {}}\n").unwrap(),
+            ScanFormat::Tool(Tool::Zgrab2)
+        );
+        let e = fmt("{\"_shodan\": {}}\n").unwrap_err();
         assert_eq!(e.kind, ParseErrorKind::Unsupported);
-        assert!(e.message.contains("Zgrab2"));
+        assert!(e.message.contains("Shodan"));
         assert!(fmt("\x00\x01junk").unwrap_err().message.contains("0x00"));
         assert_eq!(
             read_scan("".as_bytes(), &ReadOptions::default())

@@ -172,6 +172,7 @@ pub(super) fn infos(keys: &[&str]) -> Projection {
 
 /// Any other dotted path of the record, lists unwound.
 pub(super) fn document_path(b: &mut SqlBuilder, name: &str) -> Result<Projection> {
+    super::check_record_path(name)?;
     let path = format!("{}::jsonpath", b.param(jsonpath(name)?, "text"));
     Ok(json(
         Rows::MainList(Unnest::new(format!("jsonb_path_query(h.doc, {path})"), "g")),
