@@ -609,3 +609,49 @@ fn the_bundle_is_self_contained_and_cached() {
         assert_eq!(again, 304, "{path}");
     }
 }
+
+#[test]
+fn the_view_page_works_with_the_keyboard_alone() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(db(), &[]);
+    b.goto(&root(&s));
+    wait_cards(&b);
+    let active =
+        "document.activeElement && (document.activeElement.id || document.activeElement.className)";
+    // "/" focuses the filter bar; Enter adds the typed token.
+    b.keys("/");
+    assert_eq!(b.wait("the focus", active), "filter-input");
+    b.keys("tcp/22\u{E007}");
+    b.wait("the URL", "location.hash.includes('tcp%2F22')");
+    let expected = api_count(&s, "view", "tcp/22");
+    b.wait(
+        "the count",
+        &format!("(document.querySelector('#total-count') || {{}}).textContent === '{expected}'"),
+    );
+    wait_cards(&b);
+    // Tab reaches the first host's address; Enter opens its panel.
+    let first = card_addrs(&b)[0].clone();
+    let mut reached = false;
+    for _ in 0..80 {
+        b.keys("\u{E004}");
+        let on = b.js(
+            "return document.activeElement.classList.contains('addr') ? document.activeElement.textContent : '';",
+            json!([]),
+        );
+        if on == first.as_str() {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached {first}");
+    b.keys("\u{E007}");
+    b.wait("the host panel", "document.querySelector('#hostpanel h2')");
+    assert!(b.url().contains(&format!("host={first}")), "{}", b.url());
+    // Escape closes it.
+    b.js("document.activeElement.blur();", json!([]));
+    b.keys("\u{E00C}");
+    b.wait("the panel closed", "!document.querySelector('#hostpanel')");
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}

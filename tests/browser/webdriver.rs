@@ -207,6 +207,21 @@ impl Browser {
         );
     }
 
+    /// Types `text` on the keyboard, wherever the focus is (WebDriver key
+    /// codes allowed: `\u{E004}` Tab, `\u{E007}` Enter, `\u{E00C}` Escape).
+    pub fn keys(&self, text: &str) {
+        let mut actions = Vec::new();
+        for c in text.chars() {
+            actions.push(json!({"type": "keyDown", "value": c.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": c.to_string()}));
+        }
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
     /// A PNG of the window, written to `path`.
     pub fn screenshot(&self, path: &Path) {
         use base64::Engine;

@@ -75,9 +75,14 @@ function Chip(props: { tok: string; onAdd: (t: string) => void; cls?: string; ch
   );
 }
 
+/** How many tags a card shows before "show N more". */
+const TAG_CAP = 6;
+
 function HostCard(props: { h: Host; onAdd: (t: string) => void; onOpen: () => void; selected: boolean }) {
   const { h, onAdd } = props;
   const inf = h.infos || {};
+  const [allTags, setAllTags] = useState(false);
+  const tags = sortedTags(h);
   return (
     <article class={`card host ${props.selected ? "selected" : ""}`} data-addr={h.addr}>
       <header>
@@ -116,11 +121,16 @@ function HostCard(props: { h: Host; onAdd: (t: string) => void; onOpen: () => vo
             {c}
           </Chip>
         ))}
-        {sortedTags(h).map((t) => (
+        {(allTags ? tags : tags.slice(0, TAG_CAP)).map((t) => (
           <Chip key={"t" + t.value} tok={`tag:${quote(t.value)}`} onAdd={onAdd} cls={`tag-${t.type || "default"}`}>
             {t.value}
           </Chip>
         ))}
+        {tags.length > TAG_CAP && (
+          <button class="link small" onClick={() => setAllTags(!allTags)}>
+            {allTags ? "fewer" : `show ${tags.length - TAG_CAP} more`}
+          </button>
+        )}
       </div>
       <ul class="ports">
         {openPorts(h)
@@ -337,6 +347,11 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
   const [hosts, setHosts] = useState<Host[] | null>(null);
   const [count, setCount] = useState<number | null>(null);
   const [err, setErr] = useState("");
+  // Sequential loading: the hosts first, then facets, charts and map for
+  // the filter those hosts answered (paging does not reload them).
+  const [shownQ, setShownQ] = useState<string | null>(null);
+  const loaded = shownQ !== null;
+  const fq = shownQ ?? q;
   const [timeline, setTimeline] = useState<[number, string, number][] | null>(null);
 
   const go = (p: Record<string, string | undefined>, replace = false) =>
@@ -354,8 +369,8 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
     setCount(null);
     const qq = [q, `limit:${limit}`, skip ? `skip:${skip}` : ""].filter(Boolean).join(" ");
     getNdjson<Host>(`/${purpose}`, { q: qq })
-      .then((r) => live && setHosts(r))
-      .catch((e) => live && (setHosts([]), setErr(errMsg(e))));
+      .then((r) => live && (setHosts(r), setShownQ(q)))
+      .catch((e) => live && (setHosts([]), setErr(errMsg(e)), setShownQ(q)));
     getCount(purpose, q)
       .then((n) => live && setCount(n))
       .catch(() => live && setCount(0));
@@ -367,21 +382,22 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
   // The timeline of every matching host (/timeline); where the server
   // has no such action yet, the hosts of this page.
   useEffect(() => {
+    if (shownQ === null) return;
     let live = true;
-    getJson<[number, string, number][]>(`/${purpose}/timeline`, { q })
+    getJson<[number, string, number][]>(`/${purpose}/timeline`, { q: shownQ })
       .then((r) => live && setTimeline(r))
       .catch(() => live && setTimeline(null));
     return () => {
       live = false;
     };
-  }, [purpose, q]);
+  }, [purpose, shownQ]);
 
   const idx = hosts ? hosts.findIndex((h) => h.addr === sel) : -1;
   return (
     <div class="layout">
       <aside class="facets" aria-label="facets">
         {FACETS[purpose].map(([f, t]) => (
-          <Facet key={f} purpose={purpose} field={f} title={t} q={q} onAdd={addTok} />
+          <Facet key={f} purpose={purpose} field={f} title={t} q={fq} onAdd={addTok} enabled={loaded} />
         ))}
       </aside>
       <main class="main">
@@ -397,8 +413,8 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
           <Pager skip={skip} limit={limit} count={count} onSkip={(s) => go({ skip: s ? String(s) : undefined, host: undefined })} />
         )}
         <div class="charts">
-          <TopChart purpose={purpose} q={q} onAdd={addTok} />
-          {purpose === "view" && <WorldMap purpose={purpose} q={q} />}
+          <TopChart purpose={purpose} q={fq} onAdd={addTok} enabled={loaded} />
+          {purpose === "view" && <WorldMap purpose={purpose} q={fq} enabled={loaded} />}
           {timeline ? (
             <Timeline title={purpose === "scans" ? "Scan timeline" : "Timeline"} points={timeline} onPick={(a) => go({ host: a })} />
           ) : (

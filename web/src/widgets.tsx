@@ -109,12 +109,15 @@ export function Facet(props: {
   title: string;
   q: string;
   onAdd: (t: string) => void;
+  /** False while the page's main results load (sequential loading). */
+  enabled?: boolean;
 }) {
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState<TopItem[] | null>(null);
   const [err, setErr] = useState("");
   const tokens = tokenize(props.q);
   useEffect(() => {
+    if (props.enabled === false) return;
     let live = true;
     setErr("");
     getTop(props.purpose, props.field, props.q, open ? 50 : 5)
@@ -123,7 +126,7 @@ export function Facet(props: {
     return () => {
       live = false;
     };
-  }, [props.purpose, props.field, props.q, open]);
+  }, [props.purpose, props.field, props.q, open, props.enabled]);
   const max = Math.max(1, ...(items || []).map((i) => i.value));
   return (
     <section class="facet" data-field={props.field}>
@@ -161,12 +164,13 @@ export function Facet(props: {
 }
 
 /** A horizontal bar chart of the top values of any field (clickable bars). */
-export function TopChart(props: { purpose: string; q: string; onAdd: (t: string) => void; initial?: string }) {
+export function TopChart(props: { purpose: string; q: string; onAdd: (t: string) => void; initial?: string; enabled?: boolean }) {
   const [field, setField] = useState(props.initial || "port:open");
   const [input, setInput] = useState(field);
   const [items, setItems] = useState<TopItem[]>([]);
   const [err, setErr] = useState("");
   useEffect(() => {
+    if (props.enabled === false) return;
     let live = true;
     setErr("");
     getTop(props.purpose, field, props.q, 15)
@@ -175,7 +179,7 @@ export function TopChart(props: { purpose: string; q: string; onAdd: (t: string)
     return () => {
       live = false;
     };
-  }, [props.purpose, field, props.q]);
+  }, [props.purpose, field, props.q, props.enabled]);
   const max = Math.max(1, ...items.map((i) => i.value));
   const rowH = 20;
   const W = 560;
@@ -255,7 +259,16 @@ export function Timeline(props: { points: [number, string, number][]; title?: st
       <svg width="100%" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="timeline">
         <line x1={30} x2={W - 10} y1={H - 20} y2={H - 20} class="axis" />
         {pts.slice(0, 5000).map((p, i) => (
-          <circle key={i} cx={x(p[0])} cy={y(p[2])} r={3} class="dot" onClick={() => props.onPick?.(p[1])}>
+          <circle
+            key={i}
+            cx={x(p[0])}
+            cy={y(p[2])}
+            r={3}
+            class="dot"
+            tabIndex={props.onPick && i < 200 ? 0 : undefined}
+            onClick={() => props.onPick?.(p[1])}
+            onKeyDown={(e) => e.key === "Enter" && props.onPick?.(p[1])}
+          >
             <title>{`${fmtTime(p[0])} ${p[1]} (${p[2]})`}</title>
           </circle>
         ))}

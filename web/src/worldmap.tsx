@@ -13,7 +13,7 @@ type Geo = { type: string; geometries: { type: string; coordinates: [number, num
 const W = 720;
 const H = 360;
 
-export function WorldMap(props: { purpose: string; q: string }) {
+export function WorldMap(props: { purpose: string; q: string; enabled?: boolean }) {
   const [geo, setGeo] = useState<Geo | null>(null);
   const [err, setErr] = useState("");
   const { land, projection } = useMemo(() => {
@@ -24,6 +24,7 @@ export function WorldMap(props: { purpose: string; q: string }) {
   }, []);
   const path = useMemo(() => geoPath(projection), [projection]);
   useEffect(() => {
+    if (props.enabled === false) return;
     let live = true;
     setErr("");
     getJson<Geo>(`/${props.purpose}/coordinates`, { q: props.q })
@@ -32,7 +33,7 @@ export function WorldMap(props: { purpose: string; q: string }) {
     return () => {
       live = false;
     };
-  }, [props.purpose, props.q]);
+  }, [props.purpose, props.q, props.enabled]);
   const pts = geo?.geometries || [];
   const max = Math.max(1, ...pts.map((p) => p.properties?.count || 1));
   return (
