@@ -36,6 +36,11 @@ for p in sorted((data / "ivre-samples").iterdir()):
     else:
         for line in text.splitlines()[:40]:
             put("scan_input", line + b"\n")
+# The NDJSON of other scanners (Zgrab2, Nuclei, httpx, tlsx, dnsx): one line each.
+for tool in ("zgrab2", "nuclei", "httpx", "tlsx", "dnsx"):
+    for p in sorted((data / tool).glob("*.json")):
+        for line in read(p).splitlines():
+            put("scan_input", line + b"\n")
 for line in read(data / "golden" / "ivre-nmap-records.jsonl.gz").splitlines()[:200]:
     if len(line) < 20000:
         put("scan_input", line + b"\n")

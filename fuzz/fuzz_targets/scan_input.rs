@@ -1,4 +1,5 @@
-//! Every scan input format (Nmap and Masscan XML, Masscan JSON, IVRE JSON),
+//! Every scan input format (Nmap and Masscan XML, Masscan JSON, IVRE JSON,
+//! Zgrab2, Nuclei, httpx, tlsx and dnsx NDJSON),
 //! through format detection, as `ivre-scan2db` reads them: no panic, no
 //! hang, every record serialises to JSON.
 #![no_main]

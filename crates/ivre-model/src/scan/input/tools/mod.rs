@@ -370,6 +370,46 @@ mod tests {
         assert!(Url::parse("").is_none());
     }
 
+    /// The real samples, cut short and with bytes replaced at many places:
+    /// every variant is read to its end without a panic.
+    #[test]
+    fn mangled_samples_never_panic() {
+        use crate::scan::input::{ReadOptions, ScanReader};
+        let samples = [
+            include_str!("../../../../../../tests/data/zgrab2/http-https.json"),
+            include_str!("../../../../../../tests/data/zgrab2/ssh-ssh.json"),
+            include_str!("../../../../../../tests/data/zgrab2/mysql-8.0.json"),
+            include_str!("../../../../../../tests/data/zgrab2/smtp-ehlo.04.json"),
+            include_str!("../../../../../../tests/data/nuclei/bbot-nuclei.json"),
+            include_str!("../../../../../../tests/data/httpx/bbot-httpx.json"),
+            include_str!("../../../../../../tests/data/tlsx/tlsx-readme.json"),
+            include_str!("../../../../../../tests/data/dnsx/bbot-dnsx.json"),
+        ];
+        let opts = ReadOptions::default();
+        let read = |bytes: &[u8]| {
+            if let Ok(r) = ScanReader::open(bytes, &opts) {
+                for h in r.flatten() {
+                    serde_json::to_vec(&h).unwrap();
+                }
+            }
+        };
+        let mut variants = 0;
+        for sample in samples {
+            let b = sample.as_bytes();
+            let step = (b.len() / 150).max(1);
+            for i in (0..b.len()).step_by(step) {
+                read(&b[..i]);
+                for c in [b'"', b'{', b'0', 0xff] {
+                    let mut m = b.to_vec();
+                    m[i] = c;
+                    read(&m);
+                    variants += 1;
+                }
+            }
+        }
+        assert!(variants > 3_000, "{variants}");
+    }
+
     #[test]
     fn times_and_titles() {
         let t = parse_time(&Value::from("2022-04-15T17:09:01.021589723-04:00")).unwrap();
