@@ -3,6 +3,7 @@
 //! Each module is one tool or concern; run one with `cargo test --test
 //! integration scancli::`.
 
+mod arp2db;
 mod common;
 
 mod conventions;

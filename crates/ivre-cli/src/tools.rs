@@ -35,6 +35,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "weblog2db",
         "import Apache / Nginx access logs (user agents) into the passive purpose",
     ),
+    (
+        "arp2db",
+        "import the ARP packets of pcap captures (IP-MAC pairs) into the passive purpose",
+    ),
     ("ipinfo", "query the passive purpose"),
     (
         "iphost",
