@@ -13,6 +13,7 @@ mod flow;
 mod flow_query;
 mod foundation;
 mod geoip_download;
+mod getmoduli;
 mod hints;
 mod import_summary;
 mod ipcalc;

@@ -57,6 +57,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "query the flows (counts, listings, top values, graphs)",
     ),
     (
+        "getmoduli",
+        "RSA moduli of the stored TLS certificates and SSH host keys (batch GCD input)",
+    ),
+    (
         "httpd",
         "serve IVRE's web API (/cgi/...) with API keys and access control",
     ),
