@@ -3,6 +3,7 @@
 //! Each module is one tool or concern; run one with `cargo test --test
 //! integration scancli::`.
 
+mod arp2db;
 mod common;
 
 mod browser;
@@ -15,6 +16,7 @@ mod flow_captures;
 mod flow_query;
 mod foundation;
 mod geoip_download;
+mod getmoduli;
 mod hints;
 mod import_summary;
 mod ipcalc;

@@ -10,6 +10,7 @@ pub mod db2view;
 pub mod flow2db;
 pub mod flowcli;
 pub mod geoip_download;
+pub mod getmoduli;
 pub mod input;
 pub mod ipcalc;
 pub mod ipdata;

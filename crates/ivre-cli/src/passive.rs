@@ -562,3 +562,13 @@ pub fn weblog_records(
         pending: Vec::new().into_iter(),
     }
 }
+
+/// ARP observations of a pcap capture (`ivre-arp2db`): the IP ↔ MAC pairs
+/// of requests and replies, as Zeek's `MAC_ADDRESS` records.
+pub fn arp_records(
+    input: Input,
+    args: &PassiveImportArgs,
+    _ignore: Arc<IgnoreSpec>,
+) -> impl PassiveReader {
+    ivre_model::passive::arp::ArpReader::new(input.reader).with_sensor(args.sensor.clone())
+}

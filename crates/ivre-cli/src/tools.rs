@@ -35,6 +35,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "weblog2db",
         "import Apache / Nginx access logs (user agents) into the passive purpose",
     ),
+    (
+        "arp2db",
+        "import the ARP packets of pcap captures (IP-MAC pairs) into the passive purpose",
+    ),
     ("ipinfo", "query the passive purpose"),
     (
         "iphost",
@@ -51,6 +55,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     (
         "flowcli",
         "query the flows (counts, listings, top values, graphs)",
+    ),
+    (
+        "getmoduli",
+        "RSA moduli of the stored TLS certificates and SSH host keys (batch GCD input)",
     ),
     (
         "httpd",

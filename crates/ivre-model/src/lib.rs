@@ -7,6 +7,7 @@ pub mod escape;
 pub mod filter;
 pub mod flow;
 pub mod ipcalc;
+pub mod moduli;
 pub mod oui;
 pub mod passive;
 pub mod probes;

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod error;
 pub mod flow;
 pub mod migrate;
+pub mod moduli;
 pub mod passive;
 pub mod provenance;
 pub mod query;

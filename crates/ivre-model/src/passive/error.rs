@@ -3,6 +3,7 @@
 //! yields [`LineError`]s.
 
 use super::airodump::AirodumpError;
+use super::arp::ArpError;
 use super::p0f::P0fError;
 use super::weblog::WeblogError;
 use super::zeek::ZeekError;
@@ -31,6 +32,8 @@ pub enum LineErrorKind {
     Airodump(#[from] AirodumpError),
     #[error(transparent)]
     Weblog(#[from] WeblogError),
+    #[error(transparent)]
+    Arp(#[from] ArpError),
 }
 
 impl LineError {

@@ -29,6 +29,7 @@
 //! headers (`service_*` infos) and scanner-probe identification of client
 //! payloads (both need `probes`).
 pub mod airodump;
+pub mod arp;
 pub mod cert;
 pub mod display;
 pub mod dns;
