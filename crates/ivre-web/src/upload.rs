@@ -106,6 +106,7 @@ async fn upload(
         if view { "view" } else { "scans" }
     );
     let geoip_dir = app.geoip_dir.clone();
+    let writer = app.writer.clone();
     let (results, stored, view_state) = blocking(&app.writer, move |c| {
         let mut results = Vec::new();
         let mut stored = 0u64;
@@ -123,7 +124,7 @@ async fn upload(
             }
         }
         let view_state = if view && stored > 0 {
-            Some(update_view(c, geoip_dir.as_deref())?)
+            Some(update_view(c, &writer, geoip_dir.as_deref())?)
         } else {
             None
         };
@@ -158,6 +159,7 @@ async fn upload(
 /// for the next `ivre-db2view`).
 fn update_view(
     c: &mut postgres::Client,
+    writer: &crate::pool::Pool,
     geoip_dir: Option<&std::path::Path>,
 ) -> Result<&'static str, ApiError> {
     use ivre_pg::view::build::{self, Build, BuildKind, Knowledge, Outcome};
@@ -168,7 +170,11 @@ fn update_view(
         probes: ivre_cli::probes::service_probes(),
     };
     Ok(
-        match build::run(c, &Build::all(BuildKind::Incremental), know)? {
+        // An incremental build turns into a full one on a database that
+        // never had one; its jobs open their sessions like the writer pool's.
+        match build::run(c, &Build::all(BuildKind::Incremental), know, &|| {
+            writer.session()
+        })? {
             Outcome::Busy => "pending",
             Outcome::UpToDate | Outcome::Built(_) => "built",
         },
