@@ -2,7 +2,7 @@
 # Benchmark of ivre-zeek2db against a raw COPY of the same rows, in the same
 # run, on the same server; then query times of ivre-flowcli on the result.
 #
-#   benches/flow.sh [LINES]          (default 5000000)
+#   benches/flow.sh [LINES [NETFLOW]]   (defaults 5000000 and 1000000)
 #
 # A Zeek conn.log of LINES connections is generated with the header and
 # column shapes of tests/data/flow/mongo_conn.log: 20 000 clients, 2 000
@@ -14,7 +14,16 @@
 #   - psql \copy of the same data lines into a table of as many text
 #     columns: the raw COPY rate of the same rows;
 #   - ivre-flowcli --count, --top dport, --top src.addr --sum csbytes
-#     scbytes, --graph --limit 1000 (wall time of each).
+#     scbytes, --graph --limit 1000 (wall time of each);
+#   - the same count, top and listing in SQL (psql) on flow_total, and on
+#     the view of sql/0006_flow.sql (every month of every flow merged at
+#     query time), recreated over the same tables: the queries before and
+#     after migration 0009, same data, same run.
+# Then NETFLOW connections of the same shapes are sent as NetFlow v5
+# records (one per direction, benches/netflow_v5.py) to an nfcapd
+# collector; its capture file is imported with ivre-flow2db -C, against
+# nfdump alone writing the CSV the importer reads, and a raw COPY of
+# that CSV (the same rows).
 #
 # Database: $IVRE_DB if set (its flows are removed first), else a database
 # `ivre_bench_flow` created (dropped first) on postgresql://root@127.0.0.1/.
@@ -22,6 +31,7 @@
 set -euo pipefail
 
 LINES=${1:-5000000}
+NETFLOW=${2:-1000000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/ivre-bench}
 FIXTURE=$ROOT/tests/data/flow/mongo_conn.log
@@ -31,7 +41,7 @@ mkdir -p "$BENCH_DIR"
 [ -x /usr/bin/time ] || { echo "installing GNU time" >&2; apt-get install -y time >/dev/null; }
 
 echo "building release binaries..." >&2
-(cd "$ROOT" && cargo build --release --quiet --bin ivre-zeek2db --bin ivre-flowcli)
+(cd "$ROOT" && cargo build --release --quiet --bin ivre-zeek2db --bin ivre-flow2db --bin ivre-flowcli)
 
 if [ -n "${IVRE_DB:-}" ]; then
     DB=$IVRE_DB
@@ -122,3 +132,66 @@ for q in "--count" "--top dport" "--top src.addr --sum csbytes scbytes --limit 1
     read -r qwall qrss _ < <(timed query "$BIN/ivre-flowcli" --db "$DB" $q)
     printf 'ivre-flowcli %-50s %6.2f s (peak RSS %.0f MB)\n' "$q" "$qwall" "$(echo "$qrss / 1024" | bc -l)"
 done
+
+# The view of sql/0006_flow.sql over the same rows: what the queries read
+# before migration 0009.
+psql -q "$DB" -c "CREATE OR REPLACE VIEW flow_total_0006 AS
+SELECT k.id, k.src, k.dst, k.proto, k.dport, k.type, k.schema_version,
+       a.count, a.cspkts, a.scpkts, a.csbytes, a.scbytes, a.firstseen, a.lastseen,
+       a.sports, a.codes, a.times, a.meta
+FROM flow_key k
+CROSS JOIN LATERAL (
+    SELECT sum(f.count)::bigint AS count,
+           sum(f.cspkts)::bigint AS cspkts, sum(f.scpkts)::bigint AS scpkts,
+           sum(f.csbytes)::bigint AS csbytes, sum(f.scbytes)::bigint AS scbytes,
+           min(f.firstseen) AS firstseen, max(f.lastseen) AS lastseen,
+           flow_int_set(f.sports) AS sports, flow_int_set(f.codes) AS codes,
+           flow_slot_set(f.times) AS times, flow_meta_set(f.meta) AS meta
+    FROM flow f WHERE f.key_id = k.id GROUP BY f.key_id) a"
+sqltime() {
+    local start end
+    start=$(date +%s.%N)
+    psql -qAt "$DB" -c "$1" >/dev/null
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc -l
+}
+for v in flow_total flow_total_0006; do
+    c=$(sqltime "SELECT count(DISTINCT src), count(DISTINCT dst), count(*) FROM $v")
+    t=$(sqltime "SELECT dport, count(*) FROM $v GROUP BY 1 ORDER BY 2 DESC LIMIT 10")
+    l=$(sqltime "SELECT id, src, dst, proto, dport, count, csbytes, firstseen, lastseen, sports, times FROM $v ORDER BY id LIMIT 1000")
+    printf 'SQL on %-16s count %6.2f s, top dport %6.2f s, 1000 flows with their sets %6.2f s\n' "$v" "$c" "$t" "$l"
+done
+psql -q "$DB" -c "DROP VIEW flow_total_0006"
+
+# NetFlow: a capture of the same shapes, through nfdump.
+NFDIR=$BENCH_DIR/nfcapd-$NETFLOW
+if ! ls "$NFDIR"/nfcapd.2* >/dev/null 2>&1; then
+    echo "generating an nfcapd capture of $NETFLOW connections..." >&2
+    command -v nfcapd >/dev/null || { echo "nfcapd missing: apt-get install nfdump" >&2; exit 1; }
+    rm -rf "$NFDIR"
+    mkdir -p "$NFDIR"
+    nfcapd -p 29995 -w "$NFDIR" -B 8388608 -t 86400 >"$BENCH_DIR/nfcapd.log" 2>&1 &
+    nfpid=$!
+    sleep 1
+    python3 "$ROOT/benches/netflow_v5.py" "$NETFLOW" 29995
+    sleep 2
+    kill "$nfpid"
+    wait "$nfpid" || true
+fi
+NF=$(ls "$NFDIR"/nfcapd.2* | head -1)
+nfrecords=$(nfdump -r "$NF" -q -N -o csv 2>/dev/null | wc -l)
+fresh
+read -r nwall nrss ncpu < <(timed flow2db "$BIN/ivre-flow2db" --db "$DB" -C "$NF")
+nflows=$(psql -qAt "$DB" -c 'SELECT count(*) FROM flow_key')
+read -r dwall _ _ < <(timed nfdump sh -c "nfdump -a -q -N -o csv -r '$NF' >'$BENCH_DIR/nf.csv'")
+ncols=$(head -1 "$BENCH_DIR/nf.csv" | awk -F, '{print NF}')
+cols=$(for i in $(seq 1 "$ncols"); do printf 'c%d text,' "$i"; done)
+psql -q "$DB" -c "DROP TABLE IF EXISTS flow_copy" -c "CREATE TABLE flow_copy (${cols%,})"
+read -r ncwall _ _ < <(timed copy psql -q "$DB" -c "\\copy flow_copy FROM '$BENCH_DIR/nf.csv' (FORMAT csv)")
+psql -q "$DB" -c "DROP TABLE flow_copy"
+rm -f "$BENCH_DIR/nf.csv"
+awk -v l="$nfrecords" -v w="$nwall" -v r="$nrss" -v c="$ncpu" -v f="$nflows" -v d="$dwall" -v cw="$ncwall" -v sz="$(stat -c %s "$NF")" 'BEGIN {
+    printf "ivre-flow2db: nfcapd capture of %d records (%.0f MB) in %.1f s = %.0f records/s (CPU %.1f s, peak RSS %.0f MB); %d flows\n",
+        l, sz / 1048576, w, l / w, c, r / 1024, f;
+    printf "nfdump -o csv alone: %.1f s; psql \\copy of its CSV: %.1f s; flow2db / (nfdump + COPY): %.2f\n", d, cw, w / (d + cw);
+}'

@@ -101,15 +101,19 @@ SELECT flow_refresh_totals();
 ALTER TABLE flow_key ALTER COLUMN firstseen SET NOT NULL, ALTER COLUMN lastseen SET NOT NULL;
 
 -- Flows as IVRE shows them: totals from flow_key, sets united over the
--- rows of flow, only when a query reads them (a query on the key and the
--- counters reads flow_key alone).
+-- rows of flow (one sort per set, not one union per row), only when a
+-- query reads them (a query on the key and the counters reads flow_key
+-- alone). An empty set is NULL, as before.
 DROP VIEW flow_total;
 CREATE VIEW flow_total AS
 SELECT k.id, k.src, k.dst, k.proto, k.dport, k.type, k.schema_version,
        k.count, k.cspkts, k.scpkts, k.csbytes, k.scbytes, k.firstseen, k.lastseen,
-       (SELECT flow_int_set(f.sports) FROM flow f WHERE f.key_id = k.id) AS sports,
-       (SELECT flow_int_set(f.codes) FROM flow f WHERE f.key_id = k.id) AS codes,
-       (SELECT flow_slot_set(f.times) FROM flow f WHERE f.key_id = k.id) AS times,
+       (SELECT array_agg(DISTINCT v ORDER BY v) FROM flow f, unnest(f.sports) v
+        WHERE f.key_id = k.id) AS sports,
+       (SELECT array_agg(DISTINCT v ORDER BY v) FROM flow f, unnest(f.codes) v
+        WHERE f.key_id = k.id) AS codes,
+       (SELECT array_agg(DISTINCT v ORDER BY v) FROM flow f, unnest(f.times) v
+        WHERE f.key_id = k.id) AS times,
        (SELECT flow_meta_set(f.meta) FROM flow f WHERE f.key_id = k.id) AS meta
 FROM flow_key k;
 COMMENT ON VIEW flow_total IS 'Flows as IVRE shows them: each flow_key with its totals and the sets of its rows of flow united (what ivre-flowcli and the query API read)';

@@ -8,7 +8,7 @@
 //! one per month, so that a batch's rows are those of the monthly
 //! partitions); the storer merges each full batch (COPY into a staging
 //! table, one statement) while the next one is aggregated. Memory is
-//! bounded by `--batch-size` distinct flows and 8 times as many set
+//! bounded by `--batch-size` distinct flows and 32 times as many set
 //! elements (ports, slots) per batch, two batches at most.
 //!
 //! Imports of files are exactly-once as the passive ones are: a file is
@@ -62,8 +62,8 @@ pub struct FlowImportArgs {
     #[arg(long)]
     pub force: bool,
     /// Distinct flows aggregated in memory per transaction (a batch is
-    /// also written when it holds 8 source ports or time slots per flow).
-    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    /// also written when it holds 32 source ports or time slots per flow).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub batch_size: usize,
     /// Duration of the time slots recorded per flow, in seconds (IVRE's
     /// FLOW_TIME_PRECISION); 0: no slots.
@@ -393,7 +393,7 @@ impl MonthBatch {
 /// per flow before it is written: a batch of flows seen many times on
 /// many ports is cut earlier, so that its memory stays what `--batch-size`
 /// says (a few hundred bytes per flow and per element).
-const ELEMENTS_PER_FLOW: usize = 8;
+const ELEMENTS_PER_FLOW: usize = 32;
 
 /// What the import of one file did.
 #[derive(Debug, Default, Clone, Copy)]
