@@ -230,3 +230,26 @@ fn read_sessions_cannot_write() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(db.scalar("SELECT count(*) FROM scan_host"), 20);
 }
+
+#[test]
+fn flows_cleanup_is_gated_audited_and_a_no_op() {
+    let db = TestDb::new();
+    let s = Server::start(&db, &["--auth", "--upload"]);
+    let uploader = key(&db, "flow-uploader", "upload");
+    let reader = key(&db, "flow-reader", "read");
+    let post = |s: &Server, k: &str, path: &str| s.post(path, &[("Authorization", k)], b"");
+    let r = post(&s, &uploader, "/flows/cleanup").ok();
+    assert_eq!(r.json(), serde_json::json!({"status": "ok"}));
+    assert_eq!(post(&s, &reader, "/flows/cleanup").status, 403);
+    assert_eq!(
+        db.scalar(
+            "SELECT count(*) FROM web_audit WHERE event = 'upload' AND path = '/cgi/flows/cleanup'"
+        ),
+        1
+    );
+    let r = post(&s, &uploader, "/flows");
+    assert_eq!(r.status, 501);
+    assert!(r.json()["error"].as_str().unwrap().contains("ivre-zeek2db"));
+    let closed = Server::start(&db, &["--auth"]);
+    assert_eq!(post(&closed, &uploader, "/flows/cleanup").status, 403);
+}

@@ -180,3 +180,40 @@ fn update_view(
         },
     )
 }
+
+/// `POST /flows/cleanup` (spec §6.6): IVRE's flow clean-up heuristic is a
+/// no-op on its SQL backends, and here too (the flow importers merge as
+/// they load). Gated and audited like an upload; `{"status": "ok"}`.
+pub async fn flows_cleanup(
+    State(app): State<Arc<App>>,
+    access: Access,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiError> {
+    if !app.config.upload_ok {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "uploads are disabled on this server (ivre-httpd --upload)",
+        ));
+    }
+    let event = ivre_pg::web::AuditEvent {
+        event: "upload",
+        key_id: access.key_id,
+        key_name: access.key_name.clone(),
+        remote_addr: Some(peer.ip().to_string()),
+        method: Some("POST".into()),
+        path: Some(format!("{}/flows/cleanup", app.config.prefix)),
+        status: Some(200),
+        details: Some(json!({"action": "flows_cleanup"})),
+    };
+    blocking(&app.writer, move |c| Ok(ivre_pg::web::audit(c, &event)?)).await?;
+    Ok(axum::Json(json!({"status": "ok"})).into_response())
+}
+
+/// `POST /flows` (IVRE's bulk ingestion of Zeek / flow records as JSON):
+/// not served; the flow importers read those files.
+pub async fn flows_post() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "POST /flows is not served: import flow files with ivre-zeek2db or ivre-flow2db",
+    )
+}
