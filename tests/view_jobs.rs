@@ -100,7 +100,7 @@ fn parallel_full_builds_give_the_same_view() {
     let out = tool(
         "ivre-scancli",
         &db,
-        &["--delete", "--source", "SOURCE"],
+        &["--delete", "--yes", "--source", "SOURCE"],
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));

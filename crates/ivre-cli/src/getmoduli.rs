@@ -33,7 +33,7 @@ pub struct GetmoduliArgs {
     #[arg(long, conflicts_with = "json")]
     pub moduli_only: bool,
     /// One JSON object per modulus: {modulus, count, servers: [{addr, port, source}]}
-    #[arg(long)]
+    #[arg(short = 'j', long)]
     pub json: bool,
     #[command(flatten)]
     pub common: CommonArgs,

@@ -47,7 +47,7 @@ pub struct MacinfoArgs {
     #[arg(long)]
     pub vendor: bool,
     /// One JSON object per line
-    #[arg(long)]
+    #[arg(short = 'j', long)]
     pub json: bool,
     /// Directory of the IEEE registry CSV files (oui.csv, mam.csv, oui36.csv, iab.csv)
     #[arg(long, value_name = "DIR", env = "IVRE_OUI_DIR", default_value = DEFAULT_OUI_DIR)]
