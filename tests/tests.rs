@@ -27,6 +27,7 @@ mod kill;
 mod macinfo;
 mod passive;
 mod passive_exactly_once;
+mod runscans;
 mod scan2db;
 mod scan_explain;
 mod scancli;

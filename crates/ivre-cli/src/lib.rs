@@ -23,6 +23,7 @@ pub mod passivefilter;
 pub mod pipeline;
 pub mod probes;
 pub mod progress;
+pub mod runscans;
 pub mod scan;
 pub mod scancli;
 pub mod sort;

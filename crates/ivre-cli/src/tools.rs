@@ -11,6 +11,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "query the scan results (filters, counts, top values, exports)",
     ),
     (
+        "runscans",
+        "run Nmap over networks, ranges, files or random routable addresses",
+    ),
+    (
         "db2view",
         "build the view: one record per address from scans and passive data",
     ),

@@ -14,5 +14,6 @@ pub mod probes;
 pub mod reader;
 pub mod scan;
 pub mod storable;
+pub mod targets;
 pub mod view;
 pub mod zeeklog;
