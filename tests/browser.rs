@@ -4,7 +4,8 @@
 //! locate, the Zeek passive fixture, NetFlow flows). Each page is checked
 //! against the API it shows (the view's count and first hosts are
 //! `/cgi/view/count`'s and `/cgi/view?limit=10`'s), and photographed into
-//! docs/screenshots/. Without chromium and chromedriver the tests say so
+//! docs/screenshots/ (with `IVRE_SCREENSHOTS=1`; else a temporary
+//! directory). Without chromium and chromedriver the tests say so
 //! and pass (CI installs both).
 
 mod webdriver;
@@ -85,10 +86,16 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Where a page's screenshot goes: docs/screenshots/ when
+/// `IVRE_SCREENSHOTS` is set (to refresh the README's pictures), else a
+/// temporary directory, so that a test run leaves the tree as it was.
 fn shot(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("docs/screenshots")
-        .join(format!("{name}.png"))
+    let dir = if std::env::var_os("IVRE_SCREENSHOTS").is_some() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        std::env::temp_dir().join("ivre-screenshots")
+    };
+    dir.join(format!("{name}.png"))
 }
 
 /// The page's root URL (`http://127.0.0.1:PORT/`) from the API base.

@@ -5,7 +5,7 @@
 //! tests/data/flow (see its README). Tests that need nfdump or racluster
 //! say so and pass when they are not installed (`.ci/run` installs them).
 
-use crate::common::{data, run_tool, stderr, stdout, TestDb};
+use crate::common::{data, run_tool, stderr, stdout, tool, TestDb};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -539,8 +539,19 @@ fn months_are_partitions() {
         db.scalar("SELECT count(*) FROM flow_total WHERE extract(year FROM firstseen) <> 2021"),
         0
     );
-    // --init drops every partition.
-    flowcli(&db, &["--init"]);
+    // --init drops every partition; without a terminal it wants --yes, and
+    // it says how many flows it removed.
+    let flows = db.scalar("SELECT count(*) FROM flow_key");
+    let out = tool("ivre-flowcli", &db, &["--init"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_eq!(db.scalar("SELECT count(*) FROM flow_key"), flows);
+    let out = tool("ivre-flowcli", &db, &["--init", "--yes"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("ivre-flowcli: {flows} flows deleted\n")
+    );
     assert_eq!(flowcli(&db, &["--count"]), counts(0, 0, 0));
     assert_eq!(
         db.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'flow'::regclass"),

@@ -155,7 +155,17 @@ fn passive_and_nmap_builds_merged_with_a_category() {
     assert_eq!(test_hosts(&db, &["passive"]).len() as i64, passive);
     db2view(&db, &["passive"]);
     assert_eq!(view_count(&db, &[]), passive);
-    view(&db, &["--init"]);
+    // Without a terminal, --init wants --yes; then it says what it removed.
+    let out = tool("ivre-view", &db, &["--init"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_eq!(view_count(&db, &[]), passive);
+    let out = tool("ivre-view", &db, &["--init", "--yes"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("ivre-view: {passive} view records deleted\n")
+    );
     assert_eq!(view_count(&db, &[]), 0);
     db2view(&db, &["nmap"]);
     assert_eq!(view_count(&db, &[]), 926);

@@ -3,6 +3,7 @@
 //! `--top`, `--flow-daily`, the graph as JSON, `--precision`,
 //! `--reduce-precision`, `--fields`, `--init`.
 
+use crate::args::{confirm_destructive, report_deleted};
 use crate::CommonArgs;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -225,8 +226,8 @@ pub fn run(common: &CommonArgs, cli: &FlowcliArgs) -> Result<ExitCode> {
     let opts = cli.list_opts()?;
     let mut client = common.connect()?;
     if cli.init {
-        if cli.yes || crate::confirm("This will remove every flow. Continue?")? {
-            query::purge(&mut client)?;
+        if confirm_destructive(cli.yes, "--init removes every flow")? {
+            report_deleted(query::purge(&mut client)?, "flow");
         }
         return Ok(ExitCode::SUCCESS);
     }

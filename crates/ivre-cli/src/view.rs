@@ -2,7 +2,7 @@
 //! `ivre-db2view`). Every `ivre-scancli` filter and output, through the
 //! same code over the view's tables, plus the enrichment filters.
 
-use crate::args::{OutputArgs, MODE_GROUP};
+use crate::args::{confirm_destructive, report_deleted, OutputArgs, MODE_GROUP};
 use crate::passivefilter::split_server_client;
 use crate::scancli::{run_query, HostFormatArgs};
 use crate::scanfilter::ScanFilterArgs;
@@ -129,8 +129,8 @@ pub fn run(common: &CommonArgs, cli: &ViewArgs) -> Result<ExitCode> {
     let flt = cli.to_filter()?;
     let mut client = common.connect()?;
     if cli.init {
-        if cli.output.yes || crate::confirm("This will remove every view record. Continue?")? {
-            ivre_pg::view::purge(&mut client)?;
+        if confirm_destructive(cli.output.yes, "--init removes every view record")? {
+            report_deleted(ivre_pg::view::purge(&mut client)?, "view record");
         }
         return Ok(ExitCode::SUCCESS);
     }

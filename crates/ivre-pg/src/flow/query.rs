@@ -667,9 +667,12 @@ pub fn reduce_precision(
 }
 
 /// Removes every flow and import record, and the month partitions
-/// (`--init`).
-pub fn purge(client: &mut Client) -> Result<()> {
+/// (`--init`). Returns how many flows there were.
+pub fn purge(client: &mut Client) -> Result<u64> {
     let mut tx = client.transaction()?;
+    // Locked first, so that the count is what the TRUNCATE removes.
+    tx.batch_execute("LOCK TABLE flow_key IN ACCESS EXCLUSIVE MODE")?;
+    let n: i64 = tx.query_one("SELECT count(*) FROM flow_key", &[])?.get(0);
     let partitions: Vec<String> = tx
         .query(
             "SELECT c.relname::text FROM pg_inherits i
@@ -686,7 +689,7 @@ pub fn purge(client: &mut Client) -> Result<()> {
     }
     tx.batch_execute("TRUNCATE flow, flow_key, flow_file RESTART IDENTITY")?;
     tx.commit()?;
-    Ok(())
+    Ok(n as u64)
 }
 
 /// One result of [`top`]: the grouped values, their score, and the

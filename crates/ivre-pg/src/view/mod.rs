@@ -19,11 +19,17 @@ use crate::Result;
 use postgres::Client;
 
 /// Removes every view record and the build history (`ivre-view --init`):
-/// the next `ivre-db2view` is a full build.
-pub fn purge(client: &mut Client) -> Result<()> {
-    client.batch_execute(
+/// the next `ivre-db2view` is a full build. Returns how many records there
+/// were.
+pub fn purge(client: &mut Client) -> Result<u64> {
+    let mut tx = client.transaction()?;
+    // Locked first, so that the count is what the TRUNCATE removes.
+    tx.batch_execute("LOCK TABLE view_host IN ACCESS EXCLUSIVE MODE")?;
+    let n: i64 = tx.query_one("SELECT count(*) FROM view_host", &[])?.get(0);
+    tx.batch_execute(
         "TRUNCATE view_tag, view_cpe, view_osclass, view_osmatch, view_hop, view_hostname, \
          view_script, view_port, view_host, view_build RESTART IDENTITY",
     )?;
-    Ok(())
+    tx.commit()?;
+    Ok(n as u64)
 }
