@@ -49,8 +49,9 @@ pub struct Db2viewArgs {
     #[arg(long, value_name = "DIR")]
     pub geoip_dir: Option<PathBuf>,
     /// Full builds: read and write with N connections, each a disjoint
-    /// address range (the view is the same whatever N).
-    #[arg(long, short = 'j', alias = "processes", value_name = "N", default_value_t = 1,
+    /// address range (the view is the same whatever N). No -j: that is
+    /// --json in every tool.
+    #[arg(long, alias = "processes", value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     #[command(subcommand)]
