@@ -404,6 +404,14 @@ fn top_and_distinct() {
     let least = s.get("/scans/top/-service:3", &[]).ok().json();
     assert_eq!(least.as_array().unwrap().len(), 3);
     assert!(least[0]["value"].as_i64() <= least[2]["value"].as_i64());
+    // `~` and `!` mean the same, as on the command line.
+    for prefix in ["~", "!"] {
+        let same = s
+            .get(&format!("/scans/top/{prefix}service:3"), &[])
+            .ok()
+            .json();
+        assert_eq!(same, least, "{prefix}");
+    }
     // Distinct: default limit 10, limit:0 for all.
     let v = s.get("/scans/distinct/categories", &[]).ok().json();
     assert_eq!(v, serde_json::json!(["TEST"]));

@@ -137,16 +137,14 @@ pub async fn count<P: Purpose>(
 /// `FIELD[:N]`, `-FIELD` / `!FIELD` for the least common values; `:N` is
 /// the count only when it is an integer.
 fn top_spec(spec: &str) -> (String, u64, bool) {
-    let (least, rest) = match spec.strip_prefix(['-', '!']) {
-        Some(r) => (true, r),
-        None => (false, spec),
-    };
+    // The least-common prefixes (`~`, `!`, `-`) are the command line's.
+    let (rest, least) = ivre_cli::args::parse_top(spec);
     if let Some((field, n)) = rest.rsplit_once(':') {
         if let Ok(n) = n.parse::<u64>() {
             return (field.to_string(), n, least);
         }
     }
-    (rest.to_string(), DEFAULT_TOP, least)
+    (rest, DEFAULT_TOP, least)
 }
 
 /// `GET /PURPOSE/top/FIELD[:N]`: `[{"label": value, "value": count}, ...]`.
@@ -545,5 +543,7 @@ mod tests {
         assert_eq!(top_spec("port:open"), ("port:open".into(), 15, false));
         assert_eq!(top_spec("port:open:5"), ("port:open".into(), 5, false));
         assert_eq!(top_spec("-service:3"), ("service".into(), 3, true));
+        assert_eq!(top_spec("~service"), ("service".into(), 15, true));
+        assert_eq!(top_spec("!port:open:2"), ("port:open".into(), 2, true));
     }
 }
