@@ -14,6 +14,7 @@ mod first_hour;
 mod flow;
 mod flow_captures;
 mod flow_query;
+mod flow_upgrade;
 mod foundation;
 mod geoip_download;
 mod getmoduli;
