@@ -418,7 +418,9 @@ impl<R: PassiveReader> Iterator for Lined<R> {
                 }
             }
             let line = reader.position().line;
-            if line > self.skip {
+            // Line 0: before the first line (a header or capture error),
+            // which no earlier import can have committed.
+            if line == 0 || line > self.skip {
                 return Some((line, item));
             }
         }
@@ -571,4 +573,56 @@ pub fn arp_records(
     _ignore: Arc<IgnoreSpec>,
 ) -> impl PassiveReader {
     ivre_model::passive::arp::ArpReader::new(input.reader).with_sensor(args.sensor.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ivre_model::passive::LineErrorKind;
+
+    /// A reader whose input fails before its first line.
+    struct FailsAtOnce {
+        failed: bool,
+    }
+
+    impl RecordReader for FailsAtOnce {
+        type Record = PassiveRecord;
+        type Error = LineError;
+
+        fn next_record(&mut self) -> std::result::Result<Option<PassiveRecord>, LineError> {
+            if self.failed {
+                return Ok(None);
+            }
+            self.failed = true;
+            Err(LineError {
+                line: 0,
+                kind: LineErrorKind::Read(std::io::Error::other("not a capture")),
+            })
+        }
+
+        fn is_fatal(&self, error: &LineError) -> bool {
+            error.is_read()
+        }
+
+        fn position(&self) -> Position {
+            Position::default()
+        }
+    }
+
+    #[test]
+    fn an_error_before_the_first_line_is_reported() {
+        for skip in [0, 5] {
+            let read_error = Arc::new(AtomicBool::new(false));
+            let mut lined = Lined {
+                records: FailsAtOnce { failed: false }.records(),
+                skip,
+                read_error: read_error.clone(),
+            };
+            let (line, item) = lined.next().expect("the error is not skipped");
+            assert_eq!(line, 0);
+            assert!(item.is_err());
+            assert!(read_error.load(Ordering::Relaxed));
+            assert!(lined.next().is_none());
+        }
+    }
 }
