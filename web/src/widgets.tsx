@@ -244,7 +244,8 @@ export function TopChart(props: { purpose: string; q: string; onAdd: (t: string)
 
 /** Points in time: [t, label, size]. */
 export function Timeline(props: { points: [number, string, number][]; title?: string; onPick?: (label: string) => void }) {
-  const pts = props.points.filter((p) => typeof p[0] === "number");
+  // A zero time is a missing one (it would stretch the axis to 1970).
+  const pts = props.points.filter((p) => typeof p[0] === "number" && p[0] > 0);
   if (!pts.length) return <section class="panel timeline"><h3>{props.title || "Timeline"}</h3><p class="muted">nothing to show</p></section>;
   const W = 560;
   const H = 120;
