@@ -52,6 +52,8 @@ pub enum DnsError {
     TooManyRecords(usize),
     #[error("zone transfer of more than {0} bytes")]
     TooLarge(usize),
+    #[error("zone transfer longer than {0:?}")]
+    TooSlow(Duration),
     #[error("zone transfer that does not start with the zone's SOA record")]
     NoSoa,
 }
@@ -73,6 +75,8 @@ pub struct Client {
     pub max_records: usize,
     /// Most bytes a zone transfer may take.
     pub max_bytes: usize,
+    /// Most time a zone transfer may take.
+    pub max_transfer_time: Duration,
 }
 
 impl Default for Client {
@@ -82,6 +86,7 @@ impl Default for Client {
             tries: 2,
             max_records: 1_000_000,
             max_bytes: 512 << 20,
+            max_transfer_time: Duration::from_secs(600),
         }
     }
 }
@@ -310,12 +315,14 @@ impl Client {
         let mut s = connect(server, self.timeout)?;
         let (id, bytes) = request(name, rtype, false)?;
         send_tcp(&mut s, &bytes)?;
-        loop {
+        // a few late answers to other questions at most
+        for _ in 0..8 {
             let buf = read_tcp_message(&mut s, "the answer")?;
             if let Some(m) = parse_response(&buf, id, name, rtype)? {
                 return Ok(m);
             }
         }
+        Err(DnsError::Malformed("messages with other ids only".into()))
     }
 
     /// The records of a zone transfer of `zone` from `server`, in the order
@@ -328,7 +335,13 @@ impl Client {
         let mut out: Vec<Rr> = Vec::new();
         let mut total = 0usize;
         let mut soas = 0;
+        let deadline = Instant::now() + self.max_transfer_time;
         loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(DnsError::TooSlow(self.max_transfer_time));
+            }
+            s.set_read_timeout(Some(left.min(self.timeout)))?;
             let buf = read_tcp_message(&mut s, "the zone transfer")?;
             total += buf.len() + 2;
             if total > self.max_bytes {
