@@ -204,30 +204,6 @@ impl Drop for Servers {
     }
 }
 
-const OPEN_ZONE: &str = "$TTL 3600
-@ IN SOA ns1.open.test. hostmaster.open.test. 1 7200 3600 1209600 3600
-@ IN NS ns1.open.test.
-@ IN NS ns2.open.test.
-ns1 IN A 127.0.0.1
-ns2 IN A 127.0.0.2
-@ IN MX 10 mail.open.test.
-mail IN A 192.0.2.25
-www IN A 192.0.2.80
-www IN AAAA 2001:db8::80
-_sip._tcp IN SRV 10 5 5060 sip.open.test.
-_smtp._tls IN TXT \"v=TLSRPTv1; rua=mailto:tls@open.test\"
-";
-
-const CLOSED_ZONE: &str = "$TTL 3600
-@ IN SOA ns1.closed.test. hostmaster.closed.test. 1 7200 3600 1209600 3600
-@ IN NS ns1.closed.test.
-ns1 IN A 127.0.0.1
-@ IN MX 10 mail.closed.test.
-mail IN A 192.0.2.26
-secret IN A 192.0.2.99
-_smtp._tls IN TXT \"v=TLSRPTv1; rua=https://bad\"
-";
-
 /// A zone whose only name server is the small server on 127.0.0.`last`.
 fn bad_zone(domain: &str, last: u8) -> String {
     format!(
@@ -275,8 +251,13 @@ fn start() -> Option<Servers> {
          zone \"closed.test\" {{ type primary; file \"{dir}/closed.zone\"; }};\n",
         dir = d.display()
     );
-    std::fs::write(d.join("open.zone"), OPEN_ZONE).unwrap();
-    std::fs::write(d.join("closed.zone"), CLOSED_ZONE).unwrap();
+    for zone in ["open", "closed"] {
+        std::fs::copy(
+            data(&format!("auditdom/{zone}.test.zone")),
+            d.join(format!("{zone}.zone")),
+        )
+        .unwrap();
+    }
     for (last, _) in &FAKES[1..] {
         let domain = format!("bad{last}.test");
         std::fs::write(d.join(format!("{domain}.zone")), bad_zone(&domain, *last)).unwrap();
@@ -404,9 +385,9 @@ fn audits_bind_zones_and_imports_both_formats() {
     let recs = axfr[0]["dns-zone-transfer"][0]["records"]
         .as_array()
         .unwrap();
-    assert_eq!(recs.len(), 12, "{recs:?}");
+    assert_eq!(recs.len(), 15, "{recs:?}");
     assert_eq!(recs[0]["type"], "SOA");
-    assert_eq!(recs[11]["type"], "SOA");
+    assert_eq!(recs[14]["type"], "SOA");
     assert!(recs.iter().any(|r| r["name"] == "www.open.test."
         && r["type"] == "AAAA"
         && r["data"] == "2001:db8::80"
@@ -439,7 +420,11 @@ fn audits_bind_zones_and_imports_both_formats() {
         );
     }
     // nothing leaked from the refused zone
-    assert!(!records.iter().any(|r| r["addr"] == "192.0.2.99"));
+    assert!(!records.iter().any(|r| r["hostnames"][0]["type"] == "A"
+        && r["hostnames"][0]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("closed.test")));
 
     // 127.0.0.2 disagrees with bind on NS, MX and TLS-RPT
     let incons = find(&all, "127.0.0.2", "dns-check-consistency", "open.test");
@@ -508,6 +493,25 @@ fn audits_bind_zones_and_imports_both_formats() {
         serde_json::json!(["TLS-RPT contains an invalid HTTPS URL: 'https://bad'"])
     );
 
+    // IVRE 0.9.20 audited the same zones: same zone transfer and dns-domains
+    let ivre = json_lines(&std::fs::read_to_string(data("auditdom/ivre-0.9.20.json")).unwrap());
+    let ivre = scripts(&ivre);
+    for (id, domain) in [
+        ("dns-zone-transfer", "open.test"),
+        ("dns-domains", "open.test"),
+        ("dns-domains", "closed.test"),
+    ] {
+        let theirs = find(&ivre, "127.0.0.1", id, domain);
+        let ours = find(&all, "127.0.0.1", id, domain);
+        assert_eq!(theirs.len(), 1, "{id} {domain}");
+        let strip = |v: &Value| {
+            let mut v = v.clone();
+            v.as_object_mut().unwrap().remove("_port");
+            v
+        };
+        assert_eq!(strip(ours[0]), strip(theirs[0]), "{id} {domain}");
+    }
+
     // the same audit as XML, then both imported and read back
     let xml_out = auditdom(&servers, &[], &["open.test", "closed.test"]);
     assert!(xml_out.status.success(), "{}", stderr(&xml_out));
@@ -547,6 +551,50 @@ fn audits_bind_zones_and_imports_both_formats() {
         db.scalar("SELECT count(*) FROM scan_host WHERE source = 'X'"),
         records.len() as i64
     );
+}
+
+/// IVRE's own output (tests/data/auditdom) imports, XML and JSON alike, with
+/// every script as IVRE wrote it. No DNS server needed.
+#[test]
+fn ivre_outputs_import_with_their_scripts() {
+    let db = TestDb::new();
+    for (source, file) in [
+        ("X", "auditdom/ivre-0.9.20.xml"),
+        ("J", "auditdom/ivre-0.9.20.json"),
+    ] {
+        let o = tool(
+            "ivre-scan2db",
+            &db,
+            &["-s", source, data(file).to_str().unwrap()],
+            None,
+        );
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+    }
+    let back = tool("ivre-scancli", &db, &["--json"], None);
+    assert!(back.status.success(), "{}", stderr(&back));
+    let back = json_lines(&stdout(&back));
+    let of = |source: &str| -> Vec<(String, Value)> {
+        let recs: Vec<Value> = back
+            .iter()
+            .filter(|r| r["source"] == source)
+            .cloned()
+            .collect();
+        scripts(&recs)
+    };
+    let json = json_lines(&std::fs::read_to_string(data("auditdom/ivre-0.9.20.json")).unwrap());
+    let expected = scripts(&json);
+    assert_eq!(expected.len(), 9, "{expected:?}");
+    assert_eq!(of("J"), expected);
+    // the XML holds the same scripts but for the consistency tie IVRE broke
+    // the other way in that run
+    let same = |v: &[(String, Value)]| -> Vec<(String, Value)> {
+        v.iter()
+            .filter(|(_, s)| s["id"] != "dns-check-consistency")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(same(&of("X")), same(&expected));
+    assert_eq!(of("X").len(), expected.len());
 }
 
 #[test]
