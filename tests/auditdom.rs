@@ -204,6 +204,19 @@ impl Drop for Servers {
     }
 }
 
+/// A zone whose name server has an IPv4 and an IPv6 address.
+const V6_ZONE: &str = "$TTL 3600
+@ IN SOA ns1.v6.test. h.v6.test. 1 7200 3600 1209600 3600
+@ IN NS ns1.v6.test.
+ns1 IN A 127.0.0.1
+ns1 IN AAAA ::1
+";
+
+/// Whether ::1 can be used here.
+fn ipv6_loopback() -> bool {
+    TcpListener::bind("[::1]:0").is_ok()
+}
+
 /// A zone whose only name server is the small server on 127.0.0.`last`.
 fn bad_zone(domain: &str, last: u8) -> String {
     format!(
@@ -228,7 +241,11 @@ fn free_port() -> (u16, Vec<(UdpSocket, TcpListener)>) {
                 _ => continue 'again,
             }
         }
-        if UdpSocket::bind(("127.0.0.1", port)).is_err() {
+        if UdpSocket::bind(("127.0.0.1", port)).is_err()
+            || ipv6_loopback()
+                && (UdpSocket::bind(("::1", port)).is_err()
+                    || TcpListener::bind(("::1", port)).is_err())
+        {
             continue;
         }
         return (port, held);
@@ -245,12 +262,22 @@ fn start() -> Option<Servers> {
     let (port, sockets) = free_port();
     let mut conf = format!(
         "options {{\n  directory \"{dir}\";\n  pid-file \"{dir}/named.pid\";\n  \
-         listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  \
+         listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {v6};\n  \
          recursion no;\n  allow-transfer {{ none; }};\n  notify no;\n}};\n\
          zone \"open.test\" {{ type primary; file \"{dir}/open.zone\"; allow-transfer {{ any; }}; }};\n\
          zone \"closed.test\" {{ type primary; file \"{dir}/closed.zone\"; }};\n",
-        dir = d.display()
+        dir = d.display(),
+        v6 = if ipv6_loopback() {
+            format!("port {port} {{ ::1; }}")
+        } else {
+            "{ none; }".to_string()
+        }
     );
+    std::fs::write(d.join("v6.zone"), V6_ZONE).unwrap();
+    conf.push_str(&format!(
+        "zone \"v6.test\" {{ type primary; file \"{}/v6.zone\"; allow-transfer {{ any; }}; }};\n",
+        d.display()
+    ));
     for zone in ["open", "closed"] {
         std::fs::copy(
             data(&format!("auditdom/{zone}.test.zone")),
@@ -595,6 +622,34 @@ fn ivre_outputs_import_with_their_scripts() {
     };
     assert_eq!(same(&of("X")), same(&expected));
     assert_eq!(of("X").len(), expected.len());
+}
+
+/// -4 and -6 choose which addresses of the name servers are asked.
+#[test]
+fn ipv4_and_ipv6_choose_the_server_addresses() {
+    if !ipv6_loopback() {
+        eprintln!("skipped: no IPv6 loopback (::1)");
+        return;
+    }
+    let Some(servers) = start() else {
+        return;
+    };
+    let transfers = |flags: &[&str]| -> Vec<String> {
+        let mut args = vec!["-j"];
+        args.extend_from_slice(flags);
+        let out = auditdom(&servers, &args, &["v6.test"]);
+        assert!(out.status.success(), "{flags:?}: {}", stderr(&out));
+        let mut addrs: Vec<String> = scripts(&json_lines(&stdout(&out)))
+            .into_iter()
+            .filter(|(_, s)| s["id"] == "dns-zone-transfer")
+            .map(|(a, _)| a)
+            .collect();
+        addrs.sort();
+        addrs
+    };
+    assert_eq!(transfers(&[]), ["127.0.0.1", "::1"]);
+    assert_eq!(transfers(&["-4"]), ["127.0.0.1"]);
+    assert_eq!(transfers(&["--ipv6"]), ["::1"]);
 }
 
 #[test]
