@@ -6,6 +6,7 @@
 mod arp2db;
 mod common;
 
+mod auditdom;
 mod browser;
 mod conventions;
 mod db;

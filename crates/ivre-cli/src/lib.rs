@@ -5,6 +5,7 @@
 //! a filter the database refuses).
 
 pub mod args;
+pub mod auditdom;
 pub mod db;
 pub mod db2view;
 pub mod flow2db;

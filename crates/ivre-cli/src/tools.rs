@@ -61,6 +61,10 @@ pub const TOOLS: &[(&str, &str)] = &[
         "query the flows (counts, listings, top values, graphs)",
     ),
     (
+        "auditdom",
+        "audit DNS domains (zone transfers, consistency, MX, TLS-RPT) as XML / JSON for scan2db",
+    ),
+    (
         "getmoduli",
         "RSA moduli of the stored TLS certificates and SSH host keys (batch GCD input)",
     ),

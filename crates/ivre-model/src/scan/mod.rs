@@ -1,6 +1,7 @@
 //! The "nmap" purpose: one host record per scanned host per scan result.
 
 pub mod assemble;
+pub mod auditdom;
 pub mod error;
 pub mod fingerprint;
 pub mod honeypot;
