@@ -522,6 +522,22 @@ fn ingest(
     Ok(stats)
 }
 
+/// Merges the rows the file added to `flow` with the other rows of their
+/// flows and months (one row per flow and month: what queries of sets
+/// read). After the file's last batch, in a transaction of its own: when
+/// it fails, the rows stay as they are (right, only more of them), which
+/// is said but does not fail the import.
+fn compact(loader: &mut FlowLoader<'_>, name: &str) {
+    let started = Instant::now();
+    match loader.compact() {
+        Ok(removed) => log::info!(
+            "{name}: {removed} flow row(s) merged into others in {:.2}s",
+            started.elapsed().as_secs_f64()
+        ),
+        Err(e) => log::warn!("{name}: its flows' rows were not compacted: {e}"),
+    }
+}
+
 /// Waits for the child process that fed a reader; its failure is a read
 /// error (the file is not finished).
 fn wait_child(child: Option<(Child, &'static str)>, name: &str) -> Result<bool> {
@@ -593,6 +609,7 @@ fn run_import<'p>(
                 Ok(loader.store(flows.iter())?)
             })
             .with_context(|| format!("importing {name}"))?;
+            compact(&mut loader, name);
             wait_child(source.child, name)?;
             stats
         } else {
@@ -626,16 +643,22 @@ fn run_import<'p>(
             let skip = import.lines();
             let mut stats = {
                 let mut loader = FlowLoader::new(&mut client)?;
-                let import = &mut import;
-                ingest(
-                    source.reader,
-                    name,
-                    skip,
-                    limits,
-                    slots,
-                    move |flows, lines| Ok(loader.store_through(flows.iter(), import, lines)?),
-                )
-                .with_context(|| format!("importing {name}"))?
+                let stats = {
+                    let (loader, import) = (&mut loader, &mut import);
+                    ingest(
+                        source.reader,
+                        name,
+                        skip,
+                        limits,
+                        slots,
+                        move |flows, lines| {
+                            Ok(loader.store_through(flows.iter(), import, lines)?)
+                        },
+                    )
+                    .with_context(|| format!("importing {name}"))?
+                };
+                compact(&mut loader, name);
+                stats
             };
             stats.read_error |= !wait_child(source.child, name)?;
             // After a read error the file is not finished: a re-run
