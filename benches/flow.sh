@@ -18,7 +18,11 @@
 #   - the same count, top and listing in SQL (psql) on flow_total, and on
 #     the view of sql/0006_flow.sql (every month of every flow merged at
 #     query time), recreated over the same tables: the queries before and
-#     after migration 0009, same data, same run.
+#     after migration 0009, same data, same run; and the listing as
+#     ivre-flowcli reads it since 0014 (the keys of a page from flow_key,
+#     then the rows of flow of those keys, united by the client).
+# The import runs with -v: its log (zeek2db.out) says how many flow rows
+# the compaction at the end of the file merged, and how long it took.
 # Then NETFLOW connections of the same shapes are sent as NetFlow v5
 # records (one per direction, benches/netflow_v5.py) to an nfcapd
 # collector; its capture file is imported with ivre-flow2db -C, against
@@ -26,7 +30,7 @@
 # that CSV (the same rows).
 #
 # Database: $IVRE_DB if set (its flows are removed first), else a database
-# `ivre_bench_flow` created (dropped first) on postgresql://root@127.0.0.1/.
+# `flow_bench` created (dropped first) on postgresql://root@127.0.0.1/.
 # Generated files are kept in $BENCH_DIR (default /tmp/ivre-bench) and reused.
 set -euo pipefail
 
@@ -50,10 +54,10 @@ if [ -n "${IVRE_DB:-}" ]; then
         "$BIN/ivre-flowcli" --db "$DB" --init -y
     }
 elif psql -qAt 'postgresql://root@127.0.0.1/postgres' -c 'SELECT 1' >/dev/null 2>&1; then
-    DB='postgresql://root@127.0.0.1/ivre_bench_flow'
+    DB='postgresql://root@127.0.0.1/flow_bench'
     fresh() {
         psql -q 'postgresql://root@127.0.0.1/postgres' \
-            -c 'DROP DATABASE IF EXISTS ivre_bench_flow WITH (FORCE)' -c 'CREATE DATABASE ivre_bench_flow'
+            -c 'DROP DATABASE IF EXISTS flow_bench WITH (FORCE)' -c 'CREATE DATABASE flow_bench'
     }
 else
     echo "no database: set IVRE_DB, or run a PostgreSQL server on 127.0.0.1 for user root" >&2
@@ -108,7 +112,8 @@ fi
 cat "$LOG" >/dev/null # in the page cache
 
 fresh
-read -r wall rss cpu < <(timed zeek2db "$BIN/ivre-zeek2db" --db "$DB" -C "$LOG")
+read -r wall rss cpu < <(timed zeek2db "$BIN/ivre-zeek2db" --db "$DB" -v -C "$LOG")
+grep -h 'merged into others' "$BENCH_DIR/zeek2db.out" >&2 || true
 flows=$(psql -qAt "$DB" -c 'SELECT count(*) FROM flow_key')
 rows=$(psql -qAt "$DB" -c 'SELECT count(*) FROM flow')
 size=$(psql -qAt "$DB" -c "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c WHERE c.relname LIKE 'flow%' AND c.relkind IN ('r', 'p')")
@@ -161,6 +166,9 @@ for v in flow_total flow_total_0006; do
     l=$(sqltime "SELECT id, src, dst, proto, dport, count, csbytes, firstseen, lastseen, sports, times FROM $v ORDER BY id LIMIT 1000")
     printf 'SQL on %-16s count %6.2f s, top dport %6.2f s, 1000 flows with their sets %6.2f s\n' "$v" "$c" "$t" "$l"
 done
+l=$(sqltime "WITH k AS (SELECT id, src, dst, proto, dport, count, csbytes, firstseen, lastseen FROM flow_key ORDER BY id LIMIT 1000)
+    SELECT k.*, f.sports, f.times FROM k LEFT JOIN flow f ON f.key_id = k.id")
+printf 'SQL, keys of flow_key then their rows of flow (the listing since 0014): 1000 flows with their sets %6.2f s\n' "$l"
 psql -q "$DB" -c "DROP VIEW flow_total_0006"
 
 # NetFlow: a capture of the same shapes, through nfdump.

@@ -8,8 +8,10 @@
 //! one per month, so that a batch's rows are those of the monthly
 //! partitions); the storer merges each full batch (COPY into a staging
 //! table, one statement) while the next one is aggregated. Memory is
-//! bounded by `--batch-size` distinct flows and 32 times as many set
-//! elements (ports, slots) per batch, two batches at most.
+//! bounded by `--batch-size` distinct flows and `--batch-memory` (an
+//! estimate of what a batch's flows and their set elements take), two
+//! batches at most: the bigger a batch, the fewer rows each flow gets in
+//! `flow` (one per batch and month that saw it).
 //!
 //! Imports of files are exactly-once as the passive ones are: a file is
 //! known by the SHA-256 of its decompressed content and how it is read
@@ -62,9 +64,14 @@ pub struct FlowImportArgs {
     #[arg(long)]
     pub force: bool,
     /// Distinct flows aggregated in memory per transaction (a batch is
-    /// also written when it holds 32 source ports or time slots per flow).
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    /// also written when it reaches --batch-memory).
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     pub batch_size: usize,
+    /// Memory of a batch (its flows and their sets of ports, slots and
+    /// metadata values, as estimated), in MiB; two batches at most are in
+    /// memory (one stored while the next one is aggregated).
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    pub batch_memory: usize,
     /// Duration of the time slots recorded per flow, in seconds (IVRE's
     /// FLOW_TIME_PRECISION); 0: no slots.
     #[arg(
@@ -373,10 +380,15 @@ impl MonthBatch {
         self.elements += agg.elements() - elements;
     }
 
-    /// Whether the batch is full: `batch_size` rows, or as many set
-    /// elements as [`ELEMENTS_PER_FLOW`] per row would make.
-    fn full(&self, batch_size: usize) -> bool {
-        self.len >= batch_size || self.elements >= batch_size.saturating_mul(ELEMENTS_PER_FLOW)
+    /// Whether the batch is full: `limits.flows` rows, or `limits.bytes`
+    /// of memory (estimated from its rows and set elements).
+    fn full(&self, limits: BatchLimits) -> bool {
+        self.len >= limits.flows
+            || self
+                .len
+                .saturating_mul(FLOW_BYTES)
+                .saturating_add(self.elements.saturating_mul(ELEMENT_BYTES))
+                >= limits.bytes
     }
 
     fn drain(&mut self) -> Vec<Flow> {
@@ -389,11 +401,21 @@ impl MonthBatch {
     }
 }
 
-/// The set elements (source ports, slots, ...) a batch holds on average
-/// per flow before it is written: a batch of flows seen many times on
-/// many ports is cut earlier, so that its memory stays what `--batch-size`
-/// says (a few hundred bytes per flow and per element).
-const ELEMENTS_PER_FLOW: usize = 32;
+/// What a batch may hold: distinct (flow, month) rows, and bytes.
+#[derive(Debug, Clone, Copy)]
+struct BatchLimits {
+    flows: usize,
+    bytes: usize,
+}
+
+/// The memory of a flow of a batch without its sets (key, counters, map
+/// entry): an estimate, checked against peak RSS by `benches/flow.sh`
+/// (5 M lines, two batches of 256 MiB estimated in memory: 440 MB).
+const FLOW_BYTES: usize = 400;
+/// The memory of one set element of a batch (a source port, a time slot,
+/// a metadata value: `BTreeSet` nodes of 2- to 16-byte values, metadata
+/// strings more): an estimate, as [`FLOW_BYTES`].
+const ELEMENT_BYTES: usize = 24;
 
 /// What the import of one file did.
 #[derive(Debug, Default, Clone, Copy)]
@@ -416,7 +438,7 @@ fn ingest(
     reader: Reader<'_>,
     name: &str,
     skip: u64,
-    batch_size: usize,
+    limits: BatchLimits,
     slots: SlotConfig,
     mut store: impl FnMut(Vec<Flow>, u64) -> Result<u64> + Send,
 ) -> Result<FileStats> {
@@ -466,7 +488,7 @@ fn ingest(
                     continue;
                 }
                 if line != stats.lines
-                    && batch.full(batch_size)
+                    && batch.full(limits)
                     && batch_tx.send((batch.drain(), stats.lines)).is_err()
                 {
                     alive = false;
@@ -498,6 +520,22 @@ fn ingest(
         Ok(())
     })?;
     Ok(stats)
+}
+
+/// Merges the rows the file added to `flow` with the other rows of their
+/// flows and months (one row per flow and month: what queries of sets
+/// read). After the file's last batch, in a transaction of its own: when
+/// it fails, the rows stay as they are (right, only more of them), which
+/// is said but does not fail the import.
+fn compact(loader: &mut FlowLoader<'_>, name: &str) {
+    let started = Instant::now();
+    match loader.compact() {
+        Ok(removed) => log::info!(
+            "{name}: {removed} flow row(s) merged into others in {:.2}s",
+            started.elapsed().as_secs_f64()
+        ),
+        Err(e) => log::warn!("{name}: its flows' rows were not compacted: {e}"),
+    }
 }
 
 /// Waits for the child process that fed a reader; its failure is a read
@@ -542,7 +580,10 @@ fn run_import<'p>(
     let files = input::expand(&args.files, args.recursive)?;
     let mut client = common.connect()?;
     let slots = args.slots();
-    let batch_size = args.batch_size.max(1);
+    let limits = BatchLimits {
+        flows: args.batch_size.max(1),
+        bytes: args.batch_memory.max(1).saturating_mul(1 << 20),
+    };
     let started = Instant::now();
     let mut total = FileStats::default();
     let mut failed = false;
@@ -564,10 +605,11 @@ fn run_import<'p>(
         let stats = if file == "-" {
             log::info!("{name}: not resumable (stdin: no fixed content to know it by)");
             let mut loader = FlowLoader::new(&mut client)?;
-            let stats = ingest(source.reader, name, 0, batch_size, slots, |flows, _| {
+            let stats = ingest(source.reader, name, 0, limits, slots, |flows, _| {
                 Ok(loader.store(flows.iter())?)
             })
             .with_context(|| format!("importing {name}"))?;
+            compact(&mut loader, name);
             wait_child(source.child, name)?;
             stats
         } else {
@@ -601,16 +643,22 @@ fn run_import<'p>(
             let skip = import.lines();
             let mut stats = {
                 let mut loader = FlowLoader::new(&mut client)?;
-                let import = &mut import;
-                ingest(
-                    source.reader,
-                    name,
-                    skip,
-                    batch_size,
-                    slots,
-                    move |flows, lines| Ok(loader.store_through(flows.iter(), import, lines)?),
-                )
-                .with_context(|| format!("importing {name}"))?
+                let stats = {
+                    let (loader, import) = (&mut loader, &mut import);
+                    ingest(
+                        source.reader,
+                        name,
+                        skip,
+                        limits,
+                        slots,
+                        move |flows, lines| {
+                            Ok(loader.store_through(flows.iter(), import, lines)?)
+                        },
+                    )
+                    .with_context(|| format!("importing {name}"))?
+                };
+                compact(&mut loader, name);
+                stats
             };
             stats.read_error |= !wait_child(source.child, name)?;
             // After a read error the file is not finished: a re-run

@@ -6,9 +6,11 @@
 use crate::args::{confirm_destructive, report_deleted};
 use crate::CommonArgs;
 use anyhow::{Context, Result};
+use chrono::Timelike;
 use clap::Args;
 use ivre_model::filter::Filter;
 use ivre_model::flow::filter::{parse_time_literal, shortcuts};
+use ivre_model::flow::plot;
 use ivre_model::flow::slots::DEFAULT_PRECISION;
 use ivre_model::flow::{parse_filters, FlowField, FlowFilter, SlotConfig, SlotWindow};
 use ivre_pg::flow::query::{
@@ -88,6 +90,10 @@ pub struct FlowcliArgs {
     /// Print, per time of day of the slots, how many slots each flow name has.
     #[arg(long = "flow-daily", group = MODE, help_heading = "Output")]
     pub flow_daily: bool,
+    /// With --flow-daily: draw the counts as a step chart, one line per
+    /// flow name, written to stdout as an SVG document.
+    #[arg(long, requires = "flow_daily", help_heading = "Output")]
+    pub plot: bool,
     /// Print the graph {"nodes": [...], "edges": [...]} as JSON (what /cgi/flows returns).
     #[arg(long, group = MODE, help_heading = "Output")]
     pub graph: bool,
@@ -286,7 +292,17 @@ pub fn run(common: &CommonArgs, cli: &FlowcliArgs) -> Result<ExitCode> {
         }
     } else if cli.flow_daily {
         let precision = cli.precision.flatten().unwrap_or(DEFAULT_PRECISION);
-        for d in query::flow_daily(&mut client, &q, precision)? {
+        let daily = query::flow_daily(&mut client, &q, precision)?;
+        if cli.plot {
+            let points: Vec<(u32, Vec<(String, i64)>)> = daily
+                .into_iter()
+                .map(|d| (d.time_in_day.num_seconds_from_midnight(), d.flows))
+                .collect();
+            out.write_all(plot::daily_svg(&points, precision).as_bytes())?;
+            out.flush()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        for d in daily {
             let flows: Vec<String> = d.flows.iter().map(|(n, c)| format!("({n}, {c})")).collect();
             writeln!(
                 out,
@@ -424,7 +440,6 @@ fn tuple_text(values: &[Value]) -> String {
 
 /// A time of day as Python's `str()` writes it.
 fn time_of_day(t: &chrono::NaiveTime) -> String {
-    use chrono::Timelike;
     if t.nanosecond() == 0 {
         t.format("%H:%M:%S").to_string()
     } else {

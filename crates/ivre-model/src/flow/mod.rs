@@ -50,6 +50,7 @@ pub mod filter;
 pub mod iptables;
 pub mod meta;
 pub mod nfdump;
+pub mod plot;
 pub mod ports;
 pub mod record;
 pub mod slots;

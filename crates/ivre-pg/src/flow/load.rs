@@ -85,7 +85,8 @@ pub fn ensure_partition(client: &mut Client, period: NaiveDate) -> Result<()> {
 /// (its rows grouped by key) upserted into `flow_key` (scalar columns
 /// only, in key order so that two loaders lock keys in the same order),
 /// then its rows appended to `flow` with the ids that upsert returns (no
-/// conflict to handle: a flow's sets are the union of its rows).
+/// conflict to handle: a flow's sets are the union of its rows), and
+/// noted in `flow_touched` for [`FlowLoader::compact`].
 const MERGE: &str = "WITH s AS (
          SELECT src, dst, proto, dport, type, schema_version,
              sum(count)::bigint AS count, sum(cspkts)::bigint AS cspkts,
@@ -109,16 +110,23 @@ const MERGE: &str = "WITH s AS (
              scbytes = k.scbytes + excluded.scbytes,
              firstseen = least(k.firstseen, excluded.firstseen),
              lastseen = greatest(k.lastseen, excluded.lastseen)
-         RETURNING k.id, k.src, k.dst, k.proto, k.dport, k.type, k.schema_version)
+         RETURNING k.id, k.src, k.dst, k.proto, k.dport, k.type, k.schema_version),
+     ins AS (
      INSERT INTO flow (key_id, period, count, cspkts, scpkts, csbytes, scbytes,
          firstseen, lastseen, sports, codes, times, meta)
      SELECT k.id, s.period, s.count, s.cspkts, s.scpkts, s.csbytes, s.scbytes,
-         s.firstseen, s.lastseen, s.sports, s.codes, s.times, s.meta
+         s.firstseen, s.lastseen, s.sports, s.codes,
+         CASE WHEN s.slot_starts IS NULL THEN s.times
+              ELSE ARRAY(SELECT tstzrange(to_timestamp(x), to_timestamp(x + s.slot_len))
+                         FROM unnest(s.slot_starts) u(x)) END,
+         s.meta
      FROM flow_staging s
      JOIN k ON k.src = s.src AND k.dst = s.dst AND k.proto = s.proto
          AND coalesce(k.dport, -1) = coalesce(s.dport, -1)
          AND coalesce(k.type, -1) = coalesce(s.type, -1)
-         AND k.schema_version = s.schema_version";
+         AND k.schema_version = s.schema_version
+     RETURNING key_id, period)
+     INSERT INTO flow_touched SELECT period, key_id FROM ins";
 
 const STAGING: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS flow_staging (
          src inet NOT NULL, dst inet NOT NULL, proto text NOT NULL, dport integer,
@@ -126,8 +134,15 @@ const STAGING: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS flow_staging (
          count bigint, cspkts bigint NOT NULL, scpkts bigint NOT NULL,
          csbytes bigint NOT NULL, scbytes bigint NOT NULL,
          firstseen timestamptz NOT NULL, lastseen timestamptz NOT NULL,
-         sports integer[], codes integer[], times tstzrange[], meta jsonb
-     ) ON COMMIT DELETE ROWS";
+         sports integer[], codes integer[],
+         slot_len integer, slot_starts bigint[], times tstzrange[], meta jsonb
+     ) ON COMMIT DELETE ROWS;
+     CREATE TEMPORARY TABLE IF NOT EXISTS flow_touched (period date NOT NULL, key_id bigint NOT NULL)";
+
+/// The rows of the flows touched since the last compaction merged into one
+/// per flow and month (`flow_compact` of `sql/0014_flow_compact.sql`).
+const COMPACT: &str = "SELECT coalesce(sum(flow_compact(t.period, t.keys)), 0)::int8
+     FROM (SELECT period, array_agg(DISTINCT key_id) AS keys FROM flow_touched GROUP BY 1) t";
 
 /// A counter as a `bigint` (saturating).
 fn big(v: u64) -> i64 {
@@ -156,7 +171,9 @@ impl ColumnSet for Staged {
         "lastseen" => |b, f| b.timestamptz(&f.lastseen),
         "sports" => |b, f| b.opt_text(int_set(f.sports.iter().map(|&p| i64::from(p))).as_deref()),
         "codes" => |b, f| b.opt_text(int_set(f.codes.iter().map(|&c| i64::from(c))).as_deref()),
-        "times" => |b, f| b.opt_text(slot_set(f).as_deref()),
+        "slot_len" => |b, f| b.opt_int(uniform_slot_len(f).map(i64::from)),
+        "slot_starts" => |b, f| b.opt_text(uniform_slot_len(f).and_then(|_| int_set(f.times.iter().map(|s| s.start.timestamp()))).as_deref()),
+        "times" => |b, f| b.opt_text(uniform_slot_len(f).map_or_else(|| slot_set(f), |_| None).as_deref()),
         "meta" => |b, f| if f.meta.is_empty() { b.null() } else { b.json(&meta_json(f)) },
     ];
 }
@@ -182,6 +199,15 @@ fn int_set(values: impl Iterator<Item = i64>) -> Option<String> {
     }
     text.push('}');
     (text.len() > 2).then_some(text)
+}
+
+/// The duration of the flow's slots when they all have the same (the
+/// rule within an import): they are then sent as their start times, in
+/// seconds (`slot_starts`, `slot_len`), cheaper for the server to read
+/// than `tstzrange` literals, and turned into ranges by the merge.
+fn uniform_slot_len(f: &Flow) -> Option<u32> {
+    let first = f.times.first()?.duration;
+    f.times.iter().all(|s| s.duration == first).then_some(first)
 }
 
 /// A `tstzrange[]` literal of the flow's slots; `None` (NULL) when none.
@@ -247,6 +273,19 @@ impl<'a> FlowLoader<'a> {
     /// `flows`, in one transaction (the cleanup of reversed flows).
     pub fn replace(&mut self, replaced: &[i64], flows: &[Flow]) -> Result<u64> {
         self.merge_with(flows, None, replaced)
+    }
+
+    /// Merges the rows of each flow stored since the last call (or since
+    /// the loader was created) into one row per month (those of earlier
+    /// imports too), in one transaction: queries then read one row per
+    /// flow and month. Returns the rows removed.
+    pub fn compact(&mut self) -> Result<u64> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute("SET LOCAL work_mem = '128MB'")?;
+        let removed: i64 = tx.query_one(COMPACT, &[])?.get(0);
+        tx.batch_execute("TRUNCATE flow_touched")?;
+        tx.commit()?;
+        Ok(u64::try_from(removed).unwrap_or(0))
     }
 
     fn merge<'f>(

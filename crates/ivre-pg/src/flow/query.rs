@@ -11,7 +11,6 @@
 //! having one slot in the window.
 
 use super::filter::compile;
-use crate::query::for_each_row;
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
 use chrono::{DateTime, NaiveTime, Timelike, Utc};
@@ -134,15 +133,14 @@ pub struct StoredFlow {
     pub meta: Option<Value>,
 }
 
-const COLUMNS: &str = "f.id, f.src, f.dst, f.proto, f.dport, f.type, f.count, f.cspkts, \
-     f.scpkts, f.csbytes, f.scbytes, f.firstseen, f.lastseen, coalesce(f.sports, '{}'), \
-     coalesce(f.codes, '{}'), ARRAY(SELECT lower(t) FROM unnest(f.times) t), \
-     ARRAY(SELECT extract(epoch FROM upper(t) - lower(t))::int8 FROM unnest(f.times) t), f.meta";
+/// The columns of a flow but its sets (those of `flow_key`).
+const KEY_COLUMNS: &str = "f.id, f.src, f.dst, f.proto, f.dport, f.type, f.count, f.cspkts, \
+     f.scpkts, f.csbytes, f.scbytes, f.firstseen, f.lastseen";
 
 impl StoredFlow {
-    fn from_row(row: &Row) -> StoredFlow {
-        let starts: Vec<DateTime<Utc>> = row.get(15);
-        let durations: Vec<i64> = row.get(16);
+    /// A flow read with [`KEY_COLUMNS`]: its sets empty until
+    /// [`fill_sets`].
+    fn from_key_row(row: &Row) -> StoredFlow {
         StoredFlow {
             id: row.get(0),
             src: row.get(1),
@@ -157,10 +155,10 @@ impl StoredFlow {
             scbytes: row.get(10),
             firstseen: row.get(11),
             lastseen: row.get(12),
-            sports: row.get(13),
-            codes: row.get(14),
-            times: starts.into_iter().zip(durations).collect(),
-            meta: row.get(17),
+            sports: Vec::new(),
+            codes: Vec::new(),
+            times: Vec::new(),
+            meta: None,
         }
     }
 
@@ -275,7 +273,10 @@ pub struct ListOpts {
     pub orderby: OrderBy,
 }
 
-/// Streams the flows of `q` to `each`, as the server sends them.
+/// Streams the flows of `q` to `each`, page by page: the flows of a page
+/// (their keys and totals, from `flow_key`) as the server sends them, then
+/// their sets read from their rows of `flow` in one query per page and
+/// united here (see [`fill_sets`]).
 pub fn list<E: From<Error>>(
     client: &mut Client,
     q: &FlowQuery,
@@ -285,7 +286,7 @@ pub fn list<E: From<Error>>(
     let mut b = SqlBuilder::new();
     let cond = q.condition(&mut b)?;
     let mut sql = format!(
-        "SELECT {COLUMNS} FROM flow_total f WHERE {cond} ORDER BY {}",
+        "SELECT {KEY_COLUMNS} FROM flow_total f WHERE {cond} ORDER BY {}",
         opts.orderby.sql()
     );
     if opts.limit > 0 {
@@ -294,9 +295,98 @@ pub fn list<E: From<Error>>(
     if opts.skip > 0 {
         sql += &format!(" OFFSET {}", b.param(big(opts.skip), "int8"));
     }
-    for_each_row(client, &sql, &b.refs(), |row| {
-        each(StoredFlow::from_row(row))
-    })
+    let mut tx = client.transaction().map_err(Error::from)?;
+    let statement = tx.prepare(&sql).map_err(Error::from_query)?;
+    let portal = tx.bind(&statement, &b.refs()).map_err(Error::from_query)?;
+    let mut n = 0;
+    loop {
+        let rows = tx.query_portal(&portal, PAGE).map_err(Error::from_query)?;
+        let mut page: Vec<StoredFlow> = rows.iter().map(StoredFlow::from_key_row).collect();
+        fill_sets(&mut tx, &mut page)?;
+        for f in page {
+            each(f)?;
+            n += 1;
+        }
+        if rows.len() < PAGE as usize {
+            break;
+        }
+    }
+    tx.commit().map_err(Error::from)?;
+    Ok(n)
+}
+
+/// Flows per page of a listing.
+const PAGE: i32 = 1000;
+
+/// Reads the sets of `flows` (read by [`StoredFlow::from_key_row`]) from
+/// their rows of `flow`, all in one query, and unites them here (sorted,
+/// without duplicates, as `flow_total` does): each flow's rows are read
+/// once, instead of once per set column of the view and per partition.
+/// The metadata of flows with more than one row holding some is merged
+/// by the database (`flow_meta_set`, whose order of values is the
+/// database's).
+pub fn fill_sets(client: &mut impl GenericClient, flows: &mut [StoredFlow]) -> Result<()> {
+    if flows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = flows.iter().map(|f| f.id).collect();
+    let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    let rows = client.query(
+        "SELECT f.key_id, f.sports, f.codes,
+             ARRAY(SELECT lower(t) FROM unnest(f.times) t),
+             ARRAY(SELECT extract(epoch FROM upper(t) - lower(t))::int8 FROM unnest(f.times) t),
+             f.meta
+         FROM flow f WHERE f.key_id = ANY($1)",
+        &[&ids],
+    )?;
+    let mut rows_of = vec![0u32; flows.len()];
+    let mut metas = vec![0u32; flows.len()];
+    for row in &rows {
+        let Some(&i) = index.get(&row.get::<_, i64>(0)) else {
+            continue;
+        };
+        let f = &mut flows[i];
+        rows_of[i] += 1;
+        if let Some(sports) = row.get::<_, Option<Vec<i32>>>(1) {
+            f.sports.extend(sports);
+        }
+        if let Some(codes) = row.get::<_, Option<Vec<i32>>>(2) {
+            f.codes.extend(codes);
+        }
+        let starts: Vec<DateTime<Utc>> = row.get(3);
+        let durations: Vec<i64> = row.get(4);
+        f.times.extend(starts.into_iter().zip(durations));
+        if let Some(meta) = row.get::<_, Option<Value>>(5) {
+            metas[i] += 1;
+            f.meta = Some(meta);
+        }
+    }
+    let mut merge_meta = Vec::new();
+    for (i, f) in flows.iter_mut().enumerate() {
+        if rows_of[i] > 1 {
+            f.sports.sort_unstable();
+            f.sports.dedup();
+            f.codes.sort_unstable();
+            f.codes.dedup();
+            f.times.sort_unstable();
+            f.times.dedup();
+        }
+        if metas[i] > 1 {
+            merge_meta.push(f.id);
+        }
+    }
+    if !merge_meta.is_empty() {
+        for row in client.query(
+            "SELECT f.key_id, flow_meta_set(f.meta)
+             FROM flow f WHERE f.key_id = ANY($1) AND f.meta IS NOT NULL GROUP BY 1",
+            &[&merge_meta],
+        )? {
+            if let Some(&i) = index.get(&row.get::<_, i64>(0)) {
+                flows[i].meta = row.get(1);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn big(v: u64) -> i64 {
@@ -305,10 +395,14 @@ fn big(v: u64) -> i64 {
 
 /// The flow of an id, or `None`.
 pub fn get(client: &mut impl GenericClient, id: i64) -> Result<Option<StoredFlow>> {
-    let sql = format!("SELECT {COLUMNS} FROM flow_total f WHERE f.id = $1");
-    Ok(client
-        .query_opt(sql.as_str(), &[&id])?
-        .map(|r| StoredFlow::from_row(&r)))
+    let sql = format!("SELECT {KEY_COLUMNS} FROM flow_total f WHERE f.id = $1");
+    let Some(row) = client.query_opt(sql.as_str(), &[&id])? else {
+        return Ok(None);
+    };
+    let mut flows = [StoredFlow::from_key_row(&row)];
+    fill_sets(client, &mut flows)?;
+    let [flow] = flows;
+    Ok(Some(flow))
 }
 
 /// How flows become graph edges (`--mode`).
