@@ -7,6 +7,7 @@ mod arp2db;
 mod common;
 
 mod browser;
+mod citus;
 mod conventions;
 mod db;
 mod faults;
