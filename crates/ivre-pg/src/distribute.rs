@@ -333,6 +333,52 @@ fn ident(name: &str) -> String {
     }
 }
 
+/// Citus: distributes the (empty) view tables of `schema` as the live ones
+/// are, when they are (`ivre-db2view --full` fills such shadow tables, then
+/// swaps them in for the live ones). Does nothing on a single node.
+pub(crate) fn place_shadow_view(client: &mut Client, schema: &str) -> Result<()> {
+    if !has_citus(client)? || current(client, "view_host")?.is_none() {
+        return Ok(());
+    }
+    for &(table, placement) in PLACEMENTS {
+        let Distributed { column, with } = placement else {
+            continue;
+        };
+        if !table.starts_with("view_") {
+            continue;
+        }
+        let with = match with {
+            Some(w) if w.starts_with("view_") => format!("{schema}.{w}"),
+            Some(w) => w.to_string(),
+            None => "default".to_string(),
+        };
+        client
+            .execute(
+                "SELECT create_distributed_table($1::text::regclass, $2, colocate_with => $3)",
+                &[&format!("{schema}.{table}"), &column, &with],
+            )
+            .map_err(|e| failed(table, &e))?;
+    }
+    Ok(())
+}
+
+/// Citus: makes the transaction run its distributed statements over one
+/// connection per node (needed when schema commands follow other
+/// distributed DDL or writes in one transaction). Does nothing on a single
+/// node.
+pub(crate) fn sequential_if_citus(tx: &mut postgres::Transaction) -> Result<()> {
+    let citus: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')",
+            &[],
+        )?
+        .get(0);
+    if citus {
+        tx.batch_execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")?;
+    }
+    Ok(())
+}
+
 /// The Citus partition method of `table` (`h` hash, `n` reference), if it
 /// is a Citus table.
 fn current(client: &mut Client, table: &str) -> Result<Option<String>> {
