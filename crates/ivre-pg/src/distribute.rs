@@ -10,9 +10,15 @@
 //!   joins of the filters and the `ON DELETE CASCADE` stay on one node);
 //!   the same for `view_*`, in the same co-location group.
 //! - `passive` is sharded by `key_hash`, its identity (`addr` can be NULL).
-//! - `scan_file` is a reference table: `scan_host.file_id` references it,
-//!   and a distributed table may only reference a reference table.
-//! - The rest stays local on the coordinator (see [`Placement::Local`]).
+//! - `scan_file` stays local on the coordinator, as the other small tables
+//!   (see [`Placement::Local`]): as a reference table, its write at the
+//!   start of each import is a write on every node, two imports started at
+//!   once end in a distributed deadlock (instead of one waiting for the
+//!   other), and the foreign key `scan_host.file_id` makes Citus run every
+//!   import over one connection per node; nothing joins it with the hosts.
+//!   So the foreign key is dropped (see [`ADAPTATIONS`]).
+//! - No table is a reference table today; [`Placement::Reference`] is
+//!   there for a small table that distributed ones will join.
 //!
 //! Citus wants the distribution column in every unique constraint; what
 //! is adapted for that is listed in [`ADAPTATIONS`] (applied here, not in a
@@ -58,7 +64,7 @@ const fn by_host(table: &'static str, parent: &'static str) -> (&'static str, Pl
 /// Every table of the schema and its placement, in the order they are
 /// distributed (referenced tables first).
 pub const PLACEMENTS: &[(&str, Placement)] = &[
-    ("scan_file", Reference),
+    ("scan_file", Local),
     (
         "scan_host",
         Distributed {
@@ -149,8 +155,8 @@ pub const ADAPTATIONS: &[Adaptation] = &[
     },
     Adaptation {
         table: "scan_host",
-        why: "the foreign key file_id -> scan_file is dropped: with it, Citus runs every \
-              transaction that writes scan_file (each import) over one connection per node",
+        why: "the foreign key file_id -> scan_file is dropped: a distributed table cannot \
+              reference a local one",
         done: "SELECT NOT EXISTS (SELECT 1 FROM pg_constraint \
                WHERE conrelid = 'scan_host'::regclass AND conname = 'scan_host_file_id_fkey')",
         sql: "ALTER TABLE scan_host DROP CONSTRAINT scan_host_file_id_fkey",
