@@ -23,18 +23,26 @@ CLUSTER_SH=../shared/citus/cluster.sh
 [ -x "$CLUSTER_SH" ] || CLUSTER_SH=/work/shared/citus/cluster.sh
 [ -x "$CLUSTER_SH" ] || { echo "scale10m: no citus cluster.sh (../shared/citus/)" >&2; exit 1; }
 
-# Disk: about 21 KB per rich host and mode; refuse what would leave < 25 GB.
+# Disk: about 21 KB per rich host and mode; refuse more than 10 GB, or what
+# would leave less than 15 GB free.
 need_kb=$((N * 21 * 2))
 free_kb=$(df -Pk /tmp | awk 'NR == 2 {print $4}')
-if (( free_kb - need_kb < 25 * 1024 * 1024 )); then
-    echo "scale10m: $N hosts need about $((need_kb / 1024 / 1024)) GB, only $((free_kb / 1024 / 1024)) GB free (25 GB must stay free): choose a smaller N" >&2
+if (( need_kb > ${MAX_KB:-10485760} || free_kb - need_kb < 15 * 1024 * 1024 )); then
+    echo "scale10m: $N hosts need about $((need_kb / 1024)) MB for the two databases, $((free_kb / 1024 / 1024)) GB are free (at most MAX_KB=${MAX_KB:-10485760} kB, 15 GB must stay free): choose a smaller N" >&2
     exit 1
 fi
 
-cargo build --release -q --bin ivre-scancli --bin ivre-db
+# TOOLS_PROFILE=debug times the debug build of ivre-scancli (when a release
+# build of the tools is out of reach); the loader is always a release build.
+TOOLS_PROFILE=${TOOLS_PROFILE:-release}
+if [ "$TOOLS_PROFILE" = release ]; then
+    cargo build --release -q --bin ivre-scancli --bin ivre-db
+else
+    cargo build -q --bin ivre-scancli --bin ivre-db
+fi
 cargo build --release -q -p ivre-pg --example scan_bench_load
-SCANCLI=$PWD/target/release/ivre-scancli
-IVREDB=$PWD/target/release/ivre-db
+SCANCLI=$PWD/target/$TOOLS_PROFILE/ivre-scancli
+IVREDB=$PWD/target/$TOOLS_PROFILE/ivre-db
 LOADER=$PWD/target/release/examples/scan_bench_load
 RECORDS=tests/data/golden/ivre-nmap-records.jsonl.gz
 
@@ -46,7 +54,7 @@ unset IVRE_DB PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD
 "$CLUSTER_SH" start "$DIR/c" "$BASEPORT" >/dev/null
 W1=$((BASEPORT + 1)) W2=$((BASEPORT + 2))
 conn() { echo "host=$DIR/c port=$1 user=postgres dbname=$2"; }
-psql_() { psql -X -q -v ON_ERROR_STOP=1 "$(conn "$@")"; }
+psql_() { local p=$1 d=$2; shift 2; psql -X -q -v ON_ERROR_STOP=1 "$(conn "$p" "$d")" "$@"; }
 for p in $BASEPORT $W1 $W2; do
     psql -X -q "$(conn "$p" postgres)" -c "ALTER SYSTEM SET work_mem = '64MB'" \
         -c "ALTER SYSTEM SET max_wal_size = '8GB'" -c "ALTER SYSTEM SET synchronous_commit = off" \
