@@ -172,9 +172,12 @@ fn watch_and_clean(dir: &Path, data: &[PathBuf]) {
         pid = std::process::id(),
         d = dir.display()
     );
-    // Deliberately never waited for: it must outlive this process.
+    // Deliberately never waited for: it must outlive this process, and a
+    // signal to the test's process group (`timeout cargo test`) too.
+    use std::os::unix::process::CommandExt;
     #[allow(clippy::zombie_processes)]
     Command::new("sh")
+        .process_group(0)
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
