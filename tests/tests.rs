@@ -8,6 +8,7 @@ mod common;
 
 mod auditdom;
 mod browser;
+mod citus;
 mod conventions;
 mod db;
 mod faults;

@@ -5,6 +5,14 @@
 //! the databases are made there. Otherwise a throwaway cluster is created in a
 //! temporary directory, socket only, once per test binary; a watcher process
 //! kills it and removes the directory when the test binary exits.
+//!
+//! With `IVRE_TEST_CITUS=1` (Citus mode) the harness starts its own Citus
+//! cluster instead: a coordinator and two workers, each a throwaway
+//! cluster with `shared_preload_libraries = 'citus'`. Each test database
+//! is created on the three nodes with the extension, the workers are
+//! registered, and the schema is created and distributed (`ivre db
+//! distribute`'s library call): the tools then run against the
+//! coordinator. Citus missing fails every test with a one-line message.
 
 use ivre_pg::cluster::LocalCluster;
 use std::path::{Path, PathBuf};
@@ -18,11 +26,80 @@ struct Server {
     admin: String,
     /// Connection string for a database name.
     make: Box<dyn Fn(&str) -> String + Send + Sync>,
+    /// Citus mode: the worker nodes.
+    workers: Vec<LocalCluster>,
+}
+
+/// Shards per distributed table group in Citus mode (few: every test
+/// database distributes the whole schema).
+const CITUS_SHARDS: i32 = 4;
+
+/// Whether the tests run in Citus mode (`IVRE_TEST_CITUS` set, not `0`).
+pub fn citus_mode() -> bool {
+    std::env::var("IVRE_TEST_CITUS").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+#[allow(dead_code)]
+/// For a test that cannot run in Citus mode: true (and says why on stderr)
+/// when it is to be skipped.
+pub fn skip_on_citus(why: &str) -> bool {
+    if citus_mode() {
+        eprintln!("skipped in Citus mode: {why}");
+    }
+    citus_mode()
+}
+
+/// A throwaway Citus cluster: a coordinator and two workers, each its own
+/// PostgreSQL cluster (socket only) in a directory of `top`.
+fn citus_server() -> Server {
+    let bindir = ivre_pg::cluster::find_server_bindir().expect("PostgreSQL server binaries");
+    let lib = bindir.parent().map(|d| d.join("lib/citus.so"));
+    if !lib.as_ref().is_some_and(|l| l.is_file()) {
+        panic!(
+            "IVRE_TEST_CITUS is set but Citus is not installed ({} not found): install it \
+             (Citus packages, or build it as ../shared/citus/build.sh does), or unset IVRE_TEST_CITUS",
+            lib.map(|l| l.display().to_string()).unwrap_or_default()
+        );
+    }
+    let top = tempfile::Builder::new()
+        .prefix("ivre-test-citus-")
+        .tempdir()
+        .expect("temporary directory")
+        .keep();
+    let nodes: Vec<LocalCluster> = ["c", "w1", "w2"]
+        .iter()
+        .map(|n| {
+            LocalCluster::new(top.join(n))
+                .expect("PostgreSQL server binaries")
+                .with_setting("shared_preload_libraries", "citus")
+                .with_setting("max_connections", "300")
+                .with_setting("fsync", "off")
+        })
+        .collect();
+    for node in &nodes {
+        node.init().expect("initdb");
+    }
+    watch_and_clean(
+        &top,
+        &nodes.iter().map(|n| n.data_dir()).collect::<Vec<_>>(),
+    );
+    for node in &nodes {
+        node.start().expect("start a Citus test node");
+    }
+    let coordinator = nodes[0].clone();
+    Server {
+        admin: coordinator.connection_string("postgres"),
+        make: Box::new(move |db| coordinator.connection_string(db)),
+        workers: nodes[1..].to_vec(),
+    }
 }
 
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
+        if citus_mode() {
+            return citus_server();
+        }
         if let Some(url) = std::env::var("IVRE_TEST_DB").ok().filter(|v| !v.is_empty()) {
             let config: postgres::Config = url
                 .parse()
@@ -34,6 +111,7 @@ fn server() -> &'static Server {
                     c.dbname(db);
                     config_to_string(&c)
                 }),
+                workers: Vec::new(),
             };
         }
         let dir = tempfile::Builder::new()
@@ -44,11 +122,12 @@ fn server() -> &'static Server {
         let cluster = LocalCluster::new(&dir).expect("PostgreSQL server binaries");
         cluster.init().expect("initdb");
         cluster.start().expect("start the test cluster");
-        watch_and_clean(&dir);
+        watch_and_clean(&dir, &[cluster.data_dir()]);
         let make_cluster = cluster.clone();
         Server {
             admin: cluster.connection_string("postgres"),
             make: Box::new(move |db| make_cluster.connection_string(db)),
+            workers: Vec::new(),
         }
     })
 }
@@ -76,18 +155,29 @@ fn config_to_string(c: &postgres::Config) -> String {
     parts.join(" ")
 }
 
-/// Kills the cluster's postmaster and removes `dir` once this process is gone.
-fn watch_and_clean(dir: &Path) {
+/// Kills the postmasters of the clusters (`data` directories) and removes
+/// `dir` once this process is gone.
+fn watch_and_clean(dir: &Path, data: &[PathBuf]) {
+    let kills: String = data
+        .iter()
+        .map(|d| {
+            format!(
+                "pm=$(head -n1 '{}/postmaster.pid' 2>/dev/null); [ -n \"$pm\" ] && kill -QUIT \"$pm\"; ",
+                d.display()
+            )
+        })
+        .collect();
     let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-         pm=$(head -n1 '{d}/data/postmaster.pid' 2>/dev/null); \
-         [ -n \"$pm\" ] && kill -QUIT \"$pm\"; sleep 1; rm -rf '{d}'",
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {kills}sleep 1; rm -rf '{d}'",
         pid = std::process::id(),
         d = dir.display()
     );
-    // Deliberately never waited for: it must outlive this process.
+    // Deliberately never waited for: it must outlive this process, and a
+    // signal to the test's process group (`timeout cargo test`) too.
+    use std::os::unix::process::CommandExt;
     #[allow(clippy::zombie_processes)]
     Command::new("sh")
+        .process_group(0)
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -103,7 +193,27 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A test database: in Citus mode distributed on the test cluster.
     pub fn new() -> TestDb {
+        let db = TestDb::plain();
+        if citus_mode() {
+            db.make_citus(true);
+        }
+        db
+    }
+
+    /// Citus mode: a database on the three nodes with the extension and
+    /// the workers registered, but no schema (tools create it as on a
+    /// single node; `ivre db distribute` distributes it).
+    pub fn citus_without_schema() -> TestDb {
+        let db = TestDb::plain();
+        db.make_citus(false);
+        db
+    }
+
+    /// A database of a single node: in Citus mode, on the coordinator,
+    /// without the extension (the baseline results are compared with).
+    pub fn plain() -> TestDb {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "ivre_test_{}_{}",
@@ -121,6 +231,57 @@ impl TestDb {
         }
     }
 
+    /// Citus mode: the database on the workers too, the extension on the
+    /// three nodes, the workers registered, and with `schema` the schema
+    /// created and distributed.
+    fn make_citus(&self, schema: bool) {
+        let workers = &server().workers;
+        std::thread::scope(|s| {
+            for w in workers {
+                s.spawn(|| {
+                    let connect = |db: &str| {
+                        postgres::Client::connect(&w.connection_string(db), postgres::NoTls)
+                            .expect("connect to a Citus worker")
+                    };
+                    connect("postgres")
+                        .batch_execute(&format!("CREATE DATABASE \"{}\"", self.name))
+                        .expect("create the test database on a worker");
+                    connect(&self.name)
+                        .batch_execute("CREATE EXTENSION citus")
+                        .expect("CREATE EXTENSION citus on a worker");
+                });
+            }
+            let mut c = self.client();
+            c.batch_execute("CREATE EXTENSION citus")
+                .expect("CREATE EXTENSION citus on the coordinator");
+        });
+        let mut c = self.client();
+        let coordinator = self
+            .url
+            .split(' ')
+            .find_map(|kv| kv.strip_prefix("host="))
+            .expect("the coordinator's socket directory")
+            .to_string();
+        c.execute(
+            "SELECT citus_set_coordinator_host($1, 5432)",
+            &[&coordinator],
+        )
+        .expect("register the coordinator");
+        for w in workers {
+            let host = w.socket_dir().to_string_lossy().into_owned();
+            c.execute("SELECT citus_add_node($1, 5432)", &[&host])
+                .expect("register a Citus worker");
+        }
+        if !schema {
+            return;
+        }
+        ivre_pg::migrate::migrate(&mut c).expect("migrate");
+        let opts = ivre_pg::distribute::Options {
+            shard_count: Some(CITUS_SHARDS),
+        };
+        ivre_pg::distribute::distribute(&mut c, &opts).expect("distribute the schema");
+    }
+
     pub fn client(&self) -> postgres::Client {
         postgres::Client::connect(&self.url, postgres::NoTls).expect("connect to the test database")
     }
@@ -133,11 +294,15 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
         if let Ok(mut admin) = postgres::Client::connect(&server().admin, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ));
+            let _ = admin.batch_execute(&drop);
+        }
+        for w in &server().workers {
+            let admin = w.connection_string("postgres");
+            if let Ok(mut admin) = postgres::Client::connect(&admin, postgres::NoTls) {
+                let _ = admin.batch_execute(&drop);
+            }
         }
     }
 }

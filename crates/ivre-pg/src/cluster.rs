@@ -73,6 +73,8 @@ pub struct LocalCluster {
     bindir: PathBuf,
     /// Set when we are root: the account the server runs as.
     run_as: Option<(u32, u32)>,
+    /// Extra server settings given at start (`-c name=value`).
+    settings: Vec<(String, String)>,
 }
 
 impl LocalCluster {
@@ -86,7 +88,21 @@ impl LocalCluster {
             dir: dir.into(),
             bindir: find_server_bindir()?,
             run_as,
+            settings: Vec::new(),
         })
+    }
+
+    /// A server setting given at each start, e.g. `shared_preload_libraries`
+    /// = `citus` for the nodes of a Citus test cluster. `value` is ours,
+    /// never user input; it must not hold a single quote.
+    pub fn with_setting(mut self, name: &str, value: &str) -> Self {
+        self.settings.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The directory of the server binaries (`initdb`, `pg_ctl`, ...).
+    pub fn bindir(&self) -> &Path {
+        &self.bindir
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -204,10 +220,13 @@ impl LocalCluster {
     /// Starts the server (socket only) and waits until it accepts connections.
     pub fn start(&self) -> Result<()> {
         self.check_socket_path()?;
-        let opts = format!(
+        let mut opts = format!(
             "-k '{}' -c listen_addresses='' -c fsync=on -c unix_socket_permissions=0700",
             self.socket_dir().display()
         );
+        for (name, value) in &self.settings {
+            opts.push_str(&format!(" -c {name}='{value}'"));
+        }
         let log = self.dir.join("server.log");
         let data = self.data_dir();
         self.run(

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod config;
 pub mod copy;
+pub mod distribute;
 pub mod error;
 pub mod flow;
 pub mod migrate;

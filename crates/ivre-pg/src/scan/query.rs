@@ -308,9 +308,13 @@ pub fn delete<L: HostLeaf>(client: &mut Client, flt: &Filter<L>) -> Result<u64> 
                 .query_one(sql.as_str(), &b.refs())
                 .map_err(Error::from_query)?
                 .get(0);
+            // Counted first, then updated: Citus refuses a subquery on a
+            // distributed table correlated with the updated table.
             tx.execute(
-                "UPDATE scan_file f SET host_count = \
-                 (SELECT count(*) FROM scan_host h WHERE h.file_id = f.id)",
+                "WITH c AS MATERIALIZED (SELECT file_id, count(*) AS n FROM scan_host \
+                 GROUP BY file_id) \
+                 UPDATE scan_file f SET host_count = \
+                 coalesce((SELECT c.n FROM c WHERE c.file_id = f.id), 0)",
                 &[],
             )?;
             n as u64

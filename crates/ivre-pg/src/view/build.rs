@@ -209,8 +209,11 @@ fn run_locked(
             writer.flush(&mut tx)?;
             removed = tx
                 .query_one(
-                    "SELECT count(*) FROM view_old o \
-                     WHERE NOT EXISTS (SELECT 1 FROM view_host h WHERE h.addr = o.addr)",
+                    // EXCEPT rather than a correlated NOT EXISTS, which
+                    // Citus refuses between a local and a distributed
+                    // table (view_old holds each address once).
+                    "SELECT count(*) FROM (SELECT addr FROM view_old EXCEPT \
+                     SELECT addr FROM view_host WHERE addr IN (SELECT addr FROM view_old)) o",
                     &[],
                 )?
                 .get::<_, i64>(0) as u64;

@@ -78,6 +78,8 @@ fn create_shadow(client: &mut Client) -> Result<String> {
         ));
     }
     client.batch_execute(&sql)?;
+    // On Citus, sharded as the live ones, before the jobs fill them.
+    crate::distribute::place_shadow_view(client, SHADOW)?;
     Ok(live)
 }
 
@@ -89,6 +91,9 @@ fn fill_and_swap(
     live: &str,
 ) -> Result<Report> {
     let mut tx = client.transaction()?;
+    // Citus: the swap below (schema commands) must follow the index builds
+    // over the same connection per node.
+    crate::distribute::sequential_if_citus(&mut tx)?;
     // The marks are removed before the snapshot is taken: a change that
     // commits in between is both built now and marked for the next build.
     tx.batch_execute("DELETE FROM view_pending")?;
@@ -126,15 +131,16 @@ fn fill_and_swap(
     tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")?;
     index_shadow(&mut tx, live)?;
     log::debug!("shadow tables indexed in {:.2?}", started.elapsed());
-    let mut swap = format!("DROP TABLE {};", qualified(live));
+    // One statement at a time (Citus refuses several DDL commands in one).
+    let mut swap = vec![format!("DROP TABLE {}", qualified(live))];
     for t in TABLES {
-        swap.push_str(&format!("ALTER TABLE {SHADOW}.{t} SET SCHEMA {live};"));
+        swap.push(format!("ALTER TABLE {SHADOW}.{t} SET SCHEMA {live}"));
     }
-    swap.push_str(&format!(
-        "DROP SCHEMA {SHADOW}; ANALYZE {};",
-        qualified(live)
-    ));
-    tx.batch_execute(&swap)?;
+    swap.push(format!("DROP SCHEMA {SHADOW}"));
+    swap.push(format!("ANALYZE {}", qualified(live)));
+    for statement in &swap {
+        tx.batch_execute(statement)?;
+    }
     log::debug!("tables swapped and analysed in {:.2?}", started.elapsed());
     tx.execute(
         "INSERT INTO view_build (kind, started_at, finished_at, records_read, hosts_written, \
@@ -241,7 +247,9 @@ fn split(tx: &mut Transaction, jobs: usize) -> Result<Vec<AddrRange>> {
 /// shadow tables (same names: they are in another schema), and copies the
 /// live tables' privileges.
 fn index_shadow(tx: &mut Transaction, live: &str) -> Result<()> {
-    let mut sql = String::new();
+    // One statement at a time: Citus refuses DDL on distributed tables
+    // sent as several commands in one query string.
+    let mut sql: Vec<String> = Vec::new();
     for t in TABLES {
         let table = format!("{live}.{t}");
         // Primary keys and unique constraints first (the foreign keys need
@@ -264,8 +272,8 @@ fn index_shadow(tx: &mut Transaction, live: &str) -> Result<()> {
                 "REFERENCES view_host(",
                 &format!("REFERENCES {SHADOW}.view_host("),
             );
-            sql.push_str(&format!(
-                "ALTER TABLE {SHADOW}.{t} ADD CONSTRAINT {} {def};",
+            sql.push(format!(
+                "ALTER TABLE {SHADOW}.{t} ADD CONSTRAINT {} {def}",
                 quote_ident(&name)
             ));
         }
@@ -279,8 +287,7 @@ fn index_shadow(tx: &mut Transaction, live: &str) -> Result<()> {
         )?;
         for i in indexes {
             let def: String = i.get(0);
-            sql.push_str(&retarget_index(&def, t)?);
-            sql.push(';');
+            sql.push(retarget_index(&def, t)?);
         }
         let comment: Option<String> = tx
             .query_one(
@@ -290,8 +297,7 @@ fn index_shadow(tx: &mut Transaction, live: &str) -> Result<()> {
             )?
             .get(0);
         if let Some(comment) = comment {
-            sql.push_str(&comment);
-            sql.push(';');
+            sql.push(comment);
         }
         let grants = tx.query(
             "SELECT format('GRANT %s ON %s.%I TO %s', a.privilege_type, $2::text, $3::text, \
@@ -301,11 +307,12 @@ fn index_shadow(tx: &mut Transaction, live: &str) -> Result<()> {
             &[&table, &SHADOW, &t],
         )?;
         for g in grants {
-            sql.push_str(g.get(0));
-            sql.push(';');
+            sql.push(g.get(0));
         }
     }
-    tx.batch_execute(&sql)?;
+    for statement in &sql {
+        tx.batch_execute(statement)?;
+    }
     Ok(())
 }
 
