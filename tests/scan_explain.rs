@@ -30,6 +30,15 @@ fn db() -> &'static TestDb {
                FROM generate_series(1, 20000) g;",
         )
         .unwrap();
+        // The summary arrays, as the loader writes them.
+        c.batch_execute(
+            "UPDATE scan_host h SET
+               open_ports = (SELECT array_agg(DISTINCT p.protocol || '/' || p.port) FROM scan_port p
+                             WHERE p.host_id = h.id AND p.state = 'open'),
+               services = (SELECT array_agg(DISTINCT p.service_name) FROM scan_port p WHERE p.host_id = h.id),
+               products = (SELECT array_agg(DISTINCT p.service_product) FROM scan_port p WHERE p.host_id = h.id)",
+        )
+        .unwrap();
         // VACUUM also empties the GIN pending lists, as autovacuum would.
         c.batch_execute("VACUUM ANALYZE").unwrap();
         db
@@ -65,13 +74,58 @@ fn range_uses_the_address_index() {
 }
 
 #[test]
-fn port_uses_the_port_index() {
-    assert_uses(s::port("80").unwrap(), "scan_port_port");
+fn port_uses_the_open_ports_index() {
+    assert_uses(s::port("80").unwrap(), "scan_host_open_ports");
 }
 
 #[test]
-fn service_uses_the_service_index() {
-    assert_uses(s::service(Match::exact("svc7"), None), "scan_port_service");
+fn closed_port_uses_the_port_index() {
+    assert_uses(s::port_state("tcp", 80, Some("closed")), "scan_port_port");
+}
+
+#[test]
+fn service_uses_the_services_index() {
+    assert_uses(s::service(Match::exact("svc7"), None), "scan_host_services");
+}
+
+#[test]
+fn product_uses_the_products_index() {
+    assert_uses(
+        s::product(Some(Match::exact("prod7")), None, None, None),
+        "scan_host_products",
+    );
+}
+
+#[test]
+fn array_filters_count_what_the_port_rows_say() {
+    let mut c = db().client();
+    for (f, sql) in [
+        (
+            s::port("80").unwrap(),
+            "p.protocol = 'tcp' AND p.port = 80 AND p.state = 'open'",
+        ),
+        (
+            s::service(Match::exact("svc7"), None),
+            "p.service_name = 'svc7'",
+        ),
+        (
+            s::product(Some(Match::exact("prod7")), None, None, None),
+            "p.service_product = 'prod7'",
+        ),
+    ] {
+        let expected: i64 = c
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM scan_host h WHERE EXISTS
+                     (SELECT 1 FROM scan_port p WHERE p.host_id = h.id AND {sql})"
+                ),
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(expected > 0, "{sql}");
+        assert_eq!(ivre_pg::scan::query::count(&mut c, &f).unwrap(), expected);
+    }
 }
 
 #[test]
@@ -83,10 +137,13 @@ fn script_id_uses_the_name_index() {
 }
 
 #[test]
-fn script_output_regex_uses_the_trigram_index() {
+fn script_output_regex_uses_the_name_index() {
     assert_uses(
-        s::script(None, Some(str2regexp("/c4ca4238a0/").unwrap())),
-        "scan_script_output_trgm",
+        s::script(
+            Some(Match::exact("script-7")),
+            Some(str2regexp("/c4ca4238a0/").unwrap()),
+        ),
+        "scan_script_name",
     );
 }
 
@@ -119,7 +176,7 @@ fn or_across_tables_keeps_the_indexes() {
     let f = s::port("80").unwrap().or(s::domain(Match::exact("d7.com")));
     let p = plan(&f);
     assert!(
-        p.contains("scan_port_port") && p.contains("scan_hostname_domains"),
+        p.contains("open_ports") && p.contains("scan_hostname_domains"),
         "{p}"
     );
     let mut c = db().client();

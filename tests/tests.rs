@@ -33,6 +33,7 @@ mod passive_exactly_once;
 mod runscans;
 mod scan2db;
 mod scan_explain;
+mod scan_scale;
 mod scancli;
 mod scancli_ingest;
 mod scanners;

@@ -623,7 +623,7 @@ fn a_client_that_goes_away_cancels_its_query() {
     let waiting = || {
         db.scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND state = 'active' AND query LIKE 'SELECT h.doc%'",
+             AND state = 'active' AND query LIKE 'SELECT ivre_host_doc(h.doc%'",
         )
     };
     let addr = s

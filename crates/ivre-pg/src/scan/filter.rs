@@ -14,12 +14,13 @@
 //! compiled as `NOT COALESCE(x, false)` so that NULL columns never make a
 //! negated filter drop records.
 //!
-//! Indexes: addresses use the GiST `inet_ops` / B-tree indexes of
-//! `scan_host.addr`, ports and services the B-tree indexes of `scan_port`,
-//! script ids the B-tree on `scan_script.name`, exact structured values the
-//! `jsonb_path_ops` GIN index on `scan_script.data` (through a containment
-//! pre-filter `data @> {...}`), regexes on script output the trigram index,
-//! domains and categories the GIN indexes of their arrays.
+//! Indexes (`docs/indexes.md`): addresses use the B-tree of
+//! `scan_host.addr`, open ports, services and products the GIN indexes of
+//! the host's summary arrays (`open_ports`, `services`, `products`), other
+//! port conditions the B-tree on `scan_port (port, state)`, script ids
+//! (with their output and structured data) the B-tree on
+//! `scan_script.name`, domains and categories the GIN indexes of their
+//! arrays.
 
 use super::tables::{HostLeaf, HostTables};
 use crate::sql::{LeafSql, SqlBuilder};
@@ -52,13 +53,7 @@ pub fn leaf_in(b: &mut SqlBuilder, t: HostTables, l: &ScanLeaf) -> String {
         ScanLeaf::Category(m) => b.array_match("h.categories", m),
         ScanLeaf::Source(m) if t.source_is_list() => b.array_match("h.source", m),
         ScanLeaf::Source(m) => b.text_match("h.source", m),
-        ScanLeaf::Port(c) => {
-            let conds = port_conds(b, "p", c);
-            format!(
-                "EXISTS (SELECT 1 FROM {} p WHERE p.host_id = h.id{conds})",
-                t.port()
-            )
-        }
+        ScanLeaf::Port(c) => port(b, t, c),
         ScanLeaf::OtherOpenPort(list) => {
             let keys: Vec<String> = list.iter().map(|(p, n)| format!("{p}/{n}")).collect();
             let keys = b.param(keys, "text[]");
@@ -169,6 +164,41 @@ pub fn leaf_in(b: &mut SqlBuilder, t: HostTables, l: &ScanLeaf) -> String {
             }
         },
     }
+}
+
+/// A port condition: through the host's summary arrays (`open_ports`,
+/// `services`, `products`, GIN-indexed) when it is an exact value of one
+/// of them, alone when the array says it all, else as a pre-filter of the
+/// port rows.
+fn port(b: &mut SqlBuilder, t: HostTables, c: &PortCond) -> String {
+    let mut arrays = Vec::new();
+    let mut rest = c.clone();
+    if let (Some(proto), Some(n), Some(Match::Exact(state))) = (&c.protocol, c.port, &c.state) {
+        if state == "open" && n != -1 {
+            let key = b.param(vec![format!("{proto}/{n}")], "text[]");
+            arrays.push(format!("h.open_ports && {key}"));
+            (rest.protocol, rest.port, rest.state) = (None, None, None);
+        }
+    }
+    for (col, m, left) in [
+        ("services", &c.service, &mut rest.service),
+        ("products", &c.product, &mut rest.product),
+    ] {
+        if let Some(Match::Exact(v)) = m {
+            let v = b.param(vec![v.clone()], "text[]");
+            arrays.push(format!("h.{col} && {v}"));
+            *left = None;
+        }
+    }
+    if arrays.len() == 1 && rest == PortCond::default() {
+        return arrays.remove(0);
+    }
+    let conds = port_conds(b, "p", c);
+    arrays.push(format!(
+        "EXISTS (SELECT 1 FROM {} p WHERE p.host_id = h.id{conds})",
+        t.port()
+    ));
+    arrays.join(" AND ")
 }
 
 fn port_conds(b: &mut SqlBuilder, a: &str, c: &PortCond) -> String {

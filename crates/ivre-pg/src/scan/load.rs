@@ -208,7 +208,8 @@ impl<'a> ScanLoader<'a> {
         })
     }
 
-    /// Queues one host; `scan_host.doc` is its IVRE JSON.
+    /// Queues one host; `scan_host.doc` is its IVRE JSON (without the
+    /// scripts that `scan_script` holds: [`tables::stored_doc`]).
     pub fn add(&mut self, host: &Host) -> Result<()> {
         self.add_row(host, None)
     }
@@ -227,13 +228,15 @@ impl<'a> ScanLoader<'a> {
                 host.addr
             )));
         }
+        let doc = tables::stored_doc(host, doc)
+            .map_err(|e| Error::InvalidRecord(format!("{}: {e}", host.addr)))?;
         let id = self.ids.next(&mut self.tx)?;
         self.hosts += 1;
         let row = HostRow {
             id,
             file_id: self.file_id,
             host,
-            doc,
+            doc: &doc,
         };
         self.tables.queue(id, &row, host);
         if self.tables.bytes() > FLUSH_BYTES {

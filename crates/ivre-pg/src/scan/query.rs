@@ -38,7 +38,7 @@ pub fn explain<L: HostLeaf>(client: &mut impl GenericClient, flt: &Filter<L>) ->
 /// ORDER BY keys for IVRE's sort fields (`addr`, `starttime`, `endtime`,
 /// `source`, `openports.count`, `schema_version`, or a dotted path of the
 /// record under one of its keys), ending with the record id.
-fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> Result<String> {
+fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)], t: HostTables) -> Result<String> {
     let mut keys = Vec::new();
     for (field, desc) in sort {
         let expr = match field.as_str() {
@@ -57,7 +57,13 @@ fn order_by(b: &mut SqlBuilder, sort: &[(String, bool)]) -> Result<String> {
                         top::RECORD_KEYS.join(", ")
                     ))
                 })?;
-                json_path(b, "h.doc", other)
+                // The scripts are not in the stored document.
+                let doc = if other.split('.').next() == Some("ports") {
+                    t.doc()
+                } else {
+                    "h.doc"
+                };
+                json_path(b, doc, other)
             }
         };
         keys.push(format!("{expr} {}", if *desc { "DESC" } else { "ASC" }));
@@ -74,7 +80,7 @@ fn select_hosts<L: HostLeaf>(
 ) -> Result<(String, SqlBuilder)> {
     let mut b = SqlBuilder::new();
     let w = b.filter(flt);
-    let order = order_by(&mut b, &opts.sort)?;
+    let order = order_by(&mut b, &opts.sort, L::TABLES)?;
     let hosts = L::TABLES.hosts();
     let mut sql = format!("SELECT {column} FROM {hosts} WHERE {w} ORDER BY {order}");
     sql += &opts.limit_offset(&mut b);
@@ -88,7 +94,7 @@ pub fn get<L: HostLeaf, E: From<Error>>(
     opts: &QueryOpts,
     mut each: impl FnMut(Value) -> Result<(), E>,
 ) -> Result<(), E> {
-    let (sql, b) = select_hosts("h.doc", flt, opts)?;
+    let (sql, b) = select_hosts(L::TABLES.doc(), flt, opts)?;
     for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
     Ok(())
 }
@@ -101,7 +107,8 @@ pub fn get_text<L: HostLeaf, E: From<Error>>(
     opts: &QueryOpts,
     mut each: impl FnMut(&str) -> Result<(), E>,
 ) -> Result<(), E> {
-    let (sql, b) = select_hosts("h.doc::text", flt, opts)?;
+    let doc = format!("{}::text", L::TABLES.doc());
+    let (sql, b) = select_hosts(&doc, flt, opts)?;
     for_each_row(client, &sql, &b.refs(), |row| each(row.get(0)))?;
     Ok(())
 }
@@ -363,7 +370,8 @@ mod tests {
         .unwrap()
     }
 
-    /// The statements that `--top` ran before projections were typed.
+    /// The statements that `--top` ran before projections were typed (the
+    /// filter on an open port now reads the host's `open_ports`).
     #[test]
     fn top_sql_is_unchanged() {
         let port80 = s::port("80").unwrap();
@@ -377,9 +385,8 @@ mod tests {
             sql(&port80, "port:open"),
             "SELECT jsonb_build_array(x.k0, x.k1) AS v, x.n FROM (SELECT p.protocol AS k0, \
              p.port AS k1, count(*) AS n FROM scan_host h JOIN scan_port p ON p.host_id = h.id \
-             WHERE (EXISTS (SELECT 1 FROM scan_port p WHERE p.host_id = h.id AND p.protocol = \
-             $1::text AND p.port = $2::int4 AND p.state = $3::text)) AND p.port <> -1 AND \
-             p.state = $4::text GROUP BY k0, k1 ORDER BY n DESC, k0, k1 LIMIT $5::int8) x \
+             WHERE (h.open_ports && $1::text[]) AND p.port <> -1 AND \
+             p.state = $2::text GROUP BY k0, k1 ORDER BY n DESC, k0, k1 LIMIT $3::int8) x \
              ORDER BY x.n DESC, x.k0, x.k1"
         );
         assert_eq!(

@@ -49,7 +49,31 @@ table_names! {
     id_block => "scan_host_id_block", "view_host_id_block";
 }
 
+/// The whole IVRE JSON document of the host row `h` of a table set: the
+/// stored document with the scripts lists of its ports put back from the
+/// script table (`ivre_host_doc()`, `sql/0010_scan_scale.sql`).
+macro_rules! doc_sql {
+    ($script:literal) => {
+        concat!(
+            "ivre_host_doc(h.doc, (SELECT jsonb_object_agg(x.port_idx::text, x.l) FROM ",
+            "(SELECT s.port_idx, jsonb_agg(jsonb_build_object('id', s.name, 'output', s.output) ",
+            "|| coalesce(s.data, '{}') ORDER BY s.idx) AS l FROM ",
+            $script,
+            " s WHERE s.host_id = h.id GROUP BY s.port_idx) x))"
+        )
+    };
+}
+
 impl HostTables {
+    /// The whole record (jsonb) of the host row `h`: the stored document
+    /// with its scripts put back (what `--json` prints).
+    pub const fn doc(self) -> &'static str {
+        match self {
+            HostTables::Scan => doc_sql!("scan_script"),
+            HostTables::View => doc_sql!("view_script"),
+        }
+    }
+
     /// Whether `h.source` is a `text[]` (the view merges several sources)
     /// rather than one `text` (a scan record's `-s`).
     pub const fn source_is_list(self) -> bool {

@@ -235,7 +235,7 @@ fn field_projection(b: &mut SqlBuilder, name: &str, t: HostTables) -> Result<Pro
         ("asnum", "") => Ok(host::infos(&["as_num"])),
         ("as", "") => Ok(host::infos(&["as_num", "as_name"])),
         _ if f.arg.is_some() => Err(f.unknown(&format!(" ({TOP_FIELDS})"))),
-        _ => host::document_path(b, name),
+        _ => host::document_path(b, name, t),
     }
 }
 

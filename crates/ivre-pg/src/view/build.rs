@@ -17,6 +17,7 @@
 use super::full::AddrRange;
 use super::write::ViewWriter;
 use crate::passive::query::{record_at, COLUMNS as PASSIVE_COLUMNS};
+use crate::scan::HostTables;
 use crate::sql::SqlBuilder;
 use crate::{Error, Result};
 use ivre_model::filter::passive::PassiveFilter;
@@ -265,10 +266,13 @@ fn store_chunk(
         return Ok(());
     }
     let addrs: Vec<IpAddr> = chunk.iter().filter_map(Host::ip).collect();
-    let rows = tx.query(
-        "DELETE FROM view_host WHERE addr = ANY($1) RETURNING addr, doc::text",
-        &[&addrs],
-    )?;
+    // The whole record: the scripts rows are still visible to RETURNING
+    // (the cascade runs at the end of the statement).
+    let sql = format!(
+        "DELETE FROM view_host h WHERE h.addr = ANY($1) RETURNING h.addr, {}::text",
+        HostTables::View.doc()
+    );
+    let rows = tx.query(sql.as_str(), &[&addrs])?;
     let mut stored: HashMap<IpAddr, String> = HashMap::new();
     if merge {
         stored.extend(rows.iter().map(|r| (r.get(0), r.get(1))));
@@ -389,7 +393,8 @@ pub(super) fn read<E: From<Error>>(
             let w = b.filter(flt);
             let restrict = restrict.sql(&mut b, "h.addr");
             let sql = format!(
-                "SELECT h.addr, h.doc::text FROM scan_host h WHERE ({w}){restrict} ORDER BY h.addr"
+                "SELECT h.addr, {}::text FROM scan_host h WHERE ({w}){restrict} ORDER BY h.addr",
+                HostTables::Scan.doc()
             );
             Some(Cursor::open(tx, &sql, &b)?)
         }

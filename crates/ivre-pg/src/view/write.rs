@@ -3,7 +3,7 @@
 //! the scan tables' twins (written by the scan loader's [`Tables`]).
 
 use crate::copy::copy_table;
-use crate::scan::load::tables::{open_port_count, utc_time};
+use crate::scan::load::tables::{open_port_count, open_ports, port_values, stored_doc, utc_time};
 use crate::scan::load::{HostIds, Tables};
 use crate::scan::HostTables;
 use crate::{Error, Result};
@@ -19,6 +19,8 @@ const FLUSH_BYTES: usize = 8 << 20;
 pub struct ViewRow<'r> {
     pub id: i64,
     pub host: &'r Host,
+    /// The document to store (the scan loader's `stored_doc`).
+    pub doc: &'r Value,
 }
 
 impl ViewRow<'_> {
@@ -56,7 +58,10 @@ copy_table! {
         "city" => |b, r| b.opt_text(r.info_text("city")),
         "as_num" => |b, r| b.opt_int(r.info("as_num").and_then(Value::as_i64)),
         "as_name" => |b, r| b.opt_text(r.info_text("as_name")),
-        "doc" => |b, r| b.json(r.host),
+        "doc" => |b, r| b.json(r.doc),
+        "open_ports" => |b, r| b.text_array(open_ports(r.host)),
+        "services" => |b, r| b.text_array(port_values(r.host, |p| p.service_name.as_deref())),
+        "products" => |b, r| b.text_array(port_values(r.host, |p| p.service_product.as_deref())),
     }
 }
 
@@ -85,8 +90,18 @@ impl ViewWriter {
                 host.addr
             )));
         }
+        let doc = stored_doc(host, None)
+            .map_err(|e| Error::InvalidRecord(format!("{}: {e}", host.addr)))?;
         let id = self.ids.next(tx)?;
-        self.tables.queue(id, &ViewRow { id, host }, host);
+        self.tables.queue(
+            id,
+            &ViewRow {
+                id,
+                host,
+                doc: &doc,
+            },
+            host,
+        );
         self.written += 1;
         if self.tables.bytes() > FLUSH_BYTES {
             self.tables.flush(tx)?;

@@ -15,8 +15,8 @@ pub struct HostRow<'r> {
     pub id: i64,
     pub file_id: i64,
     pub host: &'r Host,
-    /// The document to store instead of the host's own IVRE JSON.
-    pub doc: Option<&'r Value>,
+    /// The document to store ([`stored_doc`]).
+    pub doc: &'r Value,
 }
 
 /// A row of a table with one row per item of a host's list.
@@ -64,7 +64,10 @@ copy_table! {
         "end_time" => |b, r| b.opt_text(utc_time(&r.host.endtime).as_deref()),
         "open_port_count" => |b, r| b.int(open_port_count(r.host)),
         "schema_version" => |b, r| b.opt_int(r.host.schema_version.map(i64::from)),
-        "doc" => |b, r| match r.doc { Some(doc) => b.json(doc), None => b.json(r.host) },
+        "doc" => |b, r| b.json(r.doc),
+        "open_ports" => |b, r| b.text_array(open_ports(r.host)),
+        "services" => |b, r| b.text_array(port_values(r.host, |p| p.service_name.as_deref())),
+        "products" => |b, r| b.text_array(port_values(r.host, |p| p.service_product.as_deref())),
     }
 }
 
@@ -201,6 +204,94 @@ impl Serialize for ScriptData<'_> {
     }
 }
 
+/// The document stored for a host: its IVRE JSON (`verbatim` when given,
+/// else the host's own), without the scripts lists of the ports whose
+/// scripts the `*_script` rows give back exactly (`ivre_host_doc()` of
+/// `sql/0010_scan_scale.sql` puts them back on read). A port whose scripts
+/// would not come back as they are keeps them in the document.
+pub(crate) fn stored_doc(host: &Host, verbatim: Option<&Value>) -> serde_json::Result<Value> {
+    let mut doc = match verbatim {
+        Some(v) => v.clone(),
+        None => serde_json::to_value(host)?,
+    };
+    let ports = host.ports.as_deref().unwrap_or_default();
+    let Some(Value::Array(doc_ports)) = doc.get_mut("ports") else {
+        return Ok(doc);
+    };
+    if doc_ports.len() != ports.len() {
+        return Ok(doc);
+    }
+    for (port, doc_port) in ports.iter().zip(doc_ports.iter_mut()) {
+        let Some(scripts) = port.scripts.as_deref().filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        let Some(obj) = doc_port.as_object_mut() else {
+            continue;
+        };
+        let same = match obj.get("scripts") {
+            Some(Value::Array(stored)) => {
+                stored.len() == scripts.len()
+                    && scripts
+                        .iter()
+                        .zip(stored)
+                        .all(|(s, d)| script_json(s).as_ref() == Some(d))
+            }
+            _ => false,
+        };
+        if same {
+            obj.remove("scripts");
+        }
+    }
+    Ok(doc)
+}
+
+/// A script as `ivre_host_doc()` rebuilds it from its row: `id`, `output`
+/// and the members of `data`.
+fn script_json(script: &Script) -> Option<Value> {
+    let mut obj = serde_json::Map::new();
+    obj.insert("id".into(), Value::String(script.id.clone()));
+    obj.insert("output".into(), Value::String(script.output.clone()));
+    if let Some(data) = ScriptData::of(script) {
+        match serde_json::to_value(data).ok()? {
+            Value::Object(m) => obj.extend(m),
+            _ => return None,
+        }
+    }
+    Some(Value::Object(obj))
+}
+
+/// `open_ports`: `protocol/port` of the open ports, distinct and sorted.
+pub(crate) fn open_ports(host: &Host) -> Vec<String> {
+    let mut out: Vec<String> = host
+        .ports
+        .iter()
+        .flatten()
+        .filter(|p| p.port != -1 && p.state_state.as_deref() == Some("open"))
+        .map(|p| format!("{}/{}", p.protocol.as_deref().unwrap_or_default(), p.port))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// `services`, `products`: a field of the ports (any state), distinct and
+/// sorted.
+pub(crate) fn port_values<'h>(
+    host: &'h Host,
+    field: impl Fn(&'h Port) -> Option<&'h str>,
+) -> Vec<&'h str> {
+    let mut out: Vec<&str> = host
+        .ports
+        .iter()
+        .flatten()
+        .filter(|p| p.port != -1)
+        .filter_map(field)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// IVRE's naive UTC time as a `timestamptz` literal; NULL for years that
 /// do not have four digits.
 pub(crate) fn utc_time(t: &Option<NaiveDateTime>) -> Option<String> {
@@ -305,10 +396,14 @@ mod tests {
                 id: 8,
                 file_id: 3,
                 host: &host,
-                doc: Some(&doc),
+                doc: &doc,
             }],
         );
-        // Without a document of its own, a host's IVRE JSON is stored.
+        // The host's own document: its scripts come back from the
+        // scan_script rows, so they are not stored in it.
+        let own_doc = stored_doc(&host, None).unwrap();
+        assert!(own_doc["ports"][0].get("scripts").is_none());
+        assert_eq!(own_doc["ports"][0]["port"], 80);
         let mut own = String::new();
         rows::<ScanHost>(
             &mut own,
@@ -316,10 +411,12 @@ mod tests {
                 id: 8,
                 file_id: 3,
                 host: &host,
-                doc: None,
+                doc: &own_doc,
             }],
         );
-        let json = serde_json::to_string(&host).unwrap().replace('\\', "\\\\");
+        let json = serde_json::to_string(&own_doc)
+            .unwrap()
+            .replace('\\', "\\\\");
         assert_eq!(own, out.replace(&doc.to_string(), &json));
         let ports = host.ports.as_ref().unwrap();
         rows::<ScanPort>(&mut out, &[Child::new(7, 0, &ports[0])]);
@@ -364,7 +461,8 @@ mod tests {
         );
         const EXPECTED: &str = concat!(
             "8\t3\t10.0.0.1\tS\\\\1\t{\"a\",\"b\\\\\"c\"}\tup\tsyn-ack\t64\t",
-            "2021-01-11 00:17:05+00\t0999-01-01 00:00:00+00\t1\t22\t{\"addr\":\"10.0.0.1\"}\n",
+            "2021-01-11 00:17:05+00\t0999-01-01 00:00:00+00\t1\t22\t{\"addr\":\"10.0.0.1\"}\t",
+            "{\"tcp/80\"}\t{\"http\"}\t{\"nginx\"}\n",
             "7\t0\ttcp\t80\topen\t\\N\t\\N\thttp\tnginx\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t10\n",
             "7\t0\t0\t80\thttp-title\tHome\\tpage\t{\"http-title\":{\"title\":\"Home\"}}\n",
             "7\t0\t1\t80\tbanner\tx\t\\N\n",

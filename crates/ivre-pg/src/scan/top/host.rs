@@ -171,11 +171,18 @@ pub(super) fn infos(keys: &[&str]) -> Projection {
 }
 
 /// Any other dotted path of the record, lists unwound.
-pub(super) fn document_path(b: &mut SqlBuilder, name: &str) -> Result<Projection> {
+/// Paths under `ports` read the whole record (the scripts are not in the
+/// stored document), the others the stored document.
+pub(super) fn document_path(b: &mut SqlBuilder, name: &str, t: HostTables) -> Result<Projection> {
     super::check_record_path(name)?;
     let path = format!("{}::jsonpath", b.param(jsonpath(name)?, "text"));
+    let doc = if name.split('.').next() == Some("ports") {
+        t.doc()
+    } else {
+        "h.doc"
+    };
     Ok(json(
-        Rows::MainList(Unnest::new(format!("jsonb_path_query(h.doc, {path})"), "g")),
+        Rows::MainList(Unnest::new(format!("jsonb_path_query({doc}, {path})"), "g")),
         Vec::new(),
         "g.v".into(),
     ))
