@@ -84,6 +84,10 @@ enum Keys {
     Add {
         /// Who or what uses the key.
         name: String,
+        /// Who the key belongs to (its keys are the ones it may list, create and revoke
+        /// through the web API; default: the key's name).
+        #[arg(long, value_name = "OWNER")]
+        owner: Option<String>,
         /// Permissions: read, upload, admin (comma-separated).
         #[arg(long, value_delimiter = ',', default_value = "read")]
         perm: Vec<String>,
@@ -104,10 +108,21 @@ fn main() -> ExitCode {
         return ivre_cli::run("ivre-httpd", || {
             let mut client = ivre_pg::connect(cli.db.as_deref())?;
             match action {
-                Keys::Add { name, perm, filter } => {
+                Keys::Add {
+                    name,
+                    owner,
+                    perm,
+                    filter,
+                } => {
                     println!(
                         "{}",
-                        ivre_web::keys::add(&mut client, name, perm, filter.as_deref())?
+                        ivre_web::keys::add(
+                            &mut client,
+                            name,
+                            owner.as_deref(),
+                            perm,
+                            filter.as_deref()
+                        )?
                     )
                 }
                 Keys::List => ivre_web::keys::list(&mut client, &mut std::io::stdout())?,

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod dns;
 pub mod error;
+pub mod keyroutes;
 pub mod keys;
 pub mod params;
 pub mod passivedns;
@@ -141,6 +142,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/dns", get(dns::dns))
         .route("/flows", get(routes::flows).post(upload::flows_post))
         .route("/flows/cleanup", axum::routing::post(upload::flows_cleanup))
+        .route("/auth/me", get(keyroutes::me))
+        .route(
+            "/auth/api-keys",
+            get(keyroutes::list_own).post(keyroutes::create),
+        )
+        .route(
+            "/auth/api-keys/{id}",
+            axum::routing::delete(keyroutes::revoke_own),
+        )
+        .route("/auth/admin/api-keys", get(keyroutes::list_all))
+        .route(
+            "/auth/admin/api-keys/{id}",
+            axum::routing::delete(keyroutes::revoke_any),
+        )
         .route("/audit", get(audit::list))
         .route("/audit/", get(audit::list))
         .route("/audit/count", get(audit::count))
