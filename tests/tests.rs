@@ -43,6 +43,7 @@ mod view_jobs;
 mod view_parity;
 mod web;
 mod web_auth;
+mod web_diffcats;
 mod web_keys;
 mod web_upload;
 mod web_view;
