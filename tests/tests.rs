@@ -45,6 +45,7 @@ mod web;
 mod web_auth;
 mod web_diffcats;
 mod web_keys;
+mod web_read_role;
 mod web_upload;
 mod web_view;
 mod weblog2db;

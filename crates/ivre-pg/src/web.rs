@@ -324,3 +324,73 @@ pub fn audit_event(client: &mut impl GenericClient, id: i64) -> Result<Option<Va
         .as_ref()
         .map(audit_json))
 }
+
+/// The role `ivre-httpd read-role` makes by default.
+pub const READ_ROLE: &str = "ivre_web_read";
+
+/// Checks a role name (`[a-z_][a-z0-9_]*`, at most 63 characters: a plain
+/// identifier, quoted by PostgreSQL's `format('%I')` all the same).
+pub fn check_role_name(role: &str) -> Result<()> {
+    let ok = !role.is_empty()
+        && role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::Error::BadFilter(format!(
+            "invalid role name {role:?}: lower-case letters, digits and _, at most 63, \
+             not starting with a digit"
+        )))
+    }
+}
+
+/// Creates (when missing) a role that may only read this database's schema
+/// (USAGE on the schema, SELECT on its tables and views, now and for the
+/// tables this user creates later), and makes the connecting user a member
+/// of it, so that its sessions can take it (`SET ROLE`): the read pool of
+/// `ivre-httpd --read-role`. Returns whether the role was created. Needs
+/// the CREATEROLE privilege (or superuser) the first time.
+pub fn create_read_role(client: &mut Client, role: &str) -> Result<bool> {
+    check_role_name(role)?;
+    let mut tx = client.transaction()?;
+    let exists: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+            &[&role],
+        )?
+        .get(0);
+    // Statements made by the server from fixed templates: the role name
+    // goes through format('%I'), never through our string handling.
+    let mut run = |template: &str| -> Result<()> {
+        let sql: String = tx
+            .query_one(
+                "SELECT format($1, $2::text, current_schema())",
+                &[&template, &role],
+            )?
+            .get(0);
+        tx.batch_execute(&sql)?;
+        Ok(())
+    };
+    if !exists {
+        run("CREATE ROLE %1$I NOLOGIN")?;
+        run("COMMENT ON ROLE %1$I IS 'Read-only role of ivre-httpd''s read routes (ivre-httpd read-role)'")?;
+    }
+    run("GRANT USAGE ON SCHEMA %2$I TO %1$I")?;
+    run("GRANT SELECT ON ALL TABLES IN SCHEMA %2$I TO %1$I")?;
+    run("ALTER DEFAULT PRIVILEGES IN SCHEMA %2$I GRANT SELECT ON TABLES TO %1$I")?;
+    run("GRANT %1$I TO CURRENT_USER")?;
+    tx.commit()?;
+    Ok(!exists)
+}
+
+/// Makes a session act as `role` from now on (`SET ROLE`, parameterized
+/// through `set_config`): PostgreSQL then refuses any write the role has no
+/// privilege for, whatever the session's other settings.
+pub fn enter_read_role(client: &mut impl GenericClient, role: &str) -> Result<()> {
+    check_role_name(role)?;
+    client.query_one("SELECT set_config('role', $1, false)", &[&role])?;
+    Ok(())
+}

@@ -257,6 +257,8 @@ pub struct ServerOptions {
     pub pool_size: usize,
     pub statement_timeout: Duration,
     pub geoip_dir: Option<std::path::PathBuf>,
+    /// The role of the read pool's sessions (None: the server's own).
+    pub read_role: Option<String>,
     pub config: WebConfig,
 }
 
@@ -278,7 +280,8 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
     // Uploads (a scan import, a view build) run longer than a query: the
     // writer has no statement timeout.
     let app = Arc::new(App {
-        pool: pool::Pool::reader(target.clone(), opts.pool_size, opts.statement_timeout),
+        pool: pool::Pool::reader(target.clone(), opts.pool_size, opts.statement_timeout)
+            .with_role(opts.read_role.clone()),
         writer: pool::Pool::writer(target.clone(), WRITERS, Duration::ZERO),
 
         config: opts.config,
@@ -286,6 +289,13 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
         geoip_dir: opts.geoip_dir.clone(),
         keys: auth::KeyCache::default(),
     });
+    if let Some(role) = &opts.read_role {
+        // Fails now rather than at the first request.
+        app.pool.session().with_context(|| {
+            format!("cannot read as role {role:?} (create it with: ivre-httpd read-role {role})")
+        })?;
+        log::info!("read routes run as role {role} (SELECT only)");
+    }
     if !app.config.key_cache.is_zero() {
         auth::listen_revocations(app.clone(), app_target);
     }
