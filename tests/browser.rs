@@ -820,3 +820,116 @@ fn the_admin_page_lists_every_key_and_revokes_one() {
     let errors = console_errors(&b, &["status of 401"]);
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// 10,000 view hosts and 10,000 passive records (for the long lists).
+fn big_db() -> &'static TestDb {
+    static DB: OnceLock<TestDb> = OnceLock::new();
+    DB.get_or_init(|| {
+        let db = TestDb::new();
+        let dir = tempfile::tempdir().unwrap();
+        let addr = |i: u32| {
+            let a = 0x0A00_0000 + i;
+            format!("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
+        };
+        let lines: Vec<String> = (0..10_000u32)
+            .map(|i| {
+                json!({"addr": addr(i), "state": "up", "schema_version": 22,
+                       "starttime": "2024-01-02 03:04:05", "endtime": "2024-01-02 03:05:05",
+                       "ports": [{"protocol": "tcp", "port": 22 + (i % 3) * 29, "state_state": "open",
+                                  "service_name": "ssh"}]})
+                .to_string()
+            })
+            .collect();
+        let scan = dir.path().join("big.json");
+        std::fs::write(&scan, lines.join("\n") + "\n").unwrap();
+        let out = tool("ivre-scan2db", &db, &["-s", "BIG", scan.to_str().unwrap()], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = tool("ivre-db2view", &db, &[], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let fixture = std::fs::read_to_string(data("passive/zeek/passive_recon.log")).unwrap();
+        let mut log: String = fixture
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for i in 0..10_000u32 {
+            log += &format!(
+                "{}.5\tC{i}\t{}\t-\tPassiveRecon::DNS_ANSWER\tA-10.255.0.1-53\th{i}.example.com\t-\n",
+                1_600_000_000 + i,
+                addr(i)
+            );
+        }
+        let p = dir.path().join("passive_recon.log");
+        std::fs::write(&p, log).unwrap();
+        let out = tool("ivre-passiverecon2db", &db, &["-s", "BIG", p.to_str().unwrap()], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        db
+    })
+}
+
+/// Cards in the DOM under `list`.
+fn rendered(b: &Browser, list: &str) -> i64 {
+    b.js(
+        &format!("return document.querySelectorAll('{list} .card').length;"),
+        json!([]),
+    )
+    .as_i64()
+    .unwrap()
+}
+
+#[test]
+fn lists_of_ten_thousand_records_render_only_what_is_seen() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(big_db(), &[]);
+    assert_eq!(api_count(&s, "view", ""), 10_000);
+    b.goto(&format!("{}#/view?limit=10000", root(&s)));
+    b.wait(
+        "the 10,000 hosts",
+        "document.querySelector('#hosts .vlist[data-total=\"10000\"] .card')",
+    );
+    assert_eq!(shown_count(&b), 10_000);
+    let first = rendered(&b, "#hosts");
+    assert!((1..300).contains(&first), "{first} cards in the DOM");
+    // The last host (the API's 10,000th) appears once scrolled to.
+    let last = s
+        .get("/view", &[("q", "limit:1 skip:9999"), ("format", "ndjson")])
+        .ok()
+        .body;
+    let last: Value = serde_json::from_str(last.trim()).unwrap();
+    let last = last["addr"].as_str().unwrap();
+    b.js("window.scrollTo(0, document.body.scrollHeight);", json!([]));
+    b.wait(
+        "the last host",
+        &format!("document.querySelector('#hosts .card[data-addr=\"{last}\"]')"),
+    );
+    assert!(rendered(&b, "#hosts") < 300);
+    // Halfway: the cards there, and still few.
+    b.js(
+        "window.scrollTo(0, document.body.scrollHeight / 2);",
+        json!([]),
+    );
+    b.wait(
+        "cards halfway",
+        "[...document.querySelectorAll('#hosts [data-vi]')].some(e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }) && !document.querySelector('#hosts [data-vi=\"0\"]')",
+    );
+    assert!(rendered(&b, "#hosts") < 300);
+    // The passive list too.
+    b.goto(&format!("{}#/passive?limit=10000", root(&s)));
+    b.wait(
+        "the 10,000 records",
+        "document.querySelector('#records .vlist[data-total=\"10000\"] .card')",
+    );
+    assert!(rendered(&b, "#records") < 300);
+    // (The timeline follows the list: scroll to the list's end, again
+    // while measured heights move it.)
+    b.wait(
+        "the last record",
+        "(() => { const l = document.querySelector('#records .vlist'); \
+         window.scrollTo(0, l.getBoundingClientRect().bottom + scrollY - innerHeight); \
+         return document.querySelector('#records [data-vi=\"9999\"] .card'); })()",
+    );
+    assert!(rendered(&b, "#records") < 300);
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
