@@ -204,6 +204,36 @@ fn diffcats_compares_the_open_ports_of_the_addresses_both_categories_scanned() {
     );
 }
 
+#[test]
+fn diffcats_keeps_to_the_keys_base_filter() {
+    let name = format!("diffcats-{}", std::process::id());
+    let out = tool(
+        "ivre-httpd",
+        db(),
+        &[
+            "keys", "add", &name, "--perm", "read", "--filter", "10.0.0.3",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = stdout(&out).trim().to_string();
+    let s = Server::start(db(), &["--auth"]);
+    assert_eq!(
+        s.get("/scans/diffcats", &[("cat1", "OLD"), ("cat2", "NEW")])
+            .status,
+        401
+    );
+    let r = s
+        .request(
+            "GET",
+            "/scans/diffcats",
+            &[("cat1", "OLD"), ("cat2", "NEW")],
+            &[("Authorization", &format!("Bearer {key}"))],
+        )
+        .ok();
+    assert_eq!(r.json(), json!([["10.0.0.3", [[21, 0, "tcp"]]]]));
+}
+
 /// An address and its (protocol, port, value).
 type Entry = (String, Vec<(String, i64, i64)>);
 
