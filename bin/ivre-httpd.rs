@@ -13,7 +13,7 @@ use std::time::Duration;
     name = "ivre-httpd",
     version,
     about = "Serve IVRE's web API (/cgi/scans, /cgi/passive, /cgi/passivedns, ...) over the database",
-    after_help = "API keys are required when listening on a non-loopback address (or with --auth):\n  ivre-httpd keys add alice --perm read --filter 'category:PROD'\n  curl -H 'Authorization: Bearer KEY' 'http://HOST:8080/cgi/scans/count?q=service:http'\n\nExamples:\n  ivre-httpd                       # http://127.0.0.1:8080/cgi/\n  ivre-httpd --port 0              # any free port (printed on stdout)\n  curl 'http://127.0.0.1:8080/cgi/scans/top/port:open:5'"
+    after_help = "API keys are required when listening on a non-loopback address (or with --auth):\n  ivre-httpd keys add alice --perm read --filter 'category:PROD'\n  curl -H 'Authorization: Bearer KEY' 'http://HOST:8080/cgi/scans/count?q=service:http'\n\nRead routes as a role that may only read (PostgreSQL refuses their writes):\n  ivre-httpd read-role web_read && ivre-httpd --read-role web_read\n\nExamples:\n  ivre-httpd                       # http://127.0.0.1:8080/cgi/\n  ivre-httpd --port 0              # any free port (printed on stdout)\n  curl 'http://127.0.0.1:8080/cgi/scans/top/port:open:5'"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,6 +60,10 @@ struct Cli {
     /// key accepted, for at most this long.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     key_cache: u64,
+    /// Run the read routes as this role, which may only read (made by `ivre-httpd read-role`);
+    /// uploads and the audit log keep the server's role.
+    #[arg(long, value_name = "ROLE")]
+    read_role: Option<String>,
     /// Directory of the MaxMind .mmdb files (for /ipdata).
     #[arg(long, value_name = "DIR")]
     geoip_dir: Option<PathBuf>,
@@ -76,6 +80,13 @@ enum Command {
     /// Manage the API keys.
     #[command(subcommand)]
     Keys(Keys),
+    /// Create (or update) a role that may only read the database, for --read-role: SELECT on
+    /// every table, now and later; the connecting user becomes a member (needs CREATEROLE once).
+    ReadRole {
+        /// Name of the role (default: the web read role of the documentation; printed when done).
+        #[arg(default_value = ivre_pg::web::READ_ROLE, hide_default_value = true)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -84,6 +95,10 @@ enum Keys {
     Add {
         /// Who or what uses the key.
         name: String,
+        /// Who the key belongs to (its keys are the ones it may list, create and revoke
+        /// through the web API; default: the key's name).
+        #[arg(long, value_name = "OWNER")]
+        owner: Option<String>,
         /// Permissions: read, upload, admin (comma-separated).
         #[arg(long, value_delimiter = ',', default_value = "read")]
         perm: Vec<String>,
@@ -100,14 +115,36 @@ enum Keys {
 fn main() -> ExitCode {
     let cli = ivre_cli::parse_args::<Cli>();
     ivre_web::init_logging(cli.verbose, cli.quiet);
+    if let Some(Command::ReadRole { name }) = &cli.command {
+        return ivre_cli::run("ivre-httpd", || {
+            let mut client = ivre_pg::connect(cli.db.as_deref())?;
+            let created = ivre_pg::web::create_read_role(&mut client, name)?;
+            println!(
+                "role {name} {}: SELECT only; serve with: ivre-httpd --read-role {name}",
+                if created { "created" } else { "updated" }
+            );
+            Ok(ExitCode::SUCCESS)
+        });
+    }
     if let Some(Command::Keys(action)) = &cli.command {
         return ivre_cli::run("ivre-httpd", || {
             let mut client = ivre_pg::connect(cli.db.as_deref())?;
             match action {
-                Keys::Add { name, perm, filter } => {
+                Keys::Add {
+                    name,
+                    owner,
+                    perm,
+                    filter,
+                } => {
                     println!(
                         "{}",
-                        ivre_web::keys::add(&mut client, name, perm, filter.as_deref())?
+                        ivre_web::keys::add(
+                            &mut client,
+                            name,
+                            owner.as_deref(),
+                            perm,
+                            filter.as_deref()
+                        )?
                     )
                 }
                 Keys::List => ivre_web::keys::list(&mut client, &mut std::io::stdout())?,
@@ -128,6 +165,7 @@ fn main() -> ExitCode {
         pool_size: cli.pool_size,
         statement_timeout: Duration::from_secs(cli.statement_timeout),
         geoip_dir: cli.geoip_dir,
+        read_role: cli.read_role,
         config: WebConfig {
             prefix,
             default_limit: cli.limit,

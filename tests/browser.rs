@@ -662,3 +662,274 @@ fn the_view_page_works_with_the_keyboard_alone() {
     let errors = console_errors(&b, &[]);
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// A key made with `ivre-httpd keys add NAME --owner OWNER --perm PERM`.
+fn cli_key(name: &str, owner: &str, perm: &str) -> String {
+    let out = tool(
+        "ivre-httpd",
+        db(),
+        &["keys", "add", name, "--owner", owner, "--perm", perm],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+/// Status of `/cgi/scans/count` with this key.
+fn status_with(s: &Server, key: &str) -> u16 {
+    s.request(
+        "GET",
+        "/scans/count",
+        &[],
+        &[("Authorization", &format!("Bearer {key}"))],
+    )
+    .status
+}
+
+/// Signs in through the dialog.
+fn sign_in(b: &Browser, s: &Server, key: &str) {
+    b.goto(&root(s));
+    b.wait("the sign-in dialog", "document.querySelector('#signin')");
+    b.type_in("#apikey", &format!("{key}\u{E007}"));
+    b.wait("the dialog closed", "!document.querySelector('#signin')");
+}
+
+#[test]
+fn the_api_keys_page_creates_and_revokes_a_key_with_the_keyboard() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let pid = std::process::id();
+    let owner = format!("erin-{pid}@example.com");
+    let key = cli_key(&format!("erin-{pid}"), &owner, "read");
+    let s = Server::start(db(), &["--auth", "--key-cache", "600"]);
+    sign_in(&b, &s, &key);
+    b.wait(
+        "the API keys link",
+        "document.querySelector('#nav-api-keys')",
+    );
+    assert_eq!(
+        b.js("return !!document.querySelector('#nav-admin');", json!([])),
+        false
+    );
+    b.click("#nav-api-keys");
+    b.wait("the key list", "document.querySelector('#keys-table')");
+    // Type a name, Enter: the new key, shown once, works.
+    let new_name = format!("erin-laptop-{pid}");
+    b.js("document.querySelector('#key-name').focus();", json!([]));
+    b.keys(&format!("{new_name}\u{E007}"));
+    let secret = b
+        .wait(
+            "the new key",
+            "document.querySelector('#new-key input') && document.querySelector('#new-key input').value",
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        secret.starts_with("ivre_") && secret.len() == 48,
+        "{secret}"
+    );
+    assert_eq!(status_with(&s, &secret), 200);
+    let row = format!("#keys-table tr[data-name=\"{new_name}\"]");
+    b.wait("its row", &format!("document.querySelector('{row}')"));
+    // The owner's keys only, and never a secret in the table.
+    let shown: Vec<String> = serde_json::from_value(b.js(
+        "return [...document.querySelectorAll('#keys-table tbody tr')].map(r => r.dataset.name);",
+        json!([]),
+    ))
+    .unwrap();
+    assert_eq!(shown, vec![format!("erin-{pid}"), new_name.clone()]);
+    let table = b.js(
+        "return document.querySelector('#keys-table').innerText;",
+        json!([]),
+    );
+    assert!(!table.as_str().unwrap().contains(&secret[12..]));
+    b.screenshot(&shot("api-keys"));
+    // Revoke: focus its button, Enter, then Enter on the confirmation
+    // (which takes the focus).
+    b.js(
+        &format!("document.querySelector('{row} button.revoke').focus();"),
+        json!([]),
+    );
+    b.keys("\u{E007}");
+    b.wait(
+        "the confirmation focused",
+        "document.activeElement && document.activeElement.classList.contains('confirm-revoke')",
+    );
+    b.keys("\u{E007}");
+    b.wait(
+        "the key shown revoked",
+        &format!("document.querySelector('{row} .state-revoked')"),
+    );
+    assert_eq!(status_with(&s, &secret), 401);
+    assert_eq!(status_with(&s, &key), 200);
+    // The page's loads before the sign-in are refused.
+    let errors = console_errors(&b, &["status of 401"]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_admin_page_lists_every_key_and_revokes_one() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let pid = std::process::id();
+    let admin = cli_key(
+        &format!("boss-{pid}"),
+        &format!("boss-{pid}@example.com"),
+        "admin",
+    );
+    let victim_name = format!("frank-{pid}");
+    let victim = cli_key(&victim_name, &format!("frank-{pid}@example.com"), "read");
+    let s = Server::start(db(), &["--auth", "--key-cache", "600"]);
+    assert_eq!(status_with(&s, &victim), 200);
+    sign_in(&b, &s, &admin);
+    b.wait("the admin link", "document.querySelector('#nav-admin')");
+    b.click("#nav-admin");
+    let row = format!("#keys-table tr[data-name=\"{victim_name}\"]");
+    b.wait("frank's key", &format!("document.querySelector('{row}')"));
+    let listed = b.js(
+        "return document.querySelectorAll('#keys-table tbody tr').length;",
+        json!([]),
+    );
+    let all = s
+        .request(
+            "GET",
+            "/auth/admin/api-keys",
+            &[],
+            &[("Authorization", &format!("Bearer {admin}"))],
+        )
+        .ok()
+        .json();
+    assert_eq!(listed, json!(all.as_array().unwrap().len()));
+    // The search narrows the list.
+    b.type_in("#admin-search", &victim_name);
+    b.wait(
+        "one row",
+        "document.querySelectorAll('#keys-table tbody tr').length === 1",
+    );
+    b.screenshot(&shot("admin"));
+    b.click(&format!("{row} button.revoke"));
+    b.click(&format!("{row} button.confirm-revoke"));
+    b.wait(
+        "the key shown revoked",
+        &format!("document.querySelector('{row} .state-revoked')"),
+    );
+    // Refused at once, although the server had it cached.
+    assert_eq!(status_with(&s, &victim), 401);
+    // The page's loads before the sign-in are refused.
+    let errors = console_errors(&b, &["status of 401"]);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// 10,000 view hosts and 10,000 passive records (for the long lists).
+fn big_db() -> &'static TestDb {
+    static DB: OnceLock<TestDb> = OnceLock::new();
+    DB.get_or_init(|| {
+        let db = TestDb::new();
+        let dir = tempfile::tempdir().unwrap();
+        let addr = |i: u32| {
+            let a = 0x0A00_0000 + i;
+            format!("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
+        };
+        let lines: Vec<String> = (0..10_000u32)
+            .map(|i| {
+                json!({"addr": addr(i), "state": "up", "schema_version": 22,
+                       "starttime": "2024-01-02 03:04:05", "endtime": "2024-01-02 03:05:05",
+                       "ports": [{"protocol": "tcp", "port": 22 + (i % 3) * 29, "state_state": "open",
+                                  "service_name": "ssh"}]})
+                .to_string()
+            })
+            .collect();
+        let scan = dir.path().join("big.json");
+        std::fs::write(&scan, lines.join("\n") + "\n").unwrap();
+        let out = tool("ivre-scan2db", &db, &["-s", "BIG", scan.to_str().unwrap()], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = tool("ivre-db2view", &db, &[], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let fixture = std::fs::read_to_string(data("passive/zeek/passive_recon.log")).unwrap();
+        let mut log: String = fixture
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for i in 0..10_000u32 {
+            log += &format!(
+                "{}.5\tC{i}\t{}\t-\tPassiveRecon::DNS_ANSWER\tA-10.255.0.1-53\th{i}.example.com\t-\n",
+                1_600_000_000 + i,
+                addr(i)
+            );
+        }
+        let p = dir.path().join("passive_recon.log");
+        std::fs::write(&p, log).unwrap();
+        let out = tool("ivre-passiverecon2db", &db, &["-s", "BIG", p.to_str().unwrap()], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        db
+    })
+}
+
+/// Cards in the DOM under `list`.
+fn rendered(b: &Browser, list: &str) -> i64 {
+    b.js(
+        &format!("return document.querySelectorAll('{list} .card').length;"),
+        json!([]),
+    )
+    .as_i64()
+    .unwrap()
+}
+
+#[test]
+fn lists_of_ten_thousand_records_render_only_what_is_seen() {
+    let Some(b) = Browser::start() else { return };
+    let _g = one_at_a_time();
+    let s = Server::start(big_db(), &[]);
+    assert_eq!(api_count(&s, "view", ""), 10_000);
+    b.goto(&format!("{}#/view?limit=10000", root(&s)));
+    b.wait(
+        "the 10,000 hosts",
+        "document.querySelector('#hosts .vlist[data-total=\"10000\"] .card')",
+    );
+    assert_eq!(shown_count(&b), 10_000);
+    let first = rendered(&b, "#hosts");
+    assert!((1..300).contains(&first), "{first} cards in the DOM");
+    // The last host (the API's 10,000th) appears once scrolled to.
+    let last = s
+        .get("/view", &[("q", "limit:1 skip:9999"), ("format", "ndjson")])
+        .ok()
+        .body;
+    let last: Value = serde_json::from_str(last.trim()).unwrap();
+    let last = last["addr"].as_str().unwrap();
+    b.js("window.scrollTo(0, document.body.scrollHeight);", json!([]));
+    b.wait(
+        "the last host",
+        &format!("document.querySelector('#hosts .card[data-addr=\"{last}\"]')"),
+    );
+    assert!(rendered(&b, "#hosts") < 300);
+    // Halfway: the cards there, and still few.
+    b.js(
+        "window.scrollTo(0, document.body.scrollHeight / 2);",
+        json!([]),
+    );
+    b.wait(
+        "cards halfway",
+        "[...document.querySelectorAll('#hosts [data-vi]')].some(e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }) && !document.querySelector('#hosts [data-vi=\"0\"]')",
+    );
+    assert!(rendered(&b, "#hosts") < 300);
+    // The passive list too.
+    b.goto(&format!("{}#/passive?limit=10000", root(&s)));
+    b.wait(
+        "the 10,000 records",
+        "document.querySelector('#records .vlist[data-total=\"10000\"] .card')",
+    );
+    assert!(rendered(&b, "#records") < 300);
+    // (The timeline follows the list: scroll to the list's end, again
+    // while measured heights move it.)
+    b.wait(
+        "the last record",
+        "(() => { const l = document.querySelector('#records .vlist'); \
+         window.scrollTo(0, l.getBoundingClientRect().bottom + scrollY - innerHeight); \
+         return document.querySelector('#records [data-vi=\"9999\"] .card'); })()",
+    );
+    assert!(rendered(&b, "#records") < 300);
+    let errors = console_errors(&b, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -90,3 +90,29 @@ export async function getConfig(): Promise<Record<string, unknown>> {
   }
   return out;
 }
+
+/** A request with a JSON body (POST, DELETE); the answer's JSON. */
+export async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  const key = apiKey();
+  if (key) headers["Authorization"] = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(url(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  if (r.status === 401) {
+    onAuth();
+    throw new AuthError(errorText(text) || `HTTP ${r.status}`);
+  }
+  if (!r.ok) throw new ApiError(errorText(text) || `HTTP ${r.status}`);
+  return JSON.parse(text) as T;
+}
+
+/** Who the signed-in key is (/cgi/auth/me). */
+export type Me = {
+  authenticated: boolean;
+  email?: string;
+  name?: string;
+  is_admin?: boolean;
+  permissions?: string[];
+  base_filter?: string | null;
+};

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { getCount, getJson, getNdjson } from "./api";
 import { navigate, Route } from "./route";
-import { FilterBar, Facet, Pager, Timeline, TopChart } from "./widgets";
+import { FilterBar, Facet, Pager, Timeline, TopChart, VirtualList } from "./widgets";
 import { WorldMap } from "./worldmap";
 import { quote, tokenize } from "./query";
 import { asArray, errMsg, fmtTime } from "./util";
@@ -341,7 +341,7 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
   const { route, purpose, page } = props;
   const q = route.params.get("q") || "";
   const limitP = parseInt(route.params.get("limit") || "", 10);
-  const limit = limitP > 0 && limitP <= 1000 ? limitP : props.defaultLimit;
+  const limit = limitP > 0 && limitP <= 10000 ? limitP : props.defaultLimit;
   const skip = Math.max(0, parseInt(route.params.get("skip") || "0", 10) || 0);
   const sel = route.params.get("host") || "";
   const [hosts, setHosts] = useState<Host[] | null>(null);
@@ -405,9 +405,13 @@ export function HostsPage(props: { route: Route; purpose: "view" | "scans"; page
         <Pager skip={skip} limit={limit} count={count} onSkip={(s) => go({ skip: s ? String(s) : undefined, host: undefined })} />
         <div class="cards" id="hosts">
           {hosts === null && <p class="muted loading">loading…</p>}
-          {hosts?.map((h) => (
-            <HostCard key={h.addr} h={h} onAdd={addTok} selected={h.addr === sel} onOpen={() => go({ host: h.addr })} />
-          ))}
+          {hosts && (
+            <VirtualList
+              items={hosts}
+              itemKey={(h) => h.addr}
+              render={(h) => <HostCard key={h.addr} h={h} onAdd={addTok} selected={h.addr === sel} onOpen={() => go({ host: h.addr })} />}
+            />
+          )}
         </div>
         {hosts && hosts.length > 3 && (
           <Pager skip={skip} limit={limit} count={count} onSkip={(s) => go({ skip: s ? String(s) : undefined, host: undefined })} />

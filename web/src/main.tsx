@@ -3,11 +3,12 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./style.css";
-import { apiKey, AuthError, getConfig, getText, onAuthNeeded, setApiKey } from "./api";
+import { apiKey, AuthError, getConfig, getJson, getText, Me, onAuthNeeded, setApiKey } from "./api";
 import { useRoute } from "./route";
 import { HostsPage } from "./hosts";
 import { DnsPage, PassivePage } from "./passive";
 import { FlowPage } from "./flow";
+import { AdminPage, KeysPage } from "./keys";
 import { errMsg } from "./util";
 
 const PAGES: [string, string][] = [
@@ -73,11 +74,17 @@ function App() {
   const [gen, setGen] = useState(0);
   const [cfg, setCfg] = useState<Record<string, unknown>>({});
   const [theme, setTheme] = useState<string | null>(localStorage.getItem("ivre-theme"));
+  const [me, setMe] = useState<Me | null>(null);
   useEffect(() => {
     onAuthNeeded(() => setNeedAuth(true));
     getConfig()
       .then(setCfg)
       .catch(() => {});
+    if (apiKey())
+      getJson<Me>("/auth/me")
+        .then(setMe)
+        .catch(() => setMe({ authenticated: false }));
+    else setMe({ authenticated: false });
   }, [gen]);
   useEffect(() => applyTheme(theme), [theme]);
   const dark = theme ? theme === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
@@ -99,6 +106,12 @@ function App() {
     case "flow":
       body = <FlowPage key={"f" + gen} route={route} />;
       break;
+    case "api-keys":
+      body = <KeysPage key={"k" + gen} me={me} />;
+      break;
+    case "admin":
+      body = <AdminPage key={"ad" + gen} me={me} />;
+      break;
     default:
       body = <p class="main">No such page.</p>;
   }
@@ -117,6 +130,18 @@ function App() {
         </nav>
         <span class="spacer" />
         {typeof cfg.version === "string" && <span class="muted small">v{cfg.version}</span>}
+        {me?.authenticated && (
+          <nav aria-label="account">
+            <a href="#/api-keys" id="nav-api-keys" class={route.page === "api-keys" ? "current" : ""} aria-current={route.page === "api-keys" ? "page" : undefined}>
+              API keys
+            </a>
+            {me.is_admin && (
+              <a href="#/admin" id="nav-admin" class={route.page === "admin" ? "current" : ""} aria-current={route.page === "admin" ? "page" : undefined}>
+                Admin
+              </a>
+            )}
+          </nav>
+        )}
         {apiKey() ? (
           <button
             onClick={() => {

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { getCount, getNdjson, getText } from "./api";
 import { navigate, Route } from "./route";
-import { FilterBar, Facet, Pager } from "./widgets";
+import { FilterBar, Facet, Pager, VirtualList } from "./widgets";
 import { quote, tokenize } from "./query";
 import { errMsg, fmtTime } from "./util";
 
@@ -115,7 +115,8 @@ function RecTimeline(props: { recs: Rec[]; hover: number; onHover: (i: number) =
 export function PassivePage(props: { route: Route; defaultLimit: number }) {
   const { route } = props;
   const q = route.params.get("q") || "";
-  const limit = props.defaultLimit;
+  const limitP = parseInt(route.params.get("limit") || "", 10);
+  const limit = limitP > 0 && limitP <= 10000 ? limitP : props.defaultLimit;
   const skip = Math.max(0, parseInt(route.params.get("skip") || "0", 10) || 0);
   const [recs, setRecs] = useState<Rec[] | null>(null);
   const [count, setCount] = useState<number | null>(null);
@@ -149,10 +150,14 @@ export function PassivePage(props: { route: Route; defaultLimit: number }) {
       </aside>
       <main class="main">
         <FilterBar q={q} onChange={setQ} error={err} />
-        <Pager skip={skip} limit={limit} count={count} onSkip={(s) => navigate("passive", { q: q || undefined, skip: s ? String(s) : undefined })} />
+        <Pager skip={skip} limit={limit} count={count} onSkip={(s) => navigate("passive", { q: q || undefined, limit: route.params.get("limit") || undefined, skip: s ? String(s) : undefined })} />
         <div class="cards" id="records">
           {recs === null && <p class="muted">loading…</p>}
-          {recs?.map((r, k) => (
+          {recs && (
+            <VirtualList
+              items={recs}
+              itemKey={(_r, k) => k}
+              render={(r, k) => (
             <article class={`card rec ${hover === k ? "selected" : ""}`} key={k} onMouseEnter={() => setHover(k)}>
               <header>
                 <button class="tagchip" onClick={() => addTok(`recontype:${r.recontype}`)}>
@@ -174,8 +179,9 @@ export function PassivePage(props: { route: Route; defaultLimit: number }) {
                 </span>
               </header>
               <RecBody r={r} />
-            </article>
-          ))}
+            </article>)}
+            />
+          )}
         </div>
         {recs && <RecTimeline recs={recs} hover={hover} onHover={setHover} />}
       </main>

@@ -1,5 +1,6 @@
 // Shared components: filter bar, facets, top-values chart, timeline, pager.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import type { ComponentChild } from "preact";
 import { complete, facetToken, labelText, tokenize } from "./query";
 import { getTop, TopItem } from "./api";
 import { errMsg, fmtTime } from "./util";
@@ -306,5 +307,103 @@ export function Pager(props: { skip: number; limit: number; count: number | null
         »
       </button>
     </nav>
+  );
+}
+
+/**
+ * A list that renders only the items near the window's viewport (plus a
+ * margin), between two spacers that stand for the others, so that a page
+ * of 10,000 records costs the DOM of a few dozen. Heights are measured as
+ * items are shown (an estimate stands for the others). Lists up to
+ * `threshold` items render whole.
+ */
+export function VirtualList<T>(props: {
+  items: T[];
+  render: (item: T, i: number) => ComponentChild;
+  itemKey: (item: T, i: number) => string | number;
+  estimate?: number;
+  threshold?: number;
+  gap?: number;
+}) {
+  const { items } = props;
+  const est = props.estimate ?? 110;
+  const gap = props.gap ?? 8;
+  const threshold = props.threshold ?? 200;
+  const ref = useRef<HTMLDivElement>(null);
+  const heights = useRef<Map<string | number, number>>(new Map());
+  const [range, setRange] = useState<[number, number]>([0, Math.min(items.length, 30)]);
+  const [tick, setTick] = useState(0);
+  const virtual = items.length > threshold;
+  // Offsets of each item's top (prefix sums), and the total height.
+  const offsets = new Float64Array(items.length + 1);
+  if (virtual) {
+    for (let i = 0; i < items.length; i++) {
+      const h = heights.current.get(props.itemKey(items[i], i)) ?? est;
+      offsets[i + 1] = offsets[i] + h + gap;
+    }
+  }
+  const find = (y: number) => {
+    let lo = 0;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (offsets[mid + 1] <= y) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  useEffect(() => {
+    if (!virtual) return;
+    let frame = 0;
+    const update = () => {
+      frame = 0;
+      const el = ref.current;
+      if (!el) return;
+      const top = el.getBoundingClientRect().top;
+      const margin = innerHeight;
+      const a = Math.max(0, find(-top - margin));
+      const b = Math.min(items.length, find(-top + innerHeight + margin) + 1);
+      setRange((r) => (r[0] === a && r[1] === b ? r : [a, b]));
+    };
+    const onScroll = () => {
+      if (!frame) frame = requestAnimationFrame(update);
+    };
+    update();
+    addEventListener("scroll", onScroll, { passive: true });
+    addEventListener("resize", onScroll);
+    return () => {
+      removeEventListener("scroll", onScroll);
+      removeEventListener("resize", onScroll);
+      if (frame) cancelAnimationFrame(frame);
+    };
+  }, [items, virtual, tick]);
+  // Measure what was rendered; re-lay out when an estimate was wrong.
+  useLayoutEffect(() => {
+    if (!virtual || !ref.current) return;
+    let changed = false;
+    for (const el of ref.current.querySelectorAll<HTMLElement>(":scope > [data-vi]")) {
+      const i = Number(el.dataset.vi);
+      if (i >= items.length) continue;
+      const k = props.itemKey(items[i], i);
+      const h = el.offsetHeight;
+      if (heights.current.get(k) !== h) {
+        heights.current.set(k, h);
+        changed = true;
+      }
+    }
+    if (changed) setTick((t) => t + 1);
+  });
+  if (!virtual) return <>{items.map((it, i) => props.render(it, i))}</>;
+  const [a, b] = [Math.min(range[0], items.length), Math.min(range[1], items.length)];
+  return (
+    <div ref={ref} class="vlist" data-total={items.length} style={{ display: "flex", flexDirection: "column", gap: `${gap}px` }}>
+      <div class="vspacer" style={{ height: `${Math.max(0, offsets[a] - gap)}px` }} aria-hidden="true" />
+      {items.slice(a, b).map((it, j) => (
+        <div key={props.itemKey(it, a + j)} data-vi={a + j}>
+          {props.render(it, a + j)}
+        </div>
+      ))}
+      <div class="vspacer" style={{ height: `${Math.max(0, offsets[items.length] - offsets[b] - gap)}px` }} aria-hidden="true" />
+    </div>
   );
 }

@@ -10,6 +10,8 @@ use serde_json::Value;
 pub struct ApiKey {
     pub id: i64,
     pub name: String,
+    /// Who the key belongs to (IVRE's user_email).
+    pub owner: String,
     pub key_prefix: String,
     pub key_hash: String,
     pub permissions: Vec<String>,
@@ -19,7 +21,7 @@ pub struct ApiKey {
 }
 
 const KEY_COLUMNS: &str =
-    "id, name, key_prefix, key_hash, permissions, base_filter, created_at, revoked_at";
+    "id, name, key_prefix, key_hash, permissions, base_filter, created_at, revoked_at, owner";
 
 fn key(row: &Row) -> ApiKey {
     ApiKey {
@@ -31,6 +33,7 @@ fn key(row: &Row) -> ApiKey {
         base_filter: row.get(5),
         created_at: row.get(6),
         revoked_at: row.get(7),
+        owner: row.get(8),
     }
 }
 
@@ -67,21 +70,36 @@ pub fn audit(client: &mut impl GenericClient, e: &AuditEvent) -> Result<()> {
     Ok(())
 }
 
-/// Stores a new key (and its audit event, in the same transaction).
-pub fn add_key(
-    client: &mut Client,
-    name: &str,
-    key_prefix: &str,
-    key_hash: &str,
-    permissions: &[String],
-    base_filter: Option<&str>,
-) -> Result<i64> {
+/// A key to store (its hash only: hashing is the caller's).
+#[derive(Debug, Clone)]
+pub struct NewKey<'a> {
+    pub name: &'a str,
+    pub owner: &'a str,
+    pub key_prefix: &'a str,
+    pub key_hash: &'a str,
+    pub permissions: &'a [String],
+    pub base_filter: Option<&'a str>,
+}
+
+/// Stores a new key (and its audit event, in the same transaction; `by`
+/// says who asked: its `event`, `key_id` and `key_name` are set here, the
+/// rest (address, method, path, status) is the caller's; the default for
+/// the command line).
+pub fn add_key(client: &mut Client, k: &NewKey, by: &AuditEvent) -> Result<i64> {
+    let (name, permissions) = (k.name, k.permissions);
     let mut tx = client.transaction()?;
     let id: i64 = tx
         .query_one(
-            "INSERT INTO web_api_key (name, key_prefix, key_hash, permissions, base_filter)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[&name, &key_prefix, &key_hash, &permissions, &base_filter],
+            "INSERT INTO web_api_key (name, owner, key_prefix, key_hash, permissions, base_filter)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &name,
+                &k.owner,
+                &k.key_prefix,
+                &k.key_hash,
+                &permissions,
+                &k.base_filter,
+            ],
         )
         .map_err(|e| match e.code() {
             Some(c) if c.code() == "23505" => {
@@ -93,17 +111,22 @@ pub fn add_key(
             _ => crate::Error::from(e),
         })?
         .get(0);
+    let mut details = serde_json::json!({
+        "owner": k.owner,
+        "permissions": permissions,
+        "base_filter": k.base_filter,
+    });
+    if let Some(by_name) = &by.key_name {
+        details["by"] = Value::from(by_name.as_str());
+    }
     audit(
         &mut tx,
         &AuditEvent {
             event: "key_add",
             key_id: Some(id),
             key_name: Some(name.to_string()),
-            details: Some(serde_json::json!({
-                "permissions": permissions,
-                "base_filter": base_filter,
-            })),
-            ..Default::default()
+            details: Some(details),
+            ..by.clone()
         },
     )?;
     tx.commit()?;
@@ -111,9 +134,21 @@ pub fn add_key(
 }
 
 /// Every key, revoked ones included, oldest first.
-pub fn keys(client: &mut Client) -> Result<Vec<ApiKey>> {
-    let sql = format!("SELECT {KEY_COLUMNS} FROM web_api_key ORDER BY id");
-    Ok(client.query(sql.as_str(), &[])?.iter().map(key).collect())
+pub fn keys(client: &mut impl GenericClient) -> Result<Vec<ApiKey>> {
+    keys_of(client, None)
+}
+
+/// The keys of an owner (None: every key), revoked ones included, oldest
+/// first.
+pub fn keys_of(client: &mut impl GenericClient, owner: Option<&str>) -> Result<Vec<ApiKey>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM web_api_key WHERE ($1::text IS NULL OR owner = $1) ORDER BY id"
+    );
+    Ok(client
+        .query(sql.as_str(), &[&owner])?
+        .iter()
+        .map(key)
+        .collect())
 }
 
 /// The valid keys with this prefix (the candidates of a presented key).
@@ -135,28 +170,59 @@ pub const KEY_CHANNEL: &str = "ivre_web_key_revoked";
 /// Revokes a key by name (and audits it); false when no valid key has it.
 /// Servers listening on [`KEY_CHANNEL`] hear of it when this commits.
 pub fn revoke_key(client: &mut Client, name: &str) -> Result<bool> {
-    let mut tx = client.transaction()?;
-    let row = tx.query_opt(
-        "UPDATE web_api_key SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL
-         RETURNING id",
-        &[&name],
-    )?;
-    let Some(row) = row else {
-        return Ok(false);
+    Ok(revoke(client, KeyRef::Name(name), None, &AuditEvent::default())?.is_some())
+}
+
+/// How a key to revoke is named.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyRef<'a> {
+    Id(i64),
+    Name(&'a str),
+}
+
+/// Revokes a valid key (of `owner` only, when given), audits it (`by` as in
+/// [`add_key`]) and announces it on [`KEY_CHANNEL`], in one transaction;
+/// returns the key as it was, or None when no valid key matches.
+pub fn revoke(
+    client: &mut Client,
+    which: KeyRef,
+    owner: Option<&str>,
+    by: &AuditEvent,
+) -> Result<Option<ApiKey>> {
+    let (id, name) = match which {
+        KeyRef::Id(id) => (Some(id), None),
+        KeyRef::Name(n) => (None, Some(n)),
     };
+    let mut tx = client.transaction()?;
+    let sql = format!(
+        "UPDATE web_api_key SET revoked_at = now()
+         WHERE revoked_at IS NULL AND ($1::bigint IS NULL OR id = $1)
+           AND ($2::text IS NULL OR name = $2) AND ($3::text IS NULL OR owner = $3)
+         RETURNING {KEY_COLUMNS}"
+    );
+    let Some(row) = tx.query_opt(sql.as_str(), &[&id, &name, &owner])? else {
+        return Ok(None);
+    };
+    let k = key(&row);
     audit(
         &mut tx,
         &AuditEvent {
             event: "key_revoke",
-            key_id: Some(row.get(0)),
-            key_name: Some(name.to_string()),
-            ..Default::default()
+            key_id: Some(k.id),
+            key_name: Some(k.name.clone()),
+            details: by
+                .key_name
+                .as_ref()
+                .map(|b| serde_json::json!({ "owner": k.owner, "by": b })),
+            ..by.clone()
         },
     )?;
-    let id: i64 = row.get(0);
-    tx.execute("SELECT pg_notify($1, $2)", &[&KEY_CHANNEL, &id.to_string()])?;
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&KEY_CHANNEL, &k.id.to_string()],
+    )?;
     tx.commit()?;
-    Ok(true)
+    Ok(Some(k))
 }
 
 /// Waits for revocations: calls `revoked(id)` for each key revoked from
@@ -257,4 +323,74 @@ pub fn audit_event(client: &mut impl GenericClient, id: i64) -> Result<Option<Va
         .query_opt(sql.as_str(), &[&id])?
         .as_ref()
         .map(audit_json))
+}
+
+/// The role `ivre-httpd read-role` makes by default.
+pub const READ_ROLE: &str = "ivre_web_read";
+
+/// Checks a role name (`[a-z_][a-z0-9_]*`, at most 63 characters: a plain
+/// identifier, quoted by PostgreSQL's `format('%I')` all the same).
+pub fn check_role_name(role: &str) -> Result<()> {
+    let ok = !role.is_empty()
+        && role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::Error::BadFilter(format!(
+            "invalid role name {role:?}: lower-case letters, digits and _, at most 63, \
+             not starting with a digit"
+        )))
+    }
+}
+
+/// Creates (when missing) a role that may only read this database's schema
+/// (USAGE on the schema, SELECT on its tables and views, now and for the
+/// tables this user creates later), and makes the connecting user a member
+/// of it, so that its sessions can take it (`SET ROLE`): the read pool of
+/// `ivre-httpd --read-role`. Returns whether the role was created. Needs
+/// the CREATEROLE privilege (or superuser) the first time.
+pub fn create_read_role(client: &mut Client, role: &str) -> Result<bool> {
+    check_role_name(role)?;
+    let mut tx = client.transaction()?;
+    let exists: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+            &[&role],
+        )?
+        .get(0);
+    // Statements made by the server from fixed templates: the role name
+    // goes through format('%I'), never through our string handling.
+    let mut run = |template: &str| -> Result<()> {
+        let sql: String = tx
+            .query_one(
+                "SELECT format($1, $2::text, current_schema())",
+                &[&template, &role],
+            )?
+            .get(0);
+        tx.batch_execute(&sql)?;
+        Ok(())
+    };
+    if !exists {
+        run("CREATE ROLE %1$I NOLOGIN")?;
+        run("COMMENT ON ROLE %1$I IS 'Read-only role of ivre-httpd''s read routes (ivre-httpd read-role)'")?;
+    }
+    run("GRANT USAGE ON SCHEMA %2$I TO %1$I")?;
+    run("GRANT SELECT ON ALL TABLES IN SCHEMA %2$I TO %1$I")?;
+    run("ALTER DEFAULT PRIVILEGES IN SCHEMA %2$I GRANT SELECT ON TABLES TO %1$I")?;
+    run("GRANT %1$I TO CURRENT_USER")?;
+    tx.commit()?;
+    Ok(!exists)
+}
+
+/// Makes a session act as `role` from now on (`SET ROLE`, parameterized
+/// through `set_config`): PostgreSQL then refuses any write the role has no
+/// privilege for, whatever the session's other settings.
+pub fn enter_read_role(client: &mut impl GenericClient, role: &str) -> Result<()> {
+    check_role_name(role)?;
+    client.query_one("SELECT set_config('role', $1, false)", &[&role])?;
+    Ok(())
 }

@@ -18,6 +18,8 @@ pub struct Access {
     /// The API key used (None: anonymous).
     pub key_id: Option<i64>,
     pub key_name: Option<String>,
+    /// Who the key belongs to (its keys are the ones it manages).
+    pub owner: Option<String>,
     /// read, upload, admin (admin may do everything).
     pub permissions: Vec<String>,
     /// `q=` text ANDed to every query (None: everything).

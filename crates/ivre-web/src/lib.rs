@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod dns;
 pub mod error;
+pub mod keyroutes;
 pub mod keys;
 pub mod params;
 pub mod passivedns;
@@ -108,6 +109,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/scans/timeline", get(routes::timeline::<ScanLeaf>))
         .route("/scans/coordinates", get(routes::coordinates::<ScanLeaf>))
+        .route("/scans/diffcats", get(routes::diffcats::<ScanLeaf>))
         .route("/passive", get(routes::records::<Passive>))
         .route("/passive/count", get(routes::count::<Passive>))
         .route("/passive/top/{*field}", get(routes::top::<Passive>))
@@ -136,11 +138,26 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/view/timeline", get(routes::timeline::<ViewLeaf>))
         .route("/view/coordinates", get(routes::coordinates::<ViewLeaf>))
+        .route("/view/diffcats", get(routes::diffcats::<ViewLeaf>))
         .route("/rir", get(|| async { routes::no_rir() }))
         .route("/rir/{*rest}", get(|| async { routes::no_rir() }))
         .route("/dns", get(dns::dns))
         .route("/flows", get(routes::flows).post(upload::flows_post))
         .route("/flows/cleanup", axum::routing::post(upload::flows_cleanup))
+        .route("/auth/me", get(keyroutes::me))
+        .route(
+            "/auth/api-keys",
+            get(keyroutes::list_own).post(keyroutes::create),
+        )
+        .route(
+            "/auth/api-keys/{id}",
+            axum::routing::delete(keyroutes::revoke_own),
+        )
+        .route("/auth/admin/api-keys", get(keyroutes::list_all))
+        .route(
+            "/auth/admin/api-keys/{id}",
+            axum::routing::delete(keyroutes::revoke_any),
+        )
         .route("/audit", get(audit::list))
         .route("/audit/", get(audit::list))
         .route("/audit/count", get(audit::count))
@@ -240,6 +257,8 @@ pub struct ServerOptions {
     pub pool_size: usize,
     pub statement_timeout: Duration,
     pub geoip_dir: Option<std::path::PathBuf>,
+    /// The role of the read pool's sessions (None: the server's own).
+    pub read_role: Option<String>,
     pub config: WebConfig,
 }
 
@@ -261,7 +280,8 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
     // Uploads (a scan import, a view build) run longer than a query: the
     // writer has no statement timeout.
     let app = Arc::new(App {
-        pool: pool::Pool::reader(target.clone(), opts.pool_size, opts.statement_timeout),
+        pool: pool::Pool::reader(target.clone(), opts.pool_size, opts.statement_timeout)
+            .with_role(opts.read_role.clone()),
         writer: pool::Pool::writer(target.clone(), WRITERS, Duration::ZERO),
 
         config: opts.config,
@@ -269,6 +289,13 @@ pub fn run(opts: ServerOptions) -> anyhow::Result<()> {
         geoip_dir: opts.geoip_dir.clone(),
         keys: auth::KeyCache::default(),
     });
+    if let Some(role) = &opts.read_role {
+        // Fails now rather than at the first request.
+        app.pool.session().with_context(|| {
+            format!("cannot read as role {role:?} (create it with: ivre-httpd read-role {role})")
+        })?;
+        log::info!("read routes run as role {role} (SELECT only)");
+    }
     if !app.config.key_cache.is_zero() {
         auth::listen_revocations(app.clone(), app_target);
     }

@@ -11,7 +11,10 @@
 //! whatever query a bug could build), for every read route; and a small
 //! writer pool for what the server writes by design: uploads (and the
 //! view build they run), the audit log. Nothing a read route runs goes
-//! through the writer.
+//! through the writer. With `--read-role NAME` the readers also take a
+//! role that has SELECT only (`ivre-httpd read-role NAME` makes it), so
+//! that a write is refused by PostgreSQL's privileges too, even from a
+//! session that left read-only mode; the writer keeps the server's role.
 
 use crate::error::ApiError;
 use ivre_pg::DbTarget;
@@ -34,6 +37,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     statement_timeout: Duration,
     read_only: bool,
+    /// The role the sessions take (`--read-role`).
+    role: Option<String>,
 }
 
 /// A connection slot: the permit, and the connection once [`Conn::client`]
@@ -52,6 +57,16 @@ impl Pool {
         Pool::new(target, size, statement_timeout, true)
     }
 
+    /// This pool's sessions take `role` (made by `ivre-httpd read-role`:
+    /// SELECT only), so that PostgreSQL refuses a write even from a
+    /// session that left read-only mode.
+    pub fn with_role(mut self, role: Option<String>) -> Pool {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.role = role;
+        }
+        self
+    }
+
     /// A pool of sessions that may write (uploads, the audit log).
     pub fn writer(target: DbTarget, size: usize, statement_timeout: Duration) -> Pool {
         Pool::new(target, size, statement_timeout, false)
@@ -65,6 +80,7 @@ impl Pool {
                 permits: Arc::new(Semaphore::new(size.max(1))),
                 statement_timeout,
                 read_only,
+                role: None,
             }),
         }
     }
@@ -135,6 +151,9 @@ fn connect(inner: &Inner) -> ivre_pg::Result<Client> {
     let ms = inner.statement_timeout.as_millis();
     if ms > 0 {
         c.batch_execute(&format!("SET statement_timeout = {ms}"))?;
+    }
+    if let Some(role) = &inner.role {
+        ivre_pg::web::enter_read_role(&mut c, role)?;
     }
     if inner.read_only {
         c.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")?;

@@ -352,6 +352,64 @@ action_handler!(countopenports, Action::CountOpenPorts);
 action_handler!(timeline, Action::Timeline);
 action_handler!(coordinates, Action::Coordinates);
 
+/// `GET /scans/diffcats`, `/view/diffcats` (`cat1`, `cat2`, optional
+/// `onlydiff`): `[[addr, [[port, value, protocol], ...]], ...]` over the
+/// addresses with records in both categories (and the `q=` filter, and the
+/// caller's base filter); value -1: open in `cat1` only, 0: in both
+/// (left out with `onlydiff`), 1: in `cat2` only. The protocol is a third
+/// element (IVRE gives `[port, value]`: tcp/53 and udp/53 would be one).
+/// `WEB_MAXRESULTS` caps the addresses.
+pub async fn diffcats<L: HostPurposeLeaf>(
+    State(app): State<Arc<App>>,
+    access: Access,
+    UrlQuery(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let params = Params(pairs);
+    let q = params.query()?;
+    let flt = Hosts::<L>::scoped(&q, &access)?;
+    let fmt = params.format();
+    let numbers = params.flag("ipsasnumbers");
+    let cat = |name: &str| -> Result<String, ApiError> {
+        let v = params.get(name).unwrap_or_default().to_string();
+        ivre_pg::scan::diff::check_category(&v, name)?;
+        Ok(v)
+    };
+    let (cat1, cat2) = (cat("cat1")?, cat("cat2")?);
+    let include_both = !params.flag("onlydiff");
+    let cap = app.config.max_results;
+    Ok(streamed(&app.pool, listing_headers(fmt), move |c, sink| {
+        let mut framer = Framer::new(fmt);
+        let r = ivre_pg::scan::diff::diff_categories(
+            c,
+            &flt,
+            &cat1,
+            &cat2,
+            include_both,
+            |addr, ports| {
+                let ports: Vec<Value> = ports
+                    .iter()
+                    .map(|p| json!([p.port, p.value, p.protocol]))
+                    .collect();
+                let a = if numbers {
+                    addr_number(&addr)
+                } else {
+                    Value::from(addr)
+                };
+                framer.item(sink, &json!([a, ports]))?;
+                if cap > 0 && framer.items >= cap {
+                    return Err(Halt::Enough);
+                }
+                Ok(())
+            },
+        );
+        match r {
+            Ok(()) | Err(Halt::Enough) => framer.end(sink),
+            Err(e) => Err(e),
+        }
+    })
+    .await)
+}
+
 /// `GET /config`: the JavaScript the UIs load with a `<script>` tag.
 pub async fn config(State(app): State<Arc<App>>) -> Response {
     let c = &app.config;

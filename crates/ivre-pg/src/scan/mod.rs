@@ -2,6 +2,7 @@
 //! and the host-record machinery (filters, queries, `--top`, loader) that
 //! the view purpose runs on its own tables ([`HostTables`]).
 
+pub mod diff;
 pub mod filter;
 pub(crate) mod load;
 pub mod query;
