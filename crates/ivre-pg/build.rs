@@ -15,7 +15,9 @@ fn main() {
         .join("../../sql")
         .canonicalize()
         .unwrap_or_else(|e| panic!("{}/../../sql: {e}", manifest_dir.display()));
-    println!("cargo:rerun-if-changed={}", sql_dir.display());
+    // Relative to the package, not the canonical path: a target/ copied to
+    // another checkout must watch that checkout's migrations.
+    println!("cargo:rerun-if-changed=../../sql");
     let mut by_version: BTreeMap<u32, (String, PathBuf)> = BTreeMap::new();
     let entries = std::fs::read_dir(&sql_dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", sql_dir.display()));
