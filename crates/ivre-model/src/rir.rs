@@ -205,10 +205,7 @@ impl<R: BufRead> RpslReader<R> {
         let mut attrs: Vec<(String, String)> = Vec::new();
         let mut error: Option<RirError> = None;
         let mut lines = 0usize;
-        loop {
-            let Some(line) = self.next_line()? else {
-                break;
-            };
+        while let Some(line) = self.next_line()? {
             if line.trim().is_empty() {
                 if attrs.is_empty() && error.is_none() {
                     continue;
@@ -510,7 +507,7 @@ mod tests {
             "caf\u{e9}"
         );
         let mut huge = b"inetnum: 10.0.0.0 - 10.0.0.1\ndescr: ".to_vec();
-        huge.extend(std::iter::repeat(b'x').take(MAX_LINE as usize + 10));
+        huge.resize(huge.len() + MAX_LINE as usize + 10, b'x');
         huge.extend_from_slice(b"\n\ninetnum: 10.0.0.0 - 10.0.0.1\n");
         let out = read(&huge);
         assert_eq!(out.len(), 1);
