@@ -125,9 +125,12 @@ fn body(args: &RirlookupArgs) -> Result<ExitCode> {
         report_deleted(rir::purge(&mut client)?, "RIR record");
     }
     for file in &args.insert {
-        if let Err(e) = insert(&args.common, &mut client, file) {
-            log::error!("{e:#}");
-            failed = true;
+        match insert(&args.common, &mut client, file) {
+            Ok(skipped) => failed |= skipped > 0,
+            Err(e) => {
+                log::error!("{e:#}");
+                failed = true;
+            }
         }
     }
     let stdout = io::stdout();
@@ -168,8 +171,9 @@ fn body(args: &RirlookupArgs) -> Result<ExitCode> {
     Ok(crate::exit_status(failed))
 }
 
-/// Imports one dump; skipped objects are reported, a fatal error aborts it.
-fn insert(common: &CommonArgs, client: &mut postgres::Client, file: &str) -> Result<()> {
+/// Imports one dump; malformed objects are reported and skipped (their
+/// count is returned), a fatal error aborts the import.
+fn insert(common: &CommonArgs, client: &mut postgres::Client, file: &str) -> Result<u64> {
     let sha256 = content_sha256(file)?;
     let input = input::open(file)?;
     let name = input.name.clone();
@@ -188,18 +192,18 @@ fn insert(common: &CommonArgs, client: &mut postgres::Client, file: &str) -> Res
     });
     match rir::insert_file(client, file, &sha256, objects)? {
         Inserted::Objects(n) => {
-            let skipped = if skipped > 0 {
+            let note = if skipped > 0 {
                 format!(" ({skipped} malformed skipped)")
             } else {
                 String::new()
             };
-            common.summary(&format!("{file}: {n} RIR objects imported{skipped}"));
+            common.summary(&format!("{file}: {n} RIR objects imported{note}"));
         }
         Inserted::AlreadyImported => {
             common.summary(&format!("{file}: already imported (same content), skipped"));
         }
     }
-    Ok(())
+    Ok(skipped)
 }
 
 /// SHA-256 (hex) of the decompressed content of `path`.
