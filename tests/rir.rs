@@ -271,3 +271,100 @@ fn malformed_objects_and_broken_files() {
     );
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+/// A one-file HTTP server on 127.0.0.1 answering `requests` requests:
+/// 200 with a Last-Modified date, or 304 when the request has
+/// If-Modified-Since; any other path is 404. Returns its base URL and the
+/// request heads it saw.
+fn serve(body: Vec<u8>, requests: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut heads = Vec::new();
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let reply: Vec<u8> = if !head.starts_with("GET /dumps/ripe.db.inetnum.gz ") {
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+            } else if head.to_ascii_lowercase().contains("if-modified-since:") {
+                b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n".to_vec()
+            } else {
+                let mut r = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                r.extend_from_slice(&body);
+                r
+            };
+            stream.write_all(&reply).unwrap();
+            heads.push(head);
+        }
+        heads
+    });
+    (base, handle)
+}
+
+#[test]
+fn download_is_a_conditional_get() {
+    let dump = std::fs::read(data(SAMPLE)).unwrap();
+    let (base, server) = serve(dump.clone(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_string_lossy().into_owned();
+    let url = format!("{base}/dumps/ripe.db.inetnum.gz");
+    let db = TestDb::new();
+    let out = rirlookup(&db, &["--download", "--rir-dir", &d, "--url", &url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = dir.path().join("ripe.db.inetnum.gz");
+    assert_eq!(std::fs::read(&file).unwrap(), dump);
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    assert_eq!(
+        mtime
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+        1_445_412_480
+    );
+    // Again: the server answers 304 and the file stays.
+    let out = rirlookup(&db, &["--download", "--rir-dir", &d, "--url", &url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("up to date"), "{}", stderr(&out));
+    // A missing dump: exit 1, the URL named.
+    let out = rirlookup(
+        &db,
+        &[
+            "--download",
+            "--rir-dir",
+            &d,
+            "--url",
+            &format!("{base}/nope.gz"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("nope.gz: HTTP 404"),
+        "{}",
+        stderr(&out)
+    );
+    let heads = server.join().unwrap();
+    assert!(
+        heads[1].contains("If-Modified-Since: Wed, 21 Oct 2015 07:28:00 GMT"),
+        "{heads:?}"
+    );
+    // The downloaded dump imports.
+    let out = rirlookup(&db, &["--insert", &file.to_string_lossy()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM rir") as usize,
+        objects_in_sample()
+    );
+}

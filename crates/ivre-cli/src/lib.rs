@@ -24,6 +24,7 @@ pub mod passivefilter;
 pub mod pipeline;
 pub mod probes;
 pub mod progress;
+pub mod rir_download;
 pub mod rirlookup;
 pub mod runscans;
 pub mod scan;

@@ -21,6 +21,17 @@ pub struct RirlookupArgs {
     /// Addresses to look up: each gives the narrowest range holding it
     #[arg(value_name = "ADDR")]
     pub addrs: Vec<String>,
+    /// Download the RIRs' RPSL dumps into --rir-dir (conditional GET: an
+    /// unchanged dump is not fetched again); import them with --insert
+    #[arg(long)]
+    pub download: bool,
+    /// Directory of the downloaded dumps (default: $IVRE_RIR_DIR, else
+    /// /var/lib/ivre/rir)
+    #[arg(long, value_name = "DIR", env = "IVRE_RIR_DIR")]
+    pub rir_dir: Option<std::path::PathBuf>,
+    /// Download these URLs instead of the five RIRs' dumps (repeatable)
+    #[arg(long, value_name = "URL", requires = "download")]
+    pub url: Vec<String>,
     /// Import RPSL dumps (plain or compressed), each content once
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub insert: Vec<String>,
@@ -93,9 +104,15 @@ pub fn run(args: &RirlookupArgs) -> ExitCode {
 }
 
 fn body(args: &RirlookupArgs) -> Result<ExitCode> {
-    if !args.init && args.insert.is_empty() && args.addrs.is_empty() && !args.has_query() {
+    if !args.download
+        && !args.init
+        && args.insert.is_empty()
+        && args.addrs.is_empty()
+        && !args.has_query()
+    {
         return Err(UsageError(
-            "nothing to do: give addresses, --insert, --search, --country, --count or --distinct"
+            "nothing to do: give addresses, --download, --insert, --search, --country, --count \
+             or --distinct"
                 .into(),
         )
         .into());
@@ -119,8 +136,39 @@ fn body(args: &RirlookupArgs) -> Result<ExitCode> {
         )
         .into());
     }
-    let mut client = args.common.connect()?;
     let mut failed = false;
+    if args.download {
+        let dir = args
+            .rir_dir
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from("/var/lib/ivre/rir"));
+        let urls: Vec<String> = if args.url.is_empty() {
+            crate::rir_download::DEFAULT_URLS
+                .iter()
+                .map(|u| u.to_string())
+                .collect()
+        } else {
+            args.url.clone()
+        };
+        for r in crate::rir_download::download(&urls, &dir) {
+            match r {
+                Ok(crate::rir_download::Fetched::New(p)) => {
+                    args.common.summary(&format!("{}: downloaded", p.display()))
+                }
+                Ok(crate::rir_download::Fetched::Unchanged(p)) => args
+                    .common
+                    .summary(&format!("{}: up to date, not downloaded", p.display())),
+                Err(e) => {
+                    log::error!("{e:#}");
+                    failed = true;
+                }
+            }
+        }
+        if !args.init && args.insert.is_empty() && args.addrs.is_empty() && !args.has_query() {
+            return Ok(crate::exit_status(failed));
+        }
+    }
+    let mut client = args.common.connect()?;
     if args.init && confirm_destructive(args.yes, "--init removes every RIR record")? {
         report_deleted(rir::purge(&mut client)?, "RIR record");
     }
