@@ -53,7 +53,7 @@ CREATE TABLE rir (
     search tsvector GENERATED ALWAYS AS (
         to_tsvector('simple', coalesce(netname, '') || ' ' || coalesce(descr, '') || ' '
             || coalesce(as_name, '') || ' ' || coalesce(country, '') || ' '
-            || jsonb_path_query_array(attrs, '$[*][1]')::text)
+            || left(jsonb_path_query_array(attrs, '$[*][1]')::text, 100000))
     ) STORED,
     CHECK ((kind = 'aut-num') = (aut_num IS NOT NULL)),
     CHECK ((kind = 'aut-num') = (start IS NULL AND stop IS NULL AND size IS NULL))
@@ -79,4 +79,4 @@ COMMENT ON COLUMN rir.attrs IS 'Every attribute of the object in order, as [key,
 COMMENT ON COLUMN rir.file_id IS 'The import (rir_file row) it comes from';
 COMMENT ON COLUMN rir.source_file IS 'Base name of the dump it comes from';
 COMMENT ON COLUMN rir.source_hash IS 'SHA-256 (hex) of the dump it comes from';
-COMMENT ON COLUMN rir.search IS 'Full-text index (simple configuration) of netname, descr, as-name, country and every attribute value (--search)';
+COMMENT ON COLUMN rir.search IS 'Full-text index (simple configuration) of netname, descr, as-name, country and the attribute values (their first 100000 characters: a tsvector holds at most 1 MB, and aut-num objects can list thousands of policies) (--search)';

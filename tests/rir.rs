@@ -368,3 +368,25 @@ fn download_is_a_conditional_get() {
         objects_in_sample()
     );
 }
+
+/// An aut-num listing tens of thousands of policies (real ones list
+/// thousands) imports: its full-text index is cut before the 1 MB limit of
+/// a tsvector.
+#[test]
+fn a_huge_aut_num_imports() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big.db");
+    let mut text = String::from("aut-num: AS65000\nas-name: BIG-AS\n");
+    for i in 0..60_000 {
+        text.push_str(&format!("import: from AS{i} accept AS-SET{i}x{i}\n"));
+    }
+    std::fs::write(&f, text).unwrap();
+    let out = rirlookup(&db, &["--insert", &f.to_string_lossy()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = rirlookup(&db, &["--search", "big-as", "--short"]);
+    assert_eq!(stdout(&out), "AS65000: BIG-AS\n");
+    let out = rirlookup(&db, &["--json", "--kind", "aut-num"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["import"].as_str().unwrap().lines().count(), 60_000);
+}
