@@ -390,3 +390,33 @@ fn a_huge_aut_num_imports() {
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["import"].as_str().unwrap().lines().count(), 60_000);
 }
+
+/// The storage API the web routes are to call: lookup, search, count.
+#[test]
+fn storage_api_for_the_web() {
+    use ivre_pg::rir::{rir_count, rir_lookup, rir_search, RirQuery};
+    let db = loaded();
+    let mut c = db.client();
+    let r = rir_lookup(&mut c, "10.11.11.7".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.netname.as_deref(), Some("Example-Network"));
+    assert_eq!(r.size.as_deref(), Some("256"));
+    assert_eq!(r.to_json()["inetnum"], "10.11.11.0 - 10.11.11.255");
+    assert!(rir_lookup(&mut c, "2001:db9::1".parse().unwrap())
+        .unwrap()
+        .is_some());
+    let q = RirQuery {
+        countries: vec!["gb".into()],
+        ..RirQuery::default()
+    };
+    assert_eq!(rir_count(&mut c, &q).unwrap(), 2);
+    let found = rir_search(&mut c, &q, Some(1)).unwrap();
+    assert_eq!(found.len(), 1);
+    // Narrowest first, then the later start (10.11.13.0 before 10.11.11.0).
+    assert_eq!(found[0].netname.as_deref(), Some("Example-Network-2"));
+    assert_eq!(
+        rir_count(&mut c, &RirQuery::default()).unwrap() as usize,
+        objects_in_sample()
+    );
+}
