@@ -10,20 +10,26 @@
 # and one aut-num per 16 objects), with fresh ranges and names.
 # Database: a database `rir_bench` (re-created, dropped at the end) on
 # postgresql://root@127.0.0.1/ unless IVRE_BENCH_DB names another server URL
-# ending in /postgres.
+# ending in /postgres. PROFILE=debug runs the debug build (figures then only
+# comparable with each other, not with release builds).
 set -euo pipefail
 
 OBJECTS=${1:-300000}
 LOOKUPS=${2:-2000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/rir-bench}
-BIN=$ROOT/target/release/ivre-rirlookup
+PROFILE=${PROFILE:-release}
+BIN=$ROOT/target/$PROFILE/ivre-rirlookup
 ADMIN=${IVRE_BENCH_DB:-postgresql://root@127.0.0.1/postgres}
 DB=${ADMIN%/*}/rir_bench
 mkdir -p "$BENCH_DIR"
 
-echo "building the release binary..." >&2
-(cd "$ROOT" && cargo build --release --quiet --bin ivre-rirlookup)
+echo "building the $PROFILE binary..." >&2
+if [ "$PROFILE" = release ]; then
+    (cd "$ROOT" && cargo build --release --quiet --bin ivre-rirlookup)
+else
+    (cd "$ROOT" && cargo build --quiet --bin ivre-rirlookup)
+fi
 
 DUMP=$BENCH_DIR/bench-$OBJECTS.db
 if [ ! -s "$DUMP" ]; then
@@ -85,7 +91,7 @@ COLS="kind, start, stop, size, aut_num, netname, descr, country, as_name, attrs,
 psql -q "$DB" -c "\\copy (SELECT $COLS FROM rir) TO '$BENCH_DIR/rows.tsv'"
 psql -q "$DB" -c "TRUNCATE rir" -c "CHECKPOINT"
 t2=$(date +%s.%N)
-psql -q "$DB" -c "BEGIN" -c "\\copy rir ($COLS) FROM '$BENCH_DIR/rows.tsv'" -c "COMMIT"
+psql -q "$DB" -c "BEGIN" -c "\\copy rir ($COLS) FROM '$BENCH_DIR/rows.tsv'" -c "COMMIT" -c "ANALYZE rir"
 t3=$(date +%s.%N)
 
 # Lookups: addresses spread over the generated space.

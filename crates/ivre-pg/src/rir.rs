@@ -117,6 +117,10 @@ pub fn insert_file(
         &[&file_id, &(n as i64)],
     )?;
     tx.commit().map_err(Error::at_commit)?;
+    // Fresh statistics: right after a bulk load, the planner would not
+    // know the table grew and scan it instead of using the range index
+    // (1000 lookups: 15 s instead of well under 1 s on 100000 objects).
+    client.batch_execute("ANALYZE rir")?;
     Ok(Inserted::Objects(n))
 }
 
