@@ -82,6 +82,14 @@ pub const TOOLS: &[(&str, &str)] = &[
         "MAC addresses seen by the passive purpose, and their vendors",
     ),
     (
+        "rirlookup",
+        "RIR whois dumps (RPSL): the registered range of an address, searches",
+    ),
+    (
+        "iprange",
+        "addresses of a country, an AS, a network, a range or a file (CIDRs, ranges, counts)",
+    ),
+    (
         "db",
         "the private PostgreSQL cluster: status, start, stop, psql, destroy",
     ),

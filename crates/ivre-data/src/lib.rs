@@ -27,6 +27,7 @@
 
 mod mmdb;
 mod output;
+mod ranges;
 mod records;
 pub mod tags;
 
@@ -34,6 +35,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub use output::{python_json, to_json_line, write_json, write_text, PyFormatter};
+pub use ranges::RangeSelector;
 pub use tags::{addr_type, address_tags, Tag};
 
 use mmdb::MmdbFile;
@@ -81,6 +83,8 @@ pub enum GeoIpError {
         addr: IpAddr,
         reason: String,
     },
+    #[error("no MaxMind {0} database: this reverse lookup needs it")]
+    MissingDatabase(&'static str),
     #[error("unknown language {0:?} (MaxMind databases have: {langs})", langs = records::LANGS.join(", "))]
     Language(String),
 }

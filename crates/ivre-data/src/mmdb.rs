@@ -319,6 +319,62 @@ impl MmdbFile {
         Ok(Some(Record::new(data, offset)))
     }
 
+    /// Every IPv4 network of the tree that has a data record, in address
+    /// order, as `(first, last, record)` (records checked as lookups check
+    /// them). The walk is bounded by the node count, so a corrupt tree
+    /// (shared or looping nodes) gives an error, not an endless walk.
+    pub(crate) fn walk_v4(
+        &self,
+        mut leaf: impl FnMut(u32, u32, Record<'_>) -> Result<(), GeoIpError>,
+    ) -> Result<(), GeoIpError> {
+        let corrupt = |reason: String| GeoIpError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        let root = if self.ipv6_tree { self.ipv4_start } else { 0 };
+        if root > self.node_count {
+            return Err(corrupt("no IPv4 subtree".into()));
+        }
+        // (node or record, depth, first address), right child pushed first
+        // so that addresses come out in order.
+        let mut stack: Vec<(usize, u32, u32)> = vec![(root, 0, 0)];
+        let mut budget = 2 * self.node_count + 2;
+        while let Some((node, depth, first)) = stack.pop() {
+            budget = budget
+                .checked_sub(1)
+                .ok_or_else(|| corrupt("search tree has shared or looping nodes".into()))?;
+            if node < self.node_count {
+                if depth >= 32 {
+                    return Err(corrupt("search tree deeper than 32 bits (IPv4)".into()));
+                }
+                let half = 1u32 << (31 - depth);
+                stack.push((self.read_record(node, 1), depth + 1, first | half));
+                stack.push((self.read_record(node, 0), depth + 1, first));
+                continue;
+            }
+            if node == self.node_count {
+                continue;
+            }
+            let offset = node - self.node_count;
+            if offset < DATA_SEPARATOR || self.data_start + offset - DATA_SEPARATOR >= self.data_end
+            {
+                return Err(corrupt(format!(
+                    "record {node} points outside the data section"
+                )));
+            }
+            let offset = offset - DATA_SEPARATOR;
+            self.check_record(offset).map_err(corrupt)?;
+            let last = if depth >= 32 {
+                first
+            } else {
+                first | (u32::MAX >> depth)
+            };
+            let data = &self.map.as_ref()[self.data_start..self.data_end];
+            leaf(first, last, Record::new(data, offset))?;
+        }
+        Ok(())
+    }
+
     /// Looks `ip` up and decodes its record with `maxminddb` (after the same
     /// checks as [`MmdbFile::record`]): the reference the fast path is
     /// tested against.

@@ -12,6 +12,7 @@ pub mod oui;
 pub mod passive;
 pub mod probes;
 pub mod reader;
+pub mod rir;
 pub mod scan;
 pub mod storable;
 pub mod targets;

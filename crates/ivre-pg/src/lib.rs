@@ -13,6 +13,7 @@ pub mod moduli;
 pub mod passive;
 pub mod provenance;
 pub mod query;
+pub mod rir;
 pub mod scan;
 pub mod schema_doc;
 pub mod sql;
