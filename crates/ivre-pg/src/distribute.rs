@@ -121,6 +121,11 @@ pub const PLACEMENTS: &[(&str, Placement)] = &[
     ("flow_key", Local),
     ("flow", Local),
     ("flow_file", Local),
+    // RIR whois objects: a few million rows at most (every RIR's dumps
+    // together), looked up by range on the coordinator, never joined with
+    // the host tables.
+    ("rir_file", Local),
+    ("rir", Local),
 ];
 
 /// One change to a table's constraints that Citus needs before the table
