@@ -13,9 +13,18 @@
 # passive INCLUDING ALL: same columns, same indexes).
 #
 # Database: $IVRE_DB if set (its passive table is emptied first), else a
-# database `ivre_bench` created (dropped first) on postgresql://root@127.0.0.1/.
+# database `passive_bench` created (dropped first) on postgresql://root@127.0.0.1/,
+# and dropped at the end.
 # Generated files are kept in $BENCH_DIR (default /tmp/ivre-bench) and reused.
 # MODES="dup" (or "unique") runs one of the two.
+#
+# LARGE=N (rows, e.g. 3000000): after each mode's runs, the table is filled
+# with N other rows shaped like the ones the import stored (copies with
+# other addresses and keys; indexes dropped during the fill and rebuilt),
+# and the same log is imported again (--force): its rate into the large
+# table against its rate into the empty one, in the same run.
+#
+# The load average is printed with each line: the machine is shared.
 set -euo pipefail
 
 LINES=${1:-5000000}
@@ -37,11 +46,12 @@ if [ -n "${IVRE_DB:-}" ]; then
             -c "DO \$\$ BEGIN IF to_regclass('passive') IS NOT NULL THEN TRUNCATE passive; END IF; END \$\$"
     }
 elif psql -qAt 'postgresql://root@127.0.0.1/postgres' -c 'SELECT 1' >/dev/null 2>&1; then
-    DB='postgresql://root@127.0.0.1/ivre_bench'
+    DB='postgresql://root@127.0.0.1/passive_bench'
     fresh() {
         psql -q 'postgresql://root@127.0.0.1/postgres' \
-            -c 'DROP DATABASE IF EXISTS ivre_bench WITH (FORCE)' -c 'CREATE DATABASE ivre_bench'
+            -c 'DROP DATABASE IF EXISTS passive_bench WITH (FORCE)' -c 'CREATE DATABASE passive_bench'
     }
+    trap "psql -q 'postgresql://root@127.0.0.1/postgres' -c 'DROP DATABASE IF EXISTS passive_bench WITH (FORCE)'" EXIT
 else
     echo "no database: set IVRE_DB, or run a PostgreSQL server on 127.0.0.1 for user root" >&2
     exit 1
@@ -67,6 +77,34 @@ timed() {
         END { printf "%.2f %d %.2f\n", s, rss, cpu }' "$BENCH_DIR/$label.time"
 }
 
+# fill_large N: replaces the rows of `passive` (those the import stored) by
+# N copies of them with other addresses and keys, and forgets the imported
+# file, so that importing it again inserts the same rows into a large table.
+fill_large() {
+    psql -q -v ON_ERROR_STOP=1 -v n="$1" "$DB" <<'SQL' >/dev/null
+CREATE TABLE passive_sample AS SELECT * FROM passive;
+TRUNCATE passive, passive_file, view_pending;
+CREATE TABLE passive_index_defs AS
+    SELECT indexname, indexdef FROM pg_indexes
+    WHERE tablename = 'passive' AND indexname NOT IN ('passive_pkey', 'passive_identity');
+SELECT format('DROP INDEX %I', indexname) FROM passive_index_defs \gexec
+INSERT INTO passive (key_hash, addr, sensor, recontype, source, port, value, targetval,
+                     count, firstseen, lastseen, infos, schema_version)
+    SELECT sha256(s.key_hash || int4send(k::int)),
+           CASE WHEN family(s.addr) = 4 THEN '12.0.0.0'::inet + ((k::bigint * 7919 + s.id) % 16777216)
+                ELSE s.addr + (k::bigint << 32) END,
+           'PREFILL', s.recontype, s.source, s.port, s.value, s.targetval,
+           s.count, s.firstseen, s.lastseen, s.infos, s.schema_version
+    FROM generate_series(1, (:n + (SELECT count(*) FROM passive_sample) - 1)
+                            / (SELECT count(*) FROM passive_sample)) k,
+         passive_sample s
+    LIMIT :n;
+SELECT indexdef FROM passive_index_defs \gexec
+DROP TABLE passive_index_defs, passive_sample;
+VACUUM ANALYZE passive;
+SQL
+}
+
 printf '%-7s %9s %9s | %-52s | %-30s\n' mode lines stored \
     "ivre-passiverecon2db: wall, lines/s, CPU, peak RSS" "psql \\copy, same rows: wall, rows/s"
 for MODE in ${MODES:-dup unique}; do
@@ -85,8 +123,19 @@ for MODE in ${MODES:-dup unique}; do
     read -r csec _ _ < <(timed "copy-$MODE" psql -q "$DB" -c "\\copy passive_copy ($COLS) FROM '$TSV'")
     copied=$(psql -qAt "$DB" -c 'SELECT count(*) FROM passive_copy')
     [ "$copied" = "$LINES" ] || { echo "COPY stored $copied rows, expected $LINES" >&2; exit 1; }
-    printf '%-7s %9d %9d | %7.1f s %8.0f/s %7.1f s CPU %7d kB | %7.1f s %8.0f/s\n' \
+    printf '%-7s %9d %9d | %7.1f s %8.0f/s %7.1f s CPU %7d kB | %7.1f s %8.0f/s | load %s\n' \
         "$MODE" "$LINES" "$stored" \
         "$isec" "$(echo "$LINES / $isec" | bc -l)" "$icpu" "$irss" \
-        "$csec" "$(echo "$LINES / $csec" | bc -l)"
+        "$csec" "$(echo "$LINES / $csec" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    [ -n "${LARGE:-}" ] || continue
+
+    # The same import into a table that already holds $LARGE rows.
+    psql -q "$DB" -c 'DROP TABLE passive_copy'
+    fill_large "$LARGE"
+    read -r lsec lrss lcpu < <(timed "import-$MODE-large" "$BIN" -q --force --db "$DB" -s BENCH "$LOG")
+    total=$(psql -qAt "$DB" -c 'SELECT count(*) FROM passive')
+    printf '%-7s %9d %9d | %7.1f s %8.0f/s %7.1f s CPU %7d kB | into %d rows: %.0f %% of the empty-table rate | load %s\n' \
+        "$MODE" "$LINES" "$((total - LARGE))" \
+        "$lsec" "$(echo "$LINES / $lsec" | bc -l)" "$lcpu" "$lrss" \
+        "$LARGE" "$(echo "100 * $isec / $lsec" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 done

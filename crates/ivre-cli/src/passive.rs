@@ -11,7 +11,9 @@
 //! them by: they are not resumable.
 
 use crate::input::{self, Input};
-use crate::pipeline::{ingest, Batch, IngestOptions, IngestStats, LinedRecord};
+use crate::pipeline::{
+    ingest, Batch, IngestOptions, IngestStats, LinedRecord, DEFAULT_BATCH_BYTES,
+};
 use crate::{progress, CommonArgs};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -78,6 +80,11 @@ pub struct PassiveImportArgs {
     #[arg(long, default_value_t = 500_000, value_name = "N")]
     pub batch_size: usize,
 
+    /// Memory the observations aggregated per transaction may take, in MiB
+    /// (two batches exist at once: one being stored, the next being read).
+    #[arg(long, default_value_t = DEFAULT_BATCH_BYTES >> 20, value_name = "MIB")]
+    pub batch_memory: usize,
+
     /// Extra DNS blacklist zone (IVRE's DNS_BLACKLIST_DOMAINS): answers for
     /// `<reversed IP>.<zone>` are stored as DNS_BLACKLIST. Repeatable; the
     /// defaults are zen.spamhaus.org and blacklist.woody.ch.
@@ -140,6 +147,7 @@ pub fn run_import_with<R: PassiveReader>(
     };
     let opts = IngestOptions {
         batch_size: args.batch_size.max(1),
+        batch_bytes: args.batch_memory.max(1) << 20,
         flush_every: args
             .follow
             .then(|| Duration::from_secs(args.flush_seconds.max(1))),
@@ -276,7 +284,10 @@ pub fn run_import_with<R: PassiveReader>(
                     let mut loader = PassiveLoader::new(client).with_context(cannot_start)?;
                     ingest(
                         lined(import.lines()),
-                        |batch: Batch<StagedRow>, lines| {
+                        |mut batch: Batch<StagedRow>, lines| {
+                            // In key order, the merge walks the identity
+                            // index from left to right instead of at random.
+                            batch.sort_unstable_by_key(|a| a.0 .0);
                             let rows = batch.iter().map(|(k, r)| (&k.0, r));
                             loader.store_through(rows, &mut import, lines)?;
                             Ok(())

@@ -7,7 +7,8 @@
 //! the aggregator (the calling thread) folds them by identity; the storer
 //! sinks each full batch while the next one is being aggregated.
 //!
-//! A batch is committed when it holds `batch_size` distinct observations, when
+//! A batch is committed when it holds `batch_size` distinct observations or
+//! `batch_bytes` of them (an estimate of the memory they take), when
 //! `flush_every` has passed (for `--follow` on a live log or pipe), and at the
 //! end of the input, so that at most two batches (one being stored, one being
 //! aggregated) are lost if the process dies.
@@ -33,6 +34,11 @@ use std::time::{Duration, Instant};
 pub struct IngestOptions {
     /// Distinct observations per batch.
     pub batch_size: usize,
+    /// Memory the distinct observations of a batch may take (estimated by
+    /// [`Slot::size`]): at most two batches exist at once (one being
+    /// stored, one being aggregated), so this bounds the memory of an
+    /// import whatever the size of its values.
+    pub batch_bytes: usize,
     /// Commit at least this often when input is slow (follow mode).
     pub flush_every: Option<Duration>,
 }
@@ -41,10 +47,14 @@ impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             batch_size: 500_000,
+            batch_bytes: DEFAULT_BATCH_BYTES,
             flush_every: None,
         }
     }
 }
+
+/// Default of [`IngestOptions::batch_bytes`].
+pub const DEFAULT_BATCH_BYTES: usize = 32 << 20;
 
 /// What an import did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +117,8 @@ pub trait Slot: Send {
     fn first(rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord)) -> Self;
     /// Folds a further observation of the same identity into the slot.
     fn fold(&mut self, rec: PassiveRecord, finish: &dyn Fn(&mut PassiveRecord));
+    /// The memory the slot takes, itself included (an estimate).
+    fn size(&self) -> usize;
 }
 
 /// The whole record (for printing: `--test`).
@@ -124,6 +136,18 @@ impl Slot for PassiveRecord {
         }
         self.merge(rec)
     }
+
+    fn size(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        std::mem::size_of::<Self>()
+            + self.recontype.len()
+            + self.value.len()
+            + text(&self.sensor)
+            + text(&self.source)
+            + text(&self.targetval)
+            // A rough figure: this slot is only used to print (`--test`).
+            + self.infos.as_ref().map_or(0, |m| 128 * m.len())
+    }
 }
 
 /// The COPY text of the record (for the database: compact).
@@ -138,6 +162,10 @@ impl Slot for StagedRow {
             finish(&mut rec);
         }
         self.merge(&rec)
+    }
+
+    fn size(&self) -> usize {
+        StagedRow::size(self)
     }
 }
 
@@ -203,14 +231,18 @@ where
         // Hands a batch to the storer, with the lines it completes (those
         // of the observations aggregated so far); on failure, the storer's
         // error.
-        let hand_over = |batch: &mut BatchMap<S>, stats: &mut IngestStats| -> bool {
-            stats.merged += batch.len() as u64;
-            batch.is_empty()
-                || batch_tx
-                    .send((batch.drain().collect(), stats.lines))
-                    .is_ok()
-        };
+        let hand_over =
+            |batch: &mut BatchMap<S>, bytes: &mut usize, stats: &mut IngestStats| -> bool {
+                stats.merged += batch.len() as u64;
+                *bytes = 0;
+                batch.is_empty()
+                    || batch_tx
+                        .send((batch.drain().collect(), stats.lines))
+                        .is_ok()
+            };
         let mut batch = BatchMap::<S>::default();
+        // What the batch's slots take (Slot::size), and their keys.
+        let mut bytes = 0usize;
         let mut last_commit = Instant::now();
         let mut alive = true;
         loop {
@@ -218,7 +250,7 @@ where
                 Some(every) => match rx.recv_timeout(every.saturating_sub(last_commit.elapsed())) {
                     Ok(chunk) => Some(chunk),
                     Err(RecvTimeoutError::Timeout) => {
-                        alive = hand_over(&mut batch, &mut stats);
+                        alive = hand_over(&mut batch, &mut bytes, &mut stats);
                         last_commit = Instant::now();
                         if !alive {
                             break;
@@ -231,8 +263,9 @@ where
             };
             let Some(chunk) = received else { break };
             for (line, item) in chunk {
-                if line != stats.lines && batch.len() >= opts.batch_size {
-                    alive = hand_over(&mut batch, &mut stats);
+                let full = batch.len() >= opts.batch_size || bytes >= opts.batch_bytes;
+                if line != stats.lines && full {
+                    alive = hand_over(&mut batch, &mut bytes, &mut stats);
                     last_commit = Instant::now();
                     if !alive {
                         break;
@@ -248,9 +281,16 @@ where
                     Ok((key, rec)) => {
                         stats.observations += 1;
                         match batch.entry(key) {
-                            Entry::Occupied(mut e) => e.get_mut().fold(rec, &finish),
+                            Entry::Occupied(mut e) => {
+                                let slot = e.get_mut();
+                                let before = slot.size();
+                                slot.fold(rec, &finish);
+                                bytes = (bytes + slot.size()).saturating_sub(before);
+                            }
                             Entry::Vacant(e) => {
-                                e.insert(S::first(rec, &finish));
+                                let slot = S::first(rec, &finish);
+                                bytes += std::mem::size_of::<Key>() + slot.size();
+                                e.insert(slot);
                             }
                         }
                     }
@@ -264,7 +304,7 @@ where
                 .flush_every
                 .is_some_and(|every| last_commit.elapsed() >= every);
             if due {
-                alive = hand_over(&mut batch, &mut stats);
+                alive = hand_over(&mut batch, &mut bytes, &mut stats);
                 last_commit = Instant::now();
                 if !alive {
                     break;
@@ -272,7 +312,7 @@ where
             }
         }
         if alive {
-            hand_over(&mut batch, &mut stats);
+            hand_over(&mut batch, &mut bytes, &mut stats);
         }
         drop(batch_tx);
         storer

@@ -150,6 +150,17 @@ impl StagedRow {
         }
     }
 
+    /// The memory the row takes, itself included.
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.head.len()
+            + self
+                .infos
+                .as_ref()
+                .and_then(Option::as_ref)
+                .map_or(0, |b| b.len())
+    }
+
     /// Whether the record had infos (possibly empty).
     pub fn has_infos(&self) -> bool {
         self.infos.is_some()
