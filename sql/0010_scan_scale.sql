@@ -40,7 +40,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         FROM scan_script s WHERE s.host_id = host GROUP BY s.port_idx) x
 $$;
 COMMENT ON FUNCTION scan_host_scripts(bigint) IS
-    'The scripts lists of the scan record host (scan_host.id), keyed by port position, for ivre_host_doc()';
+    'The scripts lists of the scan record host (scan_host.id), keyed by port position, for ivre_host_doc() (single node only: on Citus, a function reading a distributed table cannot run inside a shard query; use the scan_record view)';
 CREATE FUNCTION view_host_scripts(host bigint) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT jsonb_object_agg(x.port_idx::text, x.l) FROM (
@@ -49,13 +49,22 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         FROM view_script s WHERE s.host_id = host GROUP BY s.port_idx) x
 $$;
 COMMENT ON FUNCTION view_host_scripts(bigint) IS
-    'The scripts lists of the view record host (view_host.id), keyed by port position, for ivre_host_doc()';
+    'The scripts lists of the view record host (view_host.id), keyed by port position, for ivre_host_doc() (single node only: on Citus, a function reading a distributed table cannot run inside a shard query)';
 
 COMMENT ON COLUMN scan_host.doc IS 'The record as IVRE JSON without the scripts lists of its ports (they are in scan_script; see scan_record for the whole record, what scancli --json prints)';
 COMMENT ON COLUMN view_host.doc IS 'The record as IVRE JSON without the scripts lists of its ports (they are in view_script; ivre_host_doc(doc, view_host_scripts(id)) is the whole record, what ivre-view --json prints)';
 
+-- The subquery is written out rather than calling scan_host_scripts(): on
+-- Citus a function that reads a distributed table cannot run inside a
+-- shard's query, while this correlated subquery on the co-located script
+-- table is pushed down with it (the tools use the same expression).
 CREATE VIEW scan_record AS
-    SELECT h.id, h.addr, ivre_host_doc(h.doc, scan_host_scripts(h.id)) AS doc FROM scan_host h;
+    SELECT h.id, h.addr, ivre_host_doc(h.doc, (
+        SELECT jsonb_object_agg(x.port_idx::text, x.l) FROM (
+            SELECT s.port_idx, jsonb_agg(jsonb_build_object('id', s.name, 'output', s.output)
+                || coalesce(s.data, '{}') ORDER BY s.idx) AS l
+            FROM scan_script s WHERE s.host_id = h.id GROUP BY s.port_idx) x)) AS doc
+    FROM scan_host h;
 COMMENT ON VIEW scan_record IS 'Scan records as whole IVRE JSON documents (what ivre-scancli --json prints)';
 COMMENT ON COLUMN scan_record.id IS 'scan_host.id';
 COMMENT ON COLUMN scan_record.addr IS 'Host address';
