@@ -266,17 +266,19 @@ fn store_chunk(
         return Ok(());
     }
     let addrs: Vec<IpAddr> = chunk.iter().filter_map(Host::ip).collect();
-    // The whole record: the scripts rows are still visible to RETURNING
-    // (the cascade runs at the end of the statement).
-    let sql = format!(
-        "DELETE FROM view_host h WHERE h.addr = ANY($1) RETURNING h.addr, {}::text",
-        HostTables::View.doc()
-    );
-    let rows = tx.query(sql.as_str(), &[&addrs])?;
     let mut stored: HashMap<IpAddr, String> = HashMap::new();
     if merge {
+        // The whole records, read before the delete rather than returned by
+        // it: Citus refuses a RETURNING clause that reads another table (the
+        // scripts). The build's advisory lock keeps other writers out.
+        let sql = format!(
+            "SELECT h.addr, {}::text FROM view_host h WHERE h.addr = ANY($1)",
+            HostTables::View.doc()
+        );
+        let rows = tx.query(sql.as_str(), &[&addrs])?;
         stored.extend(rows.iter().map(|r| (r.get(0), r.get(1))));
     }
+    tx.execute("DELETE FROM view_host WHERE addr = ANY($1)", &[&addrs])?;
     for host in chunk.drain(..) {
         let host = match host.ip().and_then(|ip| stored.remove(&ip)) {
             Some(doc) => {
