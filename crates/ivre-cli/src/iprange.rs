@@ -128,16 +128,6 @@ pub fn parse_asnums(values: &[String]) -> Result<Vec<u32>> {
         .collect()
 }
 
-/// One target line: an address, a network or an `A-B` range.
-pub fn parse_target(s: &str) -> Result<Range> {
-    let s = s.trim();
-    let r = match s.split_once('-') {
-        Some((a, b)) => Range::parse(a, b),
-        None => Range::from_cidr(s),
-    };
-    r.map_err(anyhow::Error::new)
-}
-
 /// The selector the flags give; exactly one is required.
 fn selector(args: &IprangeArgs) -> Result<Selector> {
     let mut found: Vec<Selector> = Vec::new();
@@ -193,8 +183,9 @@ fn selector(args: &IprangeArgs) -> Result<Selector> {
     }
 }
 
-/// The lines of a targets file; a bad line is an error naming it.
-fn read_targets(path: &str) -> Result<Vec<Range>> {
+/// The lines of a targets file (`#` starts a comment); a bad line is an
+/// error naming it. Shared with ivre-runscans `--file`.
+pub fn read_targets(path: &str) -> Result<Vec<Range>> {
     let input = crate::input::open(path)?;
     let mut ranges = Vec::new();
     for (i, line) in input.reader.lines().enumerate() {
@@ -203,7 +194,9 @@ fn read_targets(path: &str) -> Result<Vec<Range>> {
         if text.is_empty() {
             continue;
         }
-        ranges.push(parse_target(text).with_context(|| format!("{}, line {}", input.name, i + 1))?);
+        ranges.push(
+            Range::from_target(text).with_context(|| format!("{}, line {}", input.name, i + 1))?,
+        );
     }
     Ok(ranges)
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use ivre_model::ipcalc::Range;
 use ivre_model::targets::{Targets, XorShift};
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -110,16 +110,6 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
-/// One target line: an address, a network or an `A-B` range.
-fn parse_target(s: &str) -> Result<Range> {
-    let s = s.trim();
-    let r = match s.split_once('-') {
-        Some((a, b)) => Range::parse(a, b),
-        None => Range::from_cidr(s),
-    };
-    r.map_err(anyhow::Error::new)
-}
-
 fn targets(args: &RunscansArgs) -> Result<Targets> {
     let mut ranges = Vec::new();
     for n in &args.network {
@@ -129,17 +119,7 @@ fn targets(args: &RunscansArgs) -> Result<Targets> {
         ranges.push(Range::parse(&pair[0], &pair[1]).map_err(|e| usage(e.to_string()))?);
     }
     for f in &args.file {
-        let input = crate::input::open(f)?;
-        for (i, line) in input.reader.lines().enumerate() {
-            let line = line.with_context(|| format!("cannot read {}", input.name))?;
-            let text = line.split('#').next().unwrap_or("").trim();
-            if text.is_empty() {
-                continue;
-            }
-            ranges.push(
-                parse_target(text).with_context(|| format!("{}, line {}", input.name, i + 1))?,
-            );
-        }
+        ranges.extend(crate::iprange::read_targets(f)?);
     }
     let mut t = Targets::new(ranges);
     if args.routable {

@@ -140,6 +140,16 @@ impl Range {
         })
     }
 
+    /// One line of a targets file: an address, a network `ADDR/PREFIX` or
+    /// an `A-B` range (ivre-runscans `--file`, ivre-iprange `--file`).
+    pub fn from_target(s: &str) -> Result<Range, IpcalcError> {
+        let s = s.trim();
+        match s.split_once('-') {
+            Some((a, b)) => Range::parse(a, b),
+            None => Range::from_cidr(s),
+        }
+    }
+
     /// The range of a network `ADDR/PREFIX` (host bits of ADDR ignored, as
     /// IVRE does); a bare address is a range of one.
     pub fn from_cidr(s: &str) -> Result<Range, IpcalcError> {
