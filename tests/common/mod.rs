@@ -269,8 +269,16 @@ impl TestDb {
         .expect("register the coordinator");
         for w in workers {
             let host = w.socket_dir().to_string_lossy().into_owned();
-            c.execute("SELECT citus_add_node($1, 5432)", &[&host])
-                .expect("register a Citus worker");
+            // Registering opens connections to the worker, which can fail
+            // once while the other tests' databases come and go ("failure
+            // on connection marked as essential", seen once in 333 tests):
+            // a few attempts; the call is a no-op for a node already added.
+            let mut attempt = 1;
+            while let Err(e) = c.execute("SELECT citus_add_node($1, 5432)", &[&host]) {
+                assert!(attempt < 5, "register a Citus worker: {e:?}");
+                std::thread::sleep(std::time::Duration::from_millis(200 * attempt));
+                attempt += 1;
+            }
         }
         if !schema {
             return;
